@@ -1,0 +1,147 @@
+"""Constrained decoding over a reply trie: the model chooses only where the grammar leaves a choice.
+
+The fixed prompt is evaluated once and its KV state kept; per request only the user's turn is
+evaluated, then the walk asks the model at branching nodes and appends forced tokens in one batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from .grammar import MAX_LINES, NONE_LINE, NONE_TEXT, TIME_MARK, Line
+from .trie import END_FINAL, END_NEWLINE, END_NONE, END_TIME, Node, TokenTrie, build
+
+log = logging.getLogger(__name__)
+P = TypeVar("P")
+
+
+class Backend(Protocol):
+    """What the decoder needs from a language model runtime."""
+
+    def tokenize(self, text: str, special: bool = False) -> list[int]:
+        """Tokens of ``text``; ``special`` lets control tokens like <|im_end|> through."""
+
+    def reset_to(self, n_tokens: int) -> None:
+        """Forget everything evaluated after the first ``n_tokens`` tokens."""
+
+    def eval(self, tokens: Sequence[int]) -> None:
+        """Evaluate tokens after those already evaluated."""
+
+    def logits(self) -> npt.NDArray[np.float32]:
+        """Logits for the token after the last evaluated one."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """The lines of one reply, with the time marker each one carries, and what it cost."""
+
+    lines: tuple[tuple[Line, str | None], ...]
+    evaluated: int
+    decisions: int
+
+
+class ReplyDecoder:
+    """Walks a reply trie with a model backend, asking the model only at real choices."""
+
+    def __init__(self, backend: Backend, end_of_turn: str):
+        self.backend = backend
+        self._end = backend.tokenize(end_of_turn, special=True)
+        self._endings = {END_NEWLINE: backend.tokenize("\n"), END_TIME: backend.tokenize(TIME_MARK),
+                         END_FINAL: self._end}
+        self._none = backend.tokenize(NONE_TEXT) + self._end
+        self.tokenize = lru_cache(maxsize=65536)(self._tokenize)
+
+    def _tokenize(self, text: str) -> tuple[int, ...]:
+        return tuple(self.backend.tokenize(text))
+
+    def trie(self, lines: Sequence[Line]) -> TokenTrie[Line]:
+        """The trie of these lines, each with its three endings, plus ``- none``."""
+        trie = build(((line.text, line) for line in lines), self._endings, lambda t: list(self.tokenize(t)))
+        trie.add(self._none, END_NONE, NONE_LINE)
+        return trie
+
+    def decode(self, prompt_tokens: int, user_tokens: Sequence[int], lines: Sequence[Line],
+               times: Sequence[str] = (), allow_none: bool = True, max_lines: int = MAX_LINES,
+               overlaps: Callable[[str, str], bool] | None = None) -> Decoded:
+        """Decode the reply to a user turn evaluated after the first ``prompt_tokens`` tokens."""
+        self.backend.reset_to(prompt_tokens)
+        walker = _Walk(self.backend, list(user_tokens))
+        line_trie = self.trie(lines)
+        used: list[str] = []
+        time_endings = {END_NEWLINE: self._endings[END_NEWLINE], END_FINAL: self._end}
+        time_trie = build(((t, t) for t in times), time_endings, lambda t: list(self.tokenize(t)))
+        out: list[tuple[Line, str | None]] = []
+        unused = set(times)
+        while True:
+            room = len(out) < max_lines - 1
+            # Every time the words name must be used; the reply cannot end while one is left over.
+            mask = (END_TIME if times else 0) | (END_NEWLINE if room else 0) | (0 if unused else END_FINAL)
+            if not out and (allow_none or not lines):
+                mask |= END_NONE
+            if not mask & (END_NEWLINE | END_FINAL | END_TIME):
+                mask |= END_FINAL
+            leaf = walker.walk(line_trie.root, mask)
+            line = leaf.payload
+            assert line is not None
+            if leaf.end == END_NONE:
+                break
+            time: str | None = None
+            end = leaf.end
+            if end == END_TIME:
+                time_mask = END_NEWLINE if room else 0
+                choices = [t for t in times if t in unused] or list(times)
+                if len(unused - set(choices[:1])) == 0 or len(choices) == 1:
+                    time_mask |= END_FINAL
+                time_leaf = walker.walk(time_trie.root, time_mask or END_FINAL)
+                time = time_leaf.payload
+                unused.discard(time or "")
+                end = time_leaf.end
+            out.append((line, time))
+            if end == END_FINAL:
+                break
+            # A later line names another target: "on now, off at 11" is the one reason to repeat one.
+            if not times:
+                used.append(line.target)
+                same = overlaps or (lambda a, b: a == b)
+                remaining = [c for c in lines if not any(same(c.target, u) for u in used)]
+                if remaining:
+                    line_trie = self.trie(remaining)
+        return Decoded(tuple(out), walker.evaluated, walker.decisions)
+
+
+class _Walk:
+    """One request's walk: pending forced tokens, and the count of evaluations and decisions."""
+
+    def __init__(self, backend: Backend, pending: list[int]):
+        self.backend = backend
+        self.pending = pending
+        self.evaluated = 0
+        self.decisions = 0
+
+    def walk(self, root: Node[P], mask: int) -> Node[P]:
+        """Follow the trie from ``root`` to a leaf whose ending is in ``mask``."""
+        node = root
+        while node.children:
+            allowed = node.allowed(mask)
+            if not allowed:
+                raise RuntimeError("the reply grammar left no continuation")
+            if len(allowed) == 1:
+                token = allowed[0]
+            else:
+                if self.pending:
+                    self.backend.eval(self.pending)
+                    self.evaluated += len(self.pending)
+                    self.pending = []
+                scores = self.backend.logits()
+                token = allowed[int(np.argmax(scores[allowed]))]
+                self.decisions += 1
+            self.pending.append(token)
+            node = node.children[token]
+        return node

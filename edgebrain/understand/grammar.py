@@ -1,0 +1,150 @@
+"""The language the model may speak, generated from the registry for each request.
+
+A reply is ``- none`` or up to MAX_LINES lines ``- <target> <action>[ <value>][ @HH:MM]``. Targets are
+registry devices and the groups the registry offers, actions and value ranges come from the command
+schema; per request the targets are narrowed to what the words mention, ``set`` is offered only with
+the numbers the words contain, and ``@HH:MM`` only with the times they contain. The same language is
+available as a llama.cpp GBNF grammar and as the lines the fast decoder walks as a token trie.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ..registry import Registry, Target
+from ..schemas import device_types
+from .mentions import ROOM_WORDS
+
+NONE = "none"
+# Words the model writes for schema actions: "turn it up" is copied far more reliably than "increase".
+ACTION_WORDS = {"increase": "up", "decrease": "down"}
+BULLET = "- "
+MAX_LINES = 6
+TIME_MARK = " @"
+_NUMBER = re.compile(r"(?<![\d:@.])(\d{1,3})(?![\d:])")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One command line without its time: a target (by one of its phrases), an action, a value."""
+
+    target: str
+    action: str
+    value: int | None = None
+    phrase: str = ""
+
+    @property
+    def text(self) -> str:
+        """The line as the model writes it."""
+        words = [self.phrase or self.target, ACTION_WORDS.get(self.action, self.action)]
+        words += [str(self.value)] if self.value is not None else []
+        return BULLET + " ".join(words)
+
+
+NONE_LINE = Line(NONE, NONE)
+
+
+def _join(first: str, second: str) -> str:
+    """Two words of one language as one phrase; mixed languages make no phrase."""
+    if first.isascii() and second.isascii():
+        return f"{first} {second}"
+    if not first.isascii() and not second.isascii():
+        return first + second
+    return ""
+
+
+def target_phrases(registry: Registry) -> dict[str, str]:
+    """Phrases the model may write for a target, mapped to the target id.
+
+    A small model copies the user's words far better than it recalls ids, so the registry's names and
+    aliases are the vocabulary; a phrase claimed by a device is never also a group's.
+    """
+    phrases: dict[str, str] = {}
+
+    def claim(phrase: str, target: str) -> None:
+        phrase = " ".join(phrase.split())
+        # As written and in lower case: users type "AC" and "ac" alike, and the model copies them.
+        for variant in (phrase, phrase.lower()):
+            if variant and variant != NONE:
+                phrases.setdefault(variant, target)
+
+    for device in registry:
+        for phrase in (device.name, *device.aliases, device.id.replace("_", " ")):
+            claim(phrase, device.id)
+    types = device_types()
+    for target in registry.targets:
+        if not target.is_group:
+            continue
+        claim(target.id.replace("_", " "), target.id)
+        kinds = {d.type for d in target.members}
+        rooms = {d.room for d in target.members}
+        if len(kinds) == 1 and len(rooms) == 1:
+            room = next(iter(rooms)) or ""
+            for word in types[next(iter(kinds))].get("x-words", ()):
+                for room_word in (room, *ROOM_WORDS.get(room, ())):
+                    claim(_join(room_word, word), target.id)
+    for target in registry.targets:
+        kinds = {d.type for d in target.members}
+        if target.is_group and len(kinds) == 1 and len({d.room for d in target.members}) > 1:
+            for word in types[next(iter(kinds))].get("x-words", ()):
+                claim(_join("all", word), target.id)
+                claim(_join("所有", word), target.id)
+                claim(word, target.id)
+    for target in registry.targets:
+        if target.is_group and len({d.type for d in target.members}) > 1:
+            rooms = {d.room for d in target.members}
+            if len(rooms) == 1:
+                room = next(iter(rooms)) or ""
+                claim(f"everything in the {room}", target.id)
+                for room_word in ROOM_WORDS.get(room, ()):
+                    claim(f"{room_word}所有设备", target.id)
+            else:
+                for phrase in ("everything", "all devices", "所有设备", "所有电器"):
+                    claim(phrase, target.id)
+    return phrases
+NONE_TEXT = BULLET + NONE
+
+
+def numbers_in(text: str) -> tuple[int, ...]:
+    """Whole numbers written in the text, time markers excluded."""
+    return tuple(dict.fromkeys(int(m.group(1)) for m in _NUMBER.finditer(text)))
+
+
+def command_lines(targets: Iterable[Target], phrases: dict[str, str],
+                  values: Sequence[int] | None = None) -> list[Line]:
+    """Every line for these targets, by each of their phrases; ``set`` only with ``values``."""
+    by_target: dict[str, list[str]] = {}
+    for phrase, target_id in phrases.items():
+        by_target.setdefault(target_id, []).append(phrase)
+    lines: list[Line] = []
+    for target in targets:
+        for phrase in by_target.get(target.id, [target.id]):
+            for action in target.actions:
+                if action != "set":
+                    lines.append(Line(target.id, action, None, phrase))
+                    continue
+                value_range = target.value_range()
+                if value_range is None:
+                    continue
+                low, high = value_range
+                choices = range(low, high + 1) if values is None else [v for v in values if low <= v <= high]
+                lines.extend(Line(target.id, action, value, phrase) for value in choices)
+    return lines
+
+
+def _literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def to_gbnf(lines: Sequence[Line], times: Sequence[str] = ()) -> str:
+    """A llama.cpp GBNF grammar for replies made of these lines and time markers."""
+    rules = {"line": " | ".join(_literal(line.text) for line in lines) or _literal(NONE_TEXT)}
+    time_part = ""
+    if times:
+        rules["at"] = f"{_literal(TIME_MARK)} ({' | '.join(_literal(t) for t in times)})"
+        time_part = " at?"
+    more = " ".join([f'("\\n" line{time_part}'] * (MAX_LINES - 1)) + ")?" * (MAX_LINES - 1)
+    head = f"root ::= {_literal(NONE_TEXT)} | line{time_part} {more}"
+    return "\n".join([head] + [f"{name} ::= {body}" for name, body in rules.items()]) + "\n"

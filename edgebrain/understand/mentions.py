@@ -1,0 +1,113 @@
+"""What an utterance mentions: devices, rooms and device types, found by their words in code.
+
+A small model picks the wrong device when it has every device to choose from. When the words name
+devices, rooms or types (or hint at a type: "too dark" is about lights), only the targets they fit
+stay in the grammar and the model chooses among those; when they name nothing, every target stays
+and the model may also answer "none".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..registry import Registry, Target
+from ..schemas import device_types
+
+# Room names people use, for the English room keys of a registry; rooms a registry lacks are how
+# "turn on the garage light" is known to be about something that is not there.
+ROOM_WORDS: dict[str, tuple[str, ...]] = {
+    "living room": ("客厅", "起居室", "lounge"),
+    "bedroom": ("卧室", "睡房"),
+    "kitchen": ("厨房",),
+    "bathroom": ("浴室", "卫生间", "洗手间"),
+    "study": ("书房",),
+    "dining room": ("餐厅", "饭厅"),
+    "hallway": ("走廊", "门厅"),
+    "garage": ("车库",),
+    "garden": ("花园", "院子"),
+    "balcony": ("阳台",),
+    "office": ("办公室",),
+    "basement": ("地下室",),
+}
+EVERYTHING_WORDS = ("everything", "all devices", "every device", "all the devices", "电器", "设备", "所有东西",
+                    "全部关", "全关", "全开")
+# Words too common in device names to point at one device by themselves.
+_GENERIC = {"light", "lights", "lamp", "room", "living", "main", "machine", "with", "the", "and", "plug",
+            "fan", "fans", "air", "conditioner", "conditioning", "counter", "kitchen", "bedroom", "standing"}
+_CJK = re.compile(r"[\u3400-\u9fff]+")
+
+
+@dataclass(frozen=True)
+class Mentions:
+    """Devices, rooms and types an utterance names; rooms it names that the registry lacks."""
+
+    devices: frozenset[str]
+    rooms: frozenset[str]
+    types: frozenset[str]
+    everything: bool
+    unknown_rooms: frozenset[str] = frozenset()
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing of the registry is named."""
+        return not (self.devices or self.rooms or self.types or self.everything)
+
+
+def _contains(text: str, phrase: str) -> bool:
+    phrase = phrase.lower()
+    if re.search(r"[a-z0-9]", phrase):
+        return re.search(r"(?<![a-z0-9])" + re.escape(phrase) + r"(?![a-z0-9])", text) is not None
+    return bool(phrase) and phrase in text
+
+
+def _device_words(phrases: tuple[str, ...], room_words: set[str]) -> set[str]:
+    """Whole phrases, their distinctive English words and their Chinese two-character pieces."""
+    words = {p.lower() for p in phrases}
+    for phrase in phrases:
+        words.update(w for w in re.findall(r"[a-z][a-z-]{3,}", phrase.lower()) if w not in _GENERIC)
+        for run in _CJK.findall(phrase):
+            words.update(run[i:i + 2] for i in range(len(run) - 1))
+    return {w for w in words if w not in room_words and "的" not in w}
+
+
+def find_mentions(registry: Registry, text: str) -> Mentions:
+    """Find the registry's device words, room names and type words (or type cues) in ``text``."""
+    lowered = text.lower()
+    room_words = {w for room, words in ROOM_WORDS.items() for w in (room, *words)}
+    type_words = {w for fragment in device_types().values() for w in fragment.get("x-words", ())}
+    devices = {d.id for d in registry
+               if any(_contains(lowered, w) for w in
+                      _device_words((d.name, d.id.replace("_", " "), *d.aliases), room_words) - type_words)}
+    rooms = {room for room in registry.rooms
+             if any(_contains(lowered, w) for w in (room, *ROOM_WORDS.get(room, ())))}
+    unknown = {room for room, words in ROOM_WORDS.items()
+               if room not in registry.rooms and any(_contains(lowered, w) for w in (room, *words))}
+    types = {t for t, fragment in device_types().items()
+             if any(_contains(lowered, w) for w in fragment.get("x-words", ()))}
+    if not types:
+        types = {t for t, fragment in device_types().items()
+                 if any(_contains(lowered, w) for w in fragment.get("x-cues", ()))}
+    everything = any(_contains(lowered, w) for w in EVERYTHING_WORDS)
+    return Mentions(frozenset(devices), frozenset(rooms), frozenset(types), everything, frozenset(unknown))
+
+
+def _fits(target: Target, mentions: Mentions) -> bool:
+    members = target.members
+    if {d.id for d in members} <= mentions.devices:
+        return True
+    rooms = {d.room for d in members}
+    kinds = {d.type for d in members}
+    if mentions.everything and len(kinds) > 1:
+        # "everything in the kitchen" is the kitchen's group; "everything" alone the house-wide one.
+        return rooms <= mentions.rooms if mentions.rooms else len(rooms) > 1
+    if not (mentions.rooms or mentions.types):
+        return False
+    return (not mentions.rooms or rooms <= mentions.rooms) and (not mentions.types or kinds <= mentions.types)
+
+
+def candidate_targets(registry: Registry, mentions: Mentions) -> tuple[Target, ...]:
+    """Targets that fit what the words name; every target when they name nothing."""
+    if mentions.empty:
+        return registry.targets
+    return tuple(t for t in registry.targets if _fits(t, mentions)) or registry.targets

@@ -1,0 +1,22 @@
+"""Questions are not commands: "is the AC on?" and "空调开着吗" must move nothing."""
+
+from __future__ import annotations
+
+import re
+
+_EN_REQUEST = re.compile(r"^(please\b|can (you|u)\b|could (you|u)\b|would you\b|will you\b|would you mind\b|"
+                         r"can i get\b|i want\b|i'd like\b|let's\b)")
+_EN_QUESTION = re.compile(r"^(is|are|was|were|do|does|did|has|have|what|what's|whats|which|how|why|when|where|"
+                          r"who|isn't|aren't|doesn't|didn't)\b")
+_ZH_REQUEST = re.compile(r"^(请|能不能|能否|可以|可不可以|帮我|麻烦|能帮|你能|你可以)|(好吗|好不好|可以吗|行吗|行不行)[？?]?$")
+_ZH_QUESTION = re.compile(r"多少|几度|什么|怎么样|是不是|有没有|哪些|哪个|吗[？?]?$|呢[？?]?$|没有[？?]?$|了没")
+
+
+def is_question(text: str) -> bool:
+    """True when the utterance asks about the home instead of asking for something to be done."""
+    lowered = text.strip().lower()
+    if _EN_REQUEST.search(lowered) or _ZH_REQUEST.search(lowered):
+        return False
+    if _EN_QUESTION.search(lowered) or _ZH_QUESTION.search(lowered):
+        return True
+    return lowered.endswith(("?", "？"))

@@ -1,0 +1,168 @@
+"""Read times from an utterance in code, so the model never does clock arithmetic.
+
+Each time expression ("at 7:30 pm", "in 45 minutes", "晚上8点", "10分钟后") is resolved against the
+current time to an absolute HH:MM and replaced in the text by a marker ``@HH:MM``; the model then only
+decides which command a marker belongs to. Expects digits (see numbers.normalize_numbers).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_PM_WORDS = ("下午", "傍晚", "晚上", "今晚", "明晚", "今天晚上", "明天晚上", "今天下午", "明天下午",
+             "evening", "tonight", "afternoon", "night", "pm", "p.m.")
+_AM_WORDS = ("凌晨", "早上", "早晨", "上午", "明早", "明天早上", "明天上午", "今天早上", "今早",
+             "morning", "am", "a.m.")
+_NOON_WORDS = ("中午",)
+_LATE_WORDS = ("夜里", "半夜")
+
+_REL_SUFFIX = r"(?:以后|之后|后)"
+_EN_MIN = r"(?:minutes?|mins?)\b"
+_EN_HOUR = r"(?:hours?|hrs?)\b"
+
+_RELATIVE = [
+    # English: in 10 minutes / in 2 hours (and) 30 minutes / in an hour / in half an hour / 10 minutes from now
+    (re.compile(rf"\b(?:in|after)\s+(?P<h>\d+)\s*{_EN_HOUR}(?:\s*(?:and\s+)?(?P<m>\d+)\s*{_EN_MIN})?",
+                re.I), None),
+    (re.compile(rf"\b(?:in|after)\s+(?P<h>\d+)\s+and\s+a\s+half\s+{_EN_HOUR}", re.I), 30),
+    (re.compile(rf"\b(?:in|after)\s+(?P<m>\d+)\s*{_EN_MIN}", re.I), None),
+    (re.compile(rf"\b(?P<m>\d+)\s*{_EN_MIN}\s+from\s+now", re.I), None),
+    (re.compile(rf"\b(?P<h>\d+)\s*{_EN_HOUR}\s+from\s+now", re.I), None),
+    (re.compile(r"\b(?:in|after)\s+an?\s+hour\s+and\s+a\s+half\b", re.I), 90),
+    (re.compile(r"\b(?:in|after)\s+an?\s+hour\b", re.I), 60),
+    (re.compile(r"\b(?:in|after)\s+half\s+an?\s+hour\b", re.I), 30),
+    (re.compile(r"\b(?:in|after)\s+a\s+quarter\s+(?:of\s+an\s+)?hour\b", re.I), 15),
+    (re.compile(r"\b(?:in|after)\s+a\s+(?:minute|min)\b", re.I), 1),
+    # Chinese: 10分钟后 / 过10分钟 / 2个小时后 / 半小时后 / 1个半小时后
+    (re.compile(rf"(?P<m>\d+)\s*分钟{_REL_SUFFIX}"), None),
+    (re.compile(r"再?过\s*(?P<m>\d+)\s*分钟"), None),
+    (re.compile(rf"(?P<h>\d+)\s*个?半\s*(?:小时|钟头){_REL_SUFFIX}"), 30),
+    (re.compile(rf"(?P<h>\d+)\s*个?\s*(?:小时|钟头){_REL_SUFFIX}"), None),
+    (re.compile(rf"半\s*个?\s*(?:小时|钟头){_REL_SUFFIX}"), 30),
+    (re.compile(r"再?过\s*(?P<h>\d+)\s*个?\s*(?:小时|钟头)"), None),
+]
+
+_ZH_PART = r"(?P<part>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|今晚|夜里|半夜|明早|明晚|今早|(?:今天|明天)(?:早上|上午|下午|晚上))?"
+_EN_PART = r"(?:\s+(?:in\s+the\s+)?(?P<part>morning|afternoon|evening|tonight|at\s+night))?"
+_NOT_A_QUANTITY = r"(?!\s*(?:%|percent|degrees?|°|度))"
+
+_ABSOLUTE = [
+    re.compile(r"\b(?:at\s+)?(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ampm>am|pm|a\.m\.|p\.m\.)(?=\W|$)", re.I),
+    re.compile(rf"\b(?:at\s+)?(?P<half>half|(?P<q>quarter))\s+past\s+(?P<h>\d{{1,2}})\b{_EN_PART}", re.I),
+    re.compile(rf"\b(?:at\s+)?(?P<to>quarter)\s+to\s+(?P<h>\d{{1,2}})\b{_EN_PART}", re.I),
+    re.compile(r"\bat\s+(?P<noon>noon|midday|midnight)\b", re.I),
+    re.compile(rf"\bat\s+(?P<h>\d{{1,2}}):(?P<m>\d{{2}})\b{_EN_PART}", re.I),
+    re.compile(rf"\bat\s+(?P<h>\d{{1,2}})(?:\s*o'clock)?\b{_NOT_A_QUANTITY}{_EN_PART}", re.I),
+    re.compile(rf"{_ZH_PART}\s*(?P<h>\d{{1,2}})\s*[点點](?:钟)?\s*(?:(?P<half>半)|(?P<q>一刻|1刻|三刻|3刻)|"
+               rf"(?P<m>\d{{1,2}})\s*分?)?"),
+    re.compile(rf"{_ZH_PART}\s*(?<![\d:])(?P<h>\d{{1,2}}):(?P<m>\d{{2}})(?=\D|$)"),
+]
+
+
+@dataclass(frozen=True)
+class TimeReading:
+    """An utterance with its time expressions replaced by ``@HH:MM`` markers."""
+
+    text: str
+    times: tuple[str, ...]
+
+
+def _fmt(minutes: int) -> str:
+    minutes %= 24 * 60
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _hour(hour: int, minute: int, part: str, now: int) -> int | None:
+    """Minutes after midnight for hour:minute said with a part of day; None if impossible."""
+    if hour > 24 or minute > 59:
+        return None
+    part = part.lower()
+    if hour > 12 or hour == 0:
+        return (hour % 24) * 60 + minute
+    if any(part.startswith(w) or part.endswith(w) for w in _PM_WORDS):
+        return ((hour % 12) + 12) * 60 + minute
+    if any(part.startswith(w) or part.endswith(w) for w in _AM_WORDS):
+        return (hour % 12) * 60 + minute
+    if part in _NOON_WORDS:
+        return (hour if hour >= 11 else hour + 12) * 60 + minute
+    if part in _LATE_WORDS:
+        return ((hour + 12) if 6 <= hour < 12 else hour % 12) * 60 + minute
+    # No part of day: the next time the clock shows it, as a person would mean "at 7".
+    first = (hour % 12) * 60 + minute
+    second = first + 12 * 60
+    return first if first > now else second if second > now else first
+
+
+_EN_DAY_PART = re.compile(r"\b(tonight|this evening|in the evening|this afternoon|in the afternoon|"
+                          r"this morning|in the morning|tomorrow morning)\b", re.I)
+
+
+def _resolve_absolute(match: re.Match[str], now: int) -> int | None:
+    groups = match.groupdict()
+    if groups.get("noon"):
+        return 0 if groups["noon"].lower() == "midnight" else 12 * 60
+    hour = int(groups["h"])
+    minute = 0
+    if groups.get("to"):
+        hour, minute = hour - 1, 45
+    elif groups.get("half"):
+        minute = 15 if groups.get("q") else 30
+        if groups["half"].startswith(("三", "3")):
+            minute = 45
+    elif groups.get("q"):
+        minute = 45 if groups["q"].startswith(("三", "3")) else 15
+    elif groups.get("m"):
+        minute = int(groups["m"])
+    part = (groups.get("part") or groups.get("ampm") or "").replace(" ", "")
+    if not part:
+        # "tonight at 8": the part of day may stand anywhere in the sentence.
+        hint = _EN_DAY_PART.search(match.string)
+        part = hint.group(1).split()[-1] if hint else ""
+    if part == "atnight":
+        part = "night"
+    return _hour(hour, minute, part, now)
+
+
+def _resolve_relative(match: re.Match[str], extra: int | None, now: int) -> int:
+    groups = match.groupdict()
+    delta = int(groups.get("h") or 0) * 60 + int(groups.get("m") or 0)
+    delta += extra or 0
+    return now + delta
+
+
+def read_times(text: str, now: str) -> TimeReading:
+    """Find time expressions, resolve them against ``now`` (HH:MM) and mark them in the text."""
+    now_h, now_m = (int(p) for p in now.split(":"))
+    now_minutes = now_h * 60 + now_m
+    found: list[tuple[int, int, int]] = []
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= s or start >= e for s, e, _ in found)
+
+    for pattern, extra in _RELATIVE:
+        for match in pattern.finditer(text):
+            if free(*match.span()):
+                found.append((*match.span(), _resolve_relative(match, extra, now_minutes)))
+    for pattern in _ABSOLUTE:
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if not match.group(0).strip() or not free(start, end):
+                continue
+            minutes = _resolve_absolute(match, now_minutes)
+            if minutes is not None:
+                found.append((start, end, minutes))
+    found.sort()
+    pieces: list[str] = []
+    times: list[str] = []
+    last = 0
+    for start, end, minutes in found:
+        stamp = _fmt(minutes)
+        pieces.append(text[last:start])
+        pieces.append(f" @{stamp} ")
+        times.append(stamp)
+        last = end
+    pieces.append(text[last:])
+    marked = re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip()
+    marked = re.sub(r"\s+([,.!?，。！？])", r"\1", marked)
+    return TimeReading(marked, tuple(dict.fromkeys(times)))

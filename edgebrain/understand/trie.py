@@ -1,0 +1,66 @@
+"""A token trie over every reply line, with the kinds of ending reachable below each node.
+
+Walking it, a node with one allowed child needs no model call (the token is forced and appended in a
+batch later: "jump-forward"); only where several children are allowed does the model choose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+P = TypeVar("P")
+
+# How a sequence in the trie ends; a walk is told which endings it may take.
+END_NEWLINE = 1  # another line follows
+END_TIME = 2  # a time marker follows
+END_FINAL = 4  # the reply ends
+END_NONE = 8  # the reply is "none" and ends
+
+Tokenize = Callable[[str], list[int]]
+
+
+@dataclass
+class Node(Generic[P]):
+    """A trie node: children by token, a mask of reachable endings, the payload at a leaf."""
+
+    children: dict[int, Node[P]] = field(default_factory=dict)
+    mask: int = 0
+    payload: P | None = None
+    end: int = 0
+
+    def allowed(self, mask: int) -> list[int]:
+        """Child tokens below which an ending in ``mask`` can still be reached."""
+        return [token for token, child in self.children.items() if child.mask & mask]
+
+
+class TokenTrie(Generic[P]):
+    """Token sequences, each ending in one ending kind and carrying a payload at its leaf."""
+
+    def __init__(self) -> None:
+        self.root: Node[P] = Node()
+        self.size = 0
+
+    def add(self, tokens: Iterable[int], end: int, payload: P) -> None:
+        """Add one sequence; its last token marks the ending kind."""
+        node = self.root
+        node.mask |= end
+        for token in tokens:
+            node = node.children.setdefault(token, Node())
+            node.mask |= end
+        if node.children:
+            raise ValueError("a sequence in the trie is a prefix of another; endings must be distinct tokens")
+        node.payload = payload
+        node.end = end
+        self.size += 1
+
+
+def build(items: Iterable[tuple[str, P]], endings: dict[int, list[int]], tokenize: Tokenize) -> TokenTrie[P]:
+    """A trie of ``tokenize(text) + ending tokens`` for every (text, payload) and every ending kind."""
+    trie: TokenTrie[P] = TokenTrie()
+    for text, payload in items:
+        tokens = tokenize(text)
+        for end, end_tokens in endings.items():
+            trie.add(tokens + end_tokens, end, payload)
+    return trie
