@@ -10,7 +10,8 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol, TypeVar
+from pathlib import Path
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,19 @@ class Backend(Protocol):
 
     def logits(self) -> npt.NDArray[np.float32]:
         """Logits for the token after the last evaluated one."""
+
+
+@runtime_checkable
+class StatefulBackend(Backend, Protocol):
+    """A backend that can save and restore the KV state of the fixed prompt."""
+
+    identity: str
+
+    def save_state(self, path: Path, tokens: Sequence[int]) -> bool:
+        """Save the state of the evaluated ``tokens``."""
+
+    def load_state(self, path: Path, tokens: Sequence[int]) -> bool:
+        """Restore the state saved for ``tokens``; False if there is none."""
 
 
 @dataclass(frozen=True)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from ..command import Command, check
 from ..errors import CommandError, InputError
 from ..registry import Registry
-from .decoder import Backend, ReplyDecoder
+from .decoder import Backend, ReplyDecoder, StatefulBackend
 from .grammar import MAX_LINES, command_lines, numbers_in, target_phrases
 from .mentions import candidate_targets, find_mentions
 from .questions import is_question
@@ -74,17 +76,35 @@ def prepare(text: str, now: str) -> tuple[str, tuple[str, ...]]:
 class Understander:
     """Reads commands from utterances with a model backend, constrained to one registry."""
 
-    def __init__(self, registry: Registry, backend: Backend):
+    def __init__(self, registry: Registry, backend: Backend, state_dir: Path | None = None):
         self.registry = registry
         self.backend = backend
         self._prefix: list[int] = []
         for message in chat_messages(registry):
             self._prefix += self._turn(message["role"], message["content"])
-        backend.reset_to(0)
-        backend.eval(self._prefix)
+        self._load_prefix(state_dir)
         self.phrases = target_phrases(registry)
         self.decoder = ReplyDecoder(backend, IM_END)
         log.info("prompt of %d tokens evaluated", len(self._prefix))
+
+    def _load_prefix(self, state_dir: Path | None) -> None:
+        """Evaluate the fixed prompt, or restore its KV state saved by an earlier start."""
+        saver = self.backend if isinstance(self.backend, StatefulBackend) else None
+        path = None
+        if saver is not None and state_dir is not None and saver.identity:
+            key = hashlib.sha256(f"{saver.identity}:{self._prefix}".encode()).hexdigest()[:24]
+            path = state_dir / f"prompt-{key}.kv"
+            if saver.load_state(path, self._prefix):
+                log.info("restored the prompt state from %s", path)
+                return
+        self.backend.reset_to(0)
+        self.backend.eval(self._prefix)
+        if saver is not None and path is not None:
+            try:
+                state_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+                saver.save_state(path, self._prefix)
+            except OSError as exc:  # a read-only cache only costs time at the next start
+                log.warning("cannot save the prompt state to %s: %s", path, exc)
 
     def _overlaps(self, first: str, second: str) -> bool:
         """True when two targets share a device."""

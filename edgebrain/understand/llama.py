@@ -53,14 +53,49 @@ def load_llama(path: Path, threads: int = DEFAULT_THREADS, n_ctx: int = N_CTX) -
 class LlamaBackend:
     """The decoder's Backend over a llama_cpp.Llama instance."""
 
-    def __init__(self, llama: Any):
+    def __init__(self, llama: Any, identity: str = ""):
         self.llama = llama
+        self.identity = identity
         self._n_vocab = llama.n_vocab()
 
     @classmethod
-    def from_path(cls, path: Path, threads: int = DEFAULT_THREADS) -> LlamaBackend:
-        """Load the model at ``path``."""
-        return cls(load_llama(path, threads))
+    def from_path(cls, path: Path, threads: int = DEFAULT_THREADS, identity: str = "") -> LlamaBackend:
+        """Load the model at ``path``; ``identity`` (its SHA-256) keys the saved prompt state."""
+        return cls(load_llama(path, threads), identity)
+
+    def save_state(self, path: Path, tokens: Sequence[int]) -> bool:
+        """Save the KV state of ``tokens`` (the evaluated prompt) to a file, atomically."""
+        import llama_cpp
+
+        array = (llama_cpp.llama_token * len(tokens))(*tokens)
+        partial = path.with_name(path.name + f".{os.getpid()}.part")
+        ok = bool(llama_cpp.llama_state_save_file(self.llama._ctx.ctx, str(partial).encode(), array, len(tokens)))
+        if ok:
+            partial.replace(path)
+        else:
+            partial.unlink(missing_ok=True)
+        return ok
+
+    def load_state(self, path: Path, tokens: Sequence[int]) -> bool:
+        """Restore the KV state saved for exactly ``tokens``; False when there is none or it differs."""
+        import ctypes
+
+        import llama_cpp
+
+        if not path.is_file():
+            return False
+        capacity = len(tokens) + 1
+        array = (llama_cpp.llama_token * capacity)()
+        count = ctypes.c_size_t(0)
+        with _quiet_stderr():
+            ok = llama_cpp.llama_state_load_file(self.llama._ctx.ctx, str(path).encode(), array, capacity,
+                                                 ctypes.byref(count))
+        if not ok or list(array[: count.value]) != list(tokens):
+            self.llama.reset()
+            return False
+        self.llama.n_tokens = count.value
+        self.llama.input_ids[: count.value] = tokens
+        return True
 
     def tokenize(self, text: str, special: bool = False) -> list[int]:
         """Tokens of ``text`` without a BOS token."""

@@ -51,6 +51,8 @@ EXAMPLES: tuple[Example, ...] = (
     Example("I'm heading out, switch everything off", ("everything off",)),
     Example("卧室的灯开一下 @22:30 再关掉", ("卧室的灯 on", "卧室的灯 off @22:30")),
     Example("空调温度高一点", ("空调 up",)),
+    Example("the kitchen is dark, turn the kitchen light up", ("kitchen light up",)),
+    Example("把风扇调小一点", ("风扇 down",)),
 )
 
 _RULES = """You control a smart home. Turn the user's request into commands, one per line:

@@ -1,0 +1,169 @@
+"""The edgebrain command line: run, parse, model, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from .errors import EdgebrainError, InputError
+
+log = logging.getLogger(__name__)
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+def _now(value: str) -> str:
+    if not _HHMM.match(value):
+        raise argparse.ArgumentTypeError(f"--now must be HH:MM (24-hour), not {value!r}")
+    return value
+
+
+def _add_understand_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--devices", metavar="DIR", help="device registry folder (default: the example registry)")
+    parser.add_argument("--now", type=_now, metavar="HH:MM", help="fix the clock for relative times")
+    parser.add_argument("--model", metavar="PATH", help="GGUF model file (default: $EDGEBRAIN_MODEL, then the cache)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for llama.cpp")
+
+
+def _understander(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from .understand.llama import DEFAULT_THREADS
+    from .understand.loader import load_understander
+
+    return load_understander(args.devices, args.model, args.threads or DEFAULT_THREADS)
+
+
+def _emit(out: TextIO, payload: dict[str, object]) -> None:
+    out.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+def _parse_one(understander, text: str, now: str | None, out: TextIO) -> None:  # type: ignore[no-untyped-def]
+    try:
+        _emit(out, understander.understand(text, now).to_dict())
+    except InputError as exc:
+        print(f"edgebrain: {exc}", file=sys.stderr)
+        _emit(out, {"text": text, "commands": [], "error": str(exc)})
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    """Print the commands of one utterance, or of each stdin line with ``-``."""
+    understander = _understander(args)
+    if args.text != "-":
+        _parse_one(understander, args.text, args.now, sys.stdout)
+        return 0
+    for raw in iter(sys.stdin.buffer.readline, b""):
+        try:
+            text = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            message = "the line is not UTF-8 text"
+            print(f"edgebrain: {message}", file=sys.stderr)
+            _emit(sys.stdout, {"text": raw.decode("utf-8", "replace").rstrip("\r\n"), "commands": [],
+                               "error": message})
+            continue
+        _parse_one(understander, text, args.now, sys.stdout)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Interactive loop on the embedded defaults: read a line, print its commands, repeat."""
+    understander = _understander(args)
+    interactive = sys.stdin.isatty()
+    print("edgebrain ready: type a request (Ctrl-D to quit)", file=sys.stderr)
+    while True:
+        if interactive:
+            print("> ", end="", file=sys.stderr, flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        if not line.strip():
+            continue
+        _parse_one(understander, line.rstrip("\n"), args.now, sys.stdout)
+
+
+def _progress(done: int, total: int) -> None:
+    if not total:
+        return
+    width = 40
+    filled = int(width * done / total)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done / 2**20:6.1f}/{total / 2**20:.1f} MiB")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    """Fetch the model into the cache, or show the one in use."""
+    from .understand import modelfile
+
+    if args.action == "fetch":
+        info = modelfile.fetch(progress=_progress, hf_timeout=args.timeout)
+    else:
+        info = modelfile.resolve(args.model)
+        info = modelfile.verify(info.path, source=info.source, rehash=True)
+    if args.json:
+        print(json.dumps(info.to_dict()))
+    else:
+        for key, value in info.to_dict().items():
+            print(f"{key:7} {value}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Accuracy and latency on the development set."""
+    from .bench import run_bench
+
+    return run_bench(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="edgebrain", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="read requests line by line and print their commands")
+    _add_understand_args(run)
+    run.set_defaults(func=cmd_run)
+
+    parse = sub.add_parser("parse", help="print the commands of TEXT, or of each stdin line with -")
+    _add_understand_args(parse)
+    parse.add_argument("text", metavar="TEXT", help="the utterance, or - to read one per line from stdin")
+    parse.set_defaults(func=cmd_parse)
+
+    model = sub.add_parser("model", help="fetch or inspect the language model")
+    model.add_argument("action", choices=["fetch", "info"])
+    model.add_argument("--model", metavar="PATH", help="model file to inspect (info)")
+    model.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for Hugging Face (fetch)")
+    model.add_argument("--json", action="store_true", help="print JSON")
+    model.set_defaults(func=cmd_model)
+
+    bench = sub.add_parser("bench", help="accuracy, latency and memory on the development set")
+    _add_understand_args(bench)
+    bench.add_argument("--set", dest="dataset", metavar="FILE", help="JSONL development set")
+    bench.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE (- for stdout)")
+    bench.add_argument("--show-failures", action="store_true", help="list the utterances it got wrong")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``edgebrain`` command."""
+    args = build_parser().parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        code: int = args.func(args)
+        return code
+    except EdgebrainError as exc:
+        print(f"edgebrain: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
