@@ -90,7 +90,7 @@ def run_bench(args: argparse.Namespace) -> int:
             failures.append({"text": case.text, "now": case.now, "want": [json.loads(c) for c in case.commands],
                              "got": [json.loads(c) if c.startswith("{") else c for c in got]})
     correct = sum(ok for oks in by_category.values() for ok in oks)
-    report = {
+    report: dict[str, Any] = {
         "cases": len(cases),
         "accuracy": round(correct / len(cases), 4) if cases else 0.0,
         "latency_ms": {"p50": round(percentile(latencies, 0.5), 1), "p95": round(percentile(latencies, 0.95), 1),

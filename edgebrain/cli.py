@@ -84,9 +84,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         _parse_one(understander, line.rstrip("\n"), args.now, sys.stdout)
 
 
+_last_percent = [-1]
+
+
 def _progress(done: int, total: int) -> None:
     if not total:
         return
+    percent = done * 100 // total
+    if percent == _last_percent[0]:
+        return
+    _last_percent[0] = percent
     width = 40
     filled = int(width * done / total)
     sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done / 2**20:6.1f}/{total / 2**20:.1f} MiB")

@@ -17,9 +17,9 @@ from ..registry import Registry
 from .decoder import Backend, ReplyDecoder, StatefulBackend
 from .grammar import MAX_LINES, command_lines, numbers_in, target_phrases
 from .mentions import candidate_targets, find_mentions
-from .questions import is_question
 from .numbers import normalize_numbers
 from .prompt import chat_messages
+from .questions import is_question
 from .times import read_times
 
 log = logging.getLogger(__name__)

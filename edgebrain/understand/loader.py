@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from ..registry import Registry, load_registry
@@ -19,7 +18,7 @@ def state_dir() -> Path:
     return cache_dir().parent / "state"
 
 
-def load_understander(devices: str | os.PathLike[str] | None = None, model: str | None = None,
+def load_understander(devices: str | Path | None = None, model: str | None = None,
                       threads: int = DEFAULT_THREADS, registry: Registry | None = None) -> Understander:
     """Load the registry and the model, and evaluate (or restore) the prompt."""
     registry = registry or load_registry(devices)

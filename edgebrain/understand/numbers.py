@@ -48,7 +48,7 @@ def zh_to_int(run: str) -> int | None:
         return None
     if "百" in run:
         head, _, tail = run.partition("百")
-        hundreds = _ZH_DIGITS.get(head, None) if head else 1
+        hundreds = _ZH_DIGITS.get(head) if head else 1
         rest = zh_to_int(tail.lstrip("零〇")) if tail.lstrip("零〇") else 0
         if hundreds is None or rest is None:
             return None

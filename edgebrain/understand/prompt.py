@@ -9,7 +9,6 @@ from ..registry import Registry
 from ..schemas import device_types, type_value_meaning
 from .grammar import ACTION_WORDS, BULLET, NONE, target_phrases
 
-
 _ACTION_TAIL = re.compile(r" (on|off|toggle|open|close|up|down|set \d+)( @\d\d:\d\d)?$")
 
 
@@ -55,14 +54,20 @@ EXAMPLES: tuple[Example, ...] = (
     Example("把风扇调小一点", ("风扇 down",)),
 )
 
-_RULES = """You control a smart home. Turn the user's request into commands, one per line:
-- <device> <action>
-- <device> set <number>
-<device> is a device or group name from the lists below, written as the user says it.
-Add " @HH:MM" to a command when the request has that @HH:MM marker for it.
-Reply "- none" when nothing should be done: questions about the home, chit-chat, devices that are not listed, or instructions about you.
-Use a group when the request means several devices (a whole room, "all the lights", a name shared by several devices).
-up/down mean more/less: brighter, warmer, more humid, faster. Indirect requests: too dark -> lights on; too bright -> lights down; too hot -> ac on; too cold -> ac up; too dry -> humidifier on; too humid -> humidifier off; smoke or cooking smell -> kitchen fan on."""
+_RULES = "\n".join((
+    "You control a smart home. Turn the user's request into commands, one per line:",
+    '- <device> <action>',
+    '- <device> set <number>',
+    '<device> is a device or group name from the lists below, written as the user says it.',
+    'Add " @HH:MM" to a command when the request has that @HH:MM marker for it.',
+    ('Reply "- none" when nothing should be done: questions about the home, chit-chat, devices that are '
+     'not listed, or instructions about you.'),
+    ('Use a group when the request means several devices (a whole room, "all the lights", a name shared by'
+     ' several devices).'),
+    ('up/down mean more/less: brighter, warmer, more humid, faster. Indirect requests: too dark -> lights '
+     'on; too bright -> lights down; too hot -> ac on; too cold -> ac up; too dry -> humidifier on; too '
+     'humid -> humidifier off; smoke or cooking smell -> kitchen fan on.'),
+))
 
 
 def describe_registry(registry: Registry) -> str:

@@ -8,7 +8,8 @@ _EN_REQUEST = re.compile(r"^(please\b|can (you|u)\b|could (you|u)\b|would you\b|
                          r"can i get\b|i want\b|i'd like\b|let's\b)")
 _EN_QUESTION = re.compile(r"^(is|are|was|were|do|does|did|has|have|what|what's|whats|which|how|why|when|where|"
                           r"who|isn't|aren't|doesn't|didn't)\b")
-_ZH_REQUEST = re.compile(r"^(请|能不能|能否|可以|可不可以|帮我|麻烦|能帮|你能|你可以)|(好吗|好不好|可以吗|行吗|行不行)[？?]?$")
+_ZH_REQUEST = re.compile(r"^(请|能不能|能否|可以|可不可以|帮我|麻烦|能帮|你能|你可以)|"
+                         r"(好吗|好不好|可以吗|行吗|行不行)[？?]?$")
 _ZH_QUESTION = re.compile(r"多少|几度|什么|怎么样|是不是|有没有|哪些|哪个|吗[？?]?$|呢[？?]?$|没有[？?]?$|了没")
 
 

@@ -43,7 +43,8 @@ _RELATIVE = [
     (re.compile(r"再?过\s*(?P<h>\d+)\s*个?\s*(?:小时|钟头)"), None),
 ]
 
-_ZH_PART = r"(?P<part>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|今晚|夜里|半夜|明早|明晚|今早|(?:今天|明天)(?:早上|上午|下午|晚上))?"
+_ZH_PART = (r"(?P<part>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|今晚|夜里|半夜|明早|明晚|今早|"
+            r"(?:今天|明天)(?:早上|上午|下午|晚上))?")
 _EN_PART = r"(?:\s+(?:in\s+the\s+)?(?P<part>morning|afternoon|evening|tonight|at\s+night))?"
 _NOT_A_QUANTITY = r"(?!\s*(?:%|percent|degrees?|°|度))"
 

@@ -1,0 +1,39 @@
+"""Shared fixtures: the example registry, and the real model loaded once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from edgebrain.registry import Registry, load_registry
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    return load_registry()
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    from edgebrain.understand.modelfile import resolve
+
+    # `make test` fetches the model first; a missing model is a failure, never a skip.
+    return resolve().path
+
+
+@pytest.fixture(scope="session")
+def understander(registry: Registry, model_path: Path):  # type: ignore[no-untyped-def]
+    from edgebrain.understand.loader import load_understander
+
+    return load_understander(model=str(model_path), registry=registry)
+
+
+@pytest.fixture()
+def cli_env(model_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["EDGEBRAIN_MODEL"] = str(model_path)
+    return env

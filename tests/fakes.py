@@ -1,0 +1,57 @@
+"""A scripted in-memory stand-in for the decoder's Backend interface (our own interface, not llama.cpp)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+SPECIALS = ("<|im_start|>", "<|im_end|>")
+
+
+class ScriptedBackend:
+    """Characters are tokens; the "model" prefers, at each step, the next character of a scripted reply.
+
+    ``replies`` maps the user's words (as the model sees them) to the reply it would like to write.
+    """
+
+    def __init__(self, replies: dict[str, str], vocab: int = 65536):
+        self.replies = replies
+        self.vocab = vocab
+        self.history: list[int] = []
+        self.evaluations: list[int] = []
+
+    def tokenize(self, text: str, special: bool = False) -> list[int]:
+        tokens: list[int] = []
+        index = 0
+        while index < len(text):
+            for number, marker in enumerate(SPECIALS):
+                if special and text.startswith(marker, index):
+                    tokens.append(self.vocab - 1 - number)
+                    index += len(marker)
+                    break
+            else:
+                tokens.append(ord(text[index]) % (self.vocab - 2))
+                index += 1
+        return tokens
+
+    def _text(self, tokens: Sequence[int]) -> str:
+        return "".join(SPECIALS[self.vocab - 1 - t] if t >= self.vocab - 2 else chr(t) for t in tokens)
+
+    def reset_to(self, n_tokens: int) -> None:
+        del self.history[n_tokens:]
+
+    def eval(self, tokens: Sequence[int]) -> None:
+        self.evaluations.append(len(tokens))
+        self.history.extend(tokens)
+
+    def logits(self) -> npt.NDArray[np.float32]:
+        text = self._text(self.history)
+        user = text.rsplit("<|im_start|>user\n", 1)[1].split("<|im_end|>", 1)[0]
+        written = text.rsplit("<|im_start|>assistant\n", 1)[1]
+        wanted = self.replies.get(user, "- none") + "<|im_end|>"
+        scores = np.zeros(self.vocab, dtype=np.float32)
+        if wanted.startswith(written) and len(written) < len(wanted):
+            scores[self.tokenize(wanted[len(written):], special=True)[0]] = 10.0
+        return scores

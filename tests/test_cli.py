@@ -1,0 +1,99 @@
+"""The CLI contract, end to end with the real model through llama.cpp."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.model
+
+EDGEBRAIN = [sys.executable, "-m", "edgebrain"]
+
+
+def run(args, env, stdin=None):
+    return subprocess.run(EDGEBRAIN + args, input=stdin, capture_output=True, env=env, timeout=300, check=False)
+
+
+def test_parse_english(cli_env):
+    result = run(["parse", "--now", "15:00", "turn off the bedroom fan in 45 minutes"], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "text": "turn off the bedroom fan in 45 minutes",
+        "commands": [{"device": "bedroom_fan", "action": "off", "time": "15:45"}],
+    }
+
+
+def test_parse_chinese_group_and_time(cli_env):
+    result = run(["parse", "--now", "15:00", "晚上八点开空调"], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["commands"] == [
+        {"device": "living_room_ac", "action": "on", "time": "20:00"},
+        {"device": "bedroom_ac", "action": "on", "time": "20:00"},
+    ]
+
+
+def test_parse_stdin_streams_one_flushed_line_per_utterance(cli_env):
+    process = subprocess.Popen([*EDGEBRAIN, "parse", "--now", "15:00", "-"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env)
+    assert process.stdin and process.stdout
+    try:
+        # Each answer must arrive before the next line is written: the output is flushed per line.
+        process.stdin.write(b"turn on the kitchen lights\n")
+        process.stdin.flush()
+        first = json.loads(process.stdout.readline())
+        assert first["text"] == "turn on the kitchen lights"
+        assert {c["device"] for c in first["commands"]} == {"kitchen_light", "kitchen_counter_light"}
+        process.stdin.write(b"\xff\xfe broken\n\n" + b"x" * 600 + b"\n" + "卧室空调调到二十五度\n".encode())
+        process.stdin.close()
+        rest = [json.loads(line) for line in process.stdout.read().splitlines()]
+    finally:
+        process.wait(timeout=60)
+    assert process.returncode == 0
+    assert [r.get("error", "") != "" for r in rest] == [True, True, True, False]
+    assert "not UTF-8" in rest[0]["error"] and "empty" in rest[1]["error"] and "limit" in rest[2]["error"]
+    assert all(r["commands"] == [] for r in rest[:3])
+    assert rest[3]["commands"] == [{"device": "bedroom_ac", "action": "set", "value": 25}]
+
+
+def test_questions_and_unknown_devices_give_no_commands(cli_env):
+    result = run(["parse", "-"], cli_env, stdin="is the living room AC on?\nturn on the garage light\n你好\n".encode())
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["commands"] for line in result.stdout.splitlines()] == [[], [], []]
+
+
+def test_bad_registry_exits_2_with_a_message(cli_env, tmp_path):
+    (tmp_path / "x.yaml").write_text("devices:\n  - {id: x, type: toaster, name: X}\n")
+    result = run(["parse", "--devices", str(tmp_path), "turn on x"], cli_env)
+    assert result.returncode == 2
+    assert b"x.yaml" in result.stderr and b"toaster" in result.stderr and result.stdout == b""
+
+
+def test_missing_model_exits_2_with_a_message(cli_env, tmp_path):
+    env = dict(cli_env, EDGEBRAIN_HOME=str(tmp_path))
+    env.pop("EDGEBRAIN_MODEL")
+    result = run(["parse", "turn on the light"], env)
+    assert result.returncode == 2
+    assert b"edgebrain model fetch" in result.stderr
+
+
+def test_bad_now_is_a_usage_error(cli_env):
+    result = run(["parse", "--now", "25:99", "x"], cli_env)
+    assert result.returncode == 2 and b"HH:MM" in result.stderr
+
+
+def test_run_reads_lines_and_prints_commands(cli_env):
+    result = run(["run", "--now", "15:00"], cli_env, stdin=b"open the curtains\n\nclose the curtains\n")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [c["commands"] for c in lines] == [[{"device": "living_room_curtains", "action": "open"}],
+                                              [{"device": "living_room_curtains", "action": "close"}]]
+
+
+def test_model_info_shows_the_verified_file(cli_env):
+    result = run(["model", "info", "--json"], cli_env)
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["size"] > 400_000_000 and len(info["sha256"]) == 64 and "Qwen2.5" in info["name"]

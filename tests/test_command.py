@@ -1,0 +1,48 @@
+"""Every command is checked by the JSON schema and then against the registry."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgebrain.command import Command, check
+from edgebrain.errors import CommandError
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"device": "bedroom_ac", "action": "set", "value": 24, "time": "20:00"},
+        {"device": "kitchen_plug", "action": "toggle"},
+        {"device": "living_room_curtains", "action": "set", "value": 0},
+        {"device": "living_room_humidifier", "action": "on", "value": None, "time": None},
+    ],
+)
+def test_valid_commands_pass(registry, data):
+    command = check(data, registry)
+    assert command.device == data["device"] and command.action == data["action"]
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        ({"device": "garage_door", "action": "on"}, "unknown device 'garage_door'"),
+        ({"device": "bedroom_ac", "action": "toggle"}, "'toggle' is not one of"),
+        ({"device": "bedroom_ac", "action": "set", "value": 40}, "40 is greater than the maximum of 30"),
+        ({"device": "living_room_humidifier", "action": "set", "value": 10}, "less than the minimum of 30"),
+        ({"device": "kitchen_plug", "action": "set", "value": 1}, "'set' is not one of"),
+        ({"device": "bedroom_ac", "action": "on", "value": 3}, "is not of type 'null'"),
+        ({"device": "bedroom_ac", "action": "set"}, "'value' is a required property"),
+        ({"device": "bedroom_ac", "action": "on", "time": "7pm"}, "does not match"),
+        ({"device": "bedroom_ac", "action": "on", "extra": 1}, "Additional properties"),
+        ({"device": "bedroom_ac"}, "'action' is a required property"),
+        ("turn on", "is not of type 'object'"),
+    ],
+)
+def test_invalid_commands_are_refused(registry, data, needle):
+    with pytest.raises(CommandError, match=needle.replace("(", r"\(").replace(")", r"\)")):
+        check(data, registry)
+
+
+def test_to_dict_leaves_out_empty_fields():
+    assert Command("a", "on").to_dict() == {"device": "a", "action": "on"}
+    assert Command("a", "set", 5, "07:00").to_dict() == {"device": "a", "action": "set", "value": 5, "time": "07:00"}

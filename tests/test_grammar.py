@@ -1,0 +1,52 @@
+"""The reply language comes from the registry and the schema; llama.cpp's own parser accepts its GBNF."""
+
+from __future__ import annotations
+
+import llama_cpp
+
+from edgebrain.understand.grammar import (
+    NONE_TEXT,
+    command_lines,
+    numbers_in,
+    target_phrases,
+    to_gbnf,
+)
+
+
+def test_phrases_map_names_and_aliases_to_targets(registry):
+    phrases = target_phrases(registry)
+    assert phrases["加湿器"] == "living_room_humidifier"
+    assert phrases["kitchen lights"] == "kitchen_lights"
+    assert phrases["空调"] == "all_acs"
+    assert phrases["living room AC"] == phrases["living room ac"] == "living_room_ac"
+    assert phrases["风扇"] == "bedroom_fan"  # an alias of one device beats the type word
+    assert set(phrases.values()) <= {t.id for t in registry.targets}
+
+
+def test_lines_follow_the_schema_actions_and_ranges(registry):
+    phrases = target_phrases(registry)
+    lines = command_lines(registry.targets, phrases, values=(24, 55, 150))
+    by_target: dict[str, set[tuple[str, int | None]]] = {}
+    for line in lines:
+        by_target.setdefault(line.target, set()).add((line.action, line.value))
+    assert by_target["bedroom_ac"] == {("on", None), ("off", None), ("increase", None), ("decrease", None),
+                                       ("set", 24)}
+    assert ("set", 55) in by_target["living_room_humidifier"] and ("set", 24) not in by_target[
+        "living_room_humidifier"]
+    assert all(action in ("on", "off", "toggle") for action, _ in by_target["kitchen_plug"])
+    assert not any(value == 150 for line in lines for value in [line.value])
+    assert all(line.text.startswith("- ") for line in lines)
+
+
+def test_numbers_in_skips_time_markers():
+    assert numbers_in("set the ac to 24 @20:30") == (24,)
+    assert numbers_in("turn on the light") == ()
+
+
+def test_gbnf_is_accepted_by_llama_cpp(registry):
+    lines = command_lines(registry.targets, target_phrases(registry), values=(24,))
+    grammar = to_gbnf(lines, times=("20:00", "07:30"))
+    assert grammar.startswith(f'root ::= "{NONE_TEXT}" | line')
+    assert '"- 卧室空调 set 24"' in grammar and '" @"' in grammar
+    parsed = llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
+    assert parsed is not None

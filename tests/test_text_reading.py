@@ -1,0 +1,96 @@
+"""Numbers, times, mentions and questions are read by code, so the model never does arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgebrain.understand.mentions import candidate_targets, find_mentions
+from edgebrain.understand.numbers import normalize_numbers, zh_to_int
+from edgebrain.understand.questions import is_question
+from edgebrain.understand.times import read_times
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("set the ac to twenty four degrees", "set the ac to 24 degrees"),
+        ("in forty-five minutes", "in 45 minutes"),
+        ("one hundred percent", "100 percent"),
+        ("the one in the kitchen", "the one in the kitchen"),
+        ("空调调到二十六度", "空调调到26度"),
+        ("百分之五十", "50%"),
+        ("调高一点", "调高一点"),
+        ("一个小时后", "1个小时后"),
+    ],
+)
+def test_numbers(text, expected):
+    assert normalize_numbers(text) == expected
+
+
+def test_zh_to_int():
+    assert [zh_to_int(x) for x in ("十", "十五", "二十", "二十四", "一百", "两")] == [10, 15, 20, 24, 100, 2]
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "times"),
+    [
+        ("turn on the light at 7:30 pm", "15:00", ("19:30",)),
+        ("turn off the fan in 45 minutes", "15:00", ("15:45",)),
+        ("turn off the fan in 45 minutes", "23:30", ("00:15",)),
+        ("in 2 hours and 30 minutes", "15:00", ("17:30",)),
+        ("in half an hour", "15:00", ("15:30",)),
+        ("at 7", "15:00", ("19:00",)),
+        ("at 7", "05:00", ("07:00",)),
+        ("at 6 in the morning", "15:00", ("06:00",)),
+        ("tonight at 8", "09:00", ("20:00",)),
+        ("at half past six", "15:00", ("18:30",)),
+        ("at noon", "15:00", ("12:00",)),
+        ("晚上8点开空调", "15:00", ("20:00",)),
+        ("10分钟后关灯", "15:00", ("15:10",)),
+        ("半小时后", "15:00", ("15:30",)),
+        ("明天早上6点半", "15:00", ("06:30",)),
+        ("下午3点15分", "09:00", ("15:15",)),
+        ("1个小时以后", "15:00", ("16:00",)),
+        ("keep the bedroom at 22 degrees", "15:00", ()),
+        ("set the lights at 50%", "15:00", ()),
+        ("turn on the light at 7 pm and off at 11 pm", "15:00", ("19:00", "23:00")),
+    ],
+)
+def test_times_resolved_against_now(text, now, times):
+    assert read_times(normalize_numbers(text), now).times == times
+
+
+def test_time_expression_becomes_a_marker():
+    assert read_times("turn off the bedroom fan in 45 minutes", "15:00").text == "turn off the bedroom fan @15:45"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["is the AC on?", "what's the temperature?", "are the kitchen lights on", "空调开着吗？", "卧室现在多少度",
+     "厨房的灯关了没有？", "did I leave the coffee machine on"],
+)
+def test_questions(text):
+    assert is_question(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["turn on the AC", "can you turn on the light?", "could you close the curtains", "能帮我开灯吗",
+     "请打开空调", "打开空调好吗", "客厅太干了"],
+)
+def test_requests_are_not_questions(text):
+    assert not is_question(text)
+
+
+def test_mentions_narrow_the_targets(registry):
+    def ids(text):
+        return {t.id for t in candidate_targets(registry, find_mentions(registry, text))}
+
+    assert ids("卧室空调调到25度") == {"bedroom_ac"}
+    assert ids("turn off the kitchen light and start the fan") == {
+        "kitchen_light", "kitchen_counter_light", "kitchen_lights", "kitchen_fan"}
+    assert ids("客厅太干了") == {"living_room_humidifier"}
+    assert "all_lights" in ids("turn off all the lights")
+    assert ids("I'm going out, turn everything off") == {"everything"}
+    assert ids("tell me a joke") == {t.id for t in registry.targets}
+    assert find_mentions(registry, "turn on the garage light").unknown_rooms == {"garage"}
