@@ -9,7 +9,7 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,61 +61,102 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+@dataclass
+class Tally:
+    """Results of one approach over the set."""
+
+    latencies: list[float] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+    by_category: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, case: Case, got: tuple[str, ...], elapsed_ms: float, tokens: int) -> None:
+        """Record one utterance."""
+        ok = got == case.commands
+        self.latencies.append(elapsed_ms)
+        self.tokens.append(tokens)
+        self.by_category[case.category].append(ok)
+        if not ok:
+            self.failures.append({"text": case.text, "now": case.now, "want": [json.loads(c) for c in case.commands],
+                                  "got": [json.loads(c) for c in got]})
+
+    def report(self) -> dict[str, Any]:
+        """Accuracy, latency percentiles, tokens, per category."""
+        results = [ok for oks in self.by_category.values() for ok in oks]
+        return {
+            "accuracy": round(sum(results) / len(results), 4) if results else 0.0,
+            "latency_ms": {"p50": round(percentile(self.latencies, 0.5), 1),
+                           "p95": round(percentile(self.latencies, 0.95), 1),
+                           "mean": round(statistics.fmean(self.latencies), 1)} if self.latencies else {},
+            "tokens_per_request": round(statistics.fmean(self.tokens), 1) if self.tokens else 0,
+            "by_category": {k: round(sum(v) / len(v), 3) for k, v in sorted(self.by_category.items())},
+        }
+
+
+def _keys(commands: Any) -> tuple[str, ...]:
+    return tuple(sorted(_key(c.to_dict()) for c in commands))
+
+
+def _print(name: str, report: dict[str, Any], cases: int) -> None:
+    latency = report["latency_ms"]
+    print(f"{name:6} accuracy {report['accuracy']:.1%} of {cases}   p50 {latency.get('p50')} ms   "
+          f"p95 {latency.get('p95')} ms   {report['tokens_per_request']} tokens evaluated/request")
+
+
 def run_bench(args: argparse.Namespace) -> int:
-    """Run the set through the understander and print the figures."""
+    """Run the set through the fast path (and the plain approach, interleaved) and print the figures."""
     from .understand.llama import DEFAULT_THREADS
     from .understand.loader import load_understander
+    from .understand.plain import PlainParser
 
     cases = load_cases(Path(args.dataset) if args.dataset else DEFAULT_SET)
     started = time.perf_counter()
     understander = load_understander(args.devices, args.model, args.threads or DEFAULT_THREADS)
     ready_s = time.perf_counter() - started
-    latencies: list[float] = []
-    tokens: list[int] = []
-    decisions: list[int] = []
-    by_category: dict[str, list[bool]] = defaultdict(list)
-    failures: list[dict[str, Any]] = []
+    understander.understand(cases[0].text, cases[0].now)  # warm-up, not counted
+    fast_rss = peak_rss_mb()
+    plain = None
+    if args.plain:
+        # Its own llama.cpp instance, so each approach keeps its own prompt cache between requests.
+        from .understand.llama import load_llama
+        from .understand.modelfile import resolve
+
+        plain = PlainParser(load_llama(resolve(args.model).path, args.threads or DEFAULT_THREADS),
+                            understander.registry)
+    fast, slow = Tally(), Tally()
     for case in cases:
         try:
             result = understander.understand(case.text, case.now)
-            got = tuple(sorted(_key(c.to_dict()) for c in result.commands))
-            latencies.append(result.elapsed_ms)
-            tokens.append(result.evaluated_tokens)
-            decisions.append(result.decisions)
+            fast.add(case, _keys(result.commands), result.elapsed_ms, result.evaluated_tokens)
         except EdgebrainError as exc:
-            got = (f"error: {exc}",)
-        ok = got == case.commands
-        by_category[case.category].append(ok)
-        if not ok:
-            failures.append({"text": case.text, "now": case.now, "want": [json.loads(c) for c in case.commands],
-                             "got": [json.loads(c) if c.startswith("{") else c for c in got]})
-    correct = sum(ok for oks in by_category.values() for ok in oks)
-    report: dict[str, Any] = {
-        "cases": len(cases),
-        "accuracy": round(correct / len(cases), 4) if cases else 0.0,
-        "latency_ms": {"p50": round(percentile(latencies, 0.5), 1), "p95": round(percentile(latencies, 0.95), 1),
-                       "mean": round(statistics.fmean(latencies), 1)} if latencies else {},
-        "tokens_evaluated_mean": round(statistics.fmean(tokens), 1) if tokens else 0,
-        "model_decisions_mean": round(statistics.fmean(decisions), 2) if decisions else 0,
-        "ready_s": round(ready_s, 2),
-        "prompt_tokens": understander.prompt_tokens,
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-        "by_category": {k: round(sum(v) / len(v), 3) for k, v in sorted(by_category.items())},
-    }
-    print(f"cases          {report['cases']}")
-    print(f"accuracy       {report['accuracy']:.1%} ({correct}/{len(cases)})")
-    if latencies:
-        print(f"latency        p50 {report['latency_ms']['p50']} ms   p95 {report['latency_ms']['p95']} ms")
-    print(f"tokens/request {report['tokens_evaluated_mean']} evaluated, {report['model_decisions_mean']} decisions")
-    print(f"ready in       {report['ready_s']} s (prompt {report['prompt_tokens']} tokens)")
-    print(f"peak RSS       {report['peak_rss_mb']} MiB")
-    for category, score in report["by_category"].items():
-        print(f"  {category:18} {score:.0%}")
+            fast.add(case, (_key({"error": str(exc)}),), 0.0, 0)
+        if plain is not None:
+            commands, elapsed, tokens = plain.parse(case.text, case.now)
+            slow.add(case, _keys(commands), elapsed, tokens)
+    report: dict[str, Any] = {"cases": len(cases), "fast": fast.report(), "ready_s": round(ready_s, 2),
+                              "prompt_tokens": understander.prompt_tokens, "peak_rss_mb_fast": round(fast_rss, 1),
+                              "peak_rss_mb": round(peak_rss_mb(), 1)}
+    _print("fast", report["fast"], len(cases))
+    if plain is not None:
+        report["plain"] = slow.report()
+        _print("plain", report["plain"], len(cases))
+        ratio = report["plain"]["latency_ms"]["p50"] / max(report["fast"]["latency_ms"]["p50"], 0.001)
+        report["p50_speedup"] = round(ratio, 2)
+        print(f"speed-up at p50: {ratio:.1f}x")
+    print(f"ready in {report['ready_s']} s (prompt {report['prompt_tokens']} tokens)")
+    print(f"peak RSS {report['peak_rss_mb_fast']} MiB with the fast path alone, "
+          f"{report['peak_rss_mb']} MiB at the end of the run")
+    for category, score in report["fast"]["by_category"].items():
+        line = f"  {category:18} fast {score:.0%}"
+        if plain is not None:
+            line += f"   plain {report['plain']['by_category'][category]:.0%}"
+        print(line)
     if args.show_failures:
-        for failure in failures:
+        for failure in fast.failures:
             print(json.dumps(failure, ensure_ascii=False))
     if args.json:
-        text = json.dumps({**report, "failures": failures}, ensure_ascii=False, indent=2)
+        text = json.dumps({**report, "failures": fast.failures, "plain_failures": slow.failures},
+                          ensure_ascii=False, indent=2)
         if args.json == "-":
             sys.stdout.write(text + "\n")
         else:

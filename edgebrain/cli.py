@@ -153,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--set", dest="dataset", metavar="FILE", help="JSONL development set")
     bench.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE (- for stdout)")
     bench.add_argument("--show-failures", action="store_true", help="list the utterances it got wrong")
+    bench.add_argument("--plain", action="store_true",
+                       help="also run the plain create_chat_completion approach, interleaved, for comparison")
     bench.set_defaults(func=cmd_bench)
     return parser
 

@@ -97,3 +97,17 @@ def test_model_info_shows_the_verified_file(cli_env):
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
     assert info["size"] > 400_000_000 and len(info["sha256"]) == 64 and "Qwen2.5" in info["name"]
+
+
+def test_bench_reports_accuracy_latency_and_memory(cli_env, tmp_path):
+    dataset = tmp_path / "set.jsonl"
+    dataset.write_text(
+        json.dumps({"text": "open the curtains", "now": "15:00", "category": "direct-en",
+                    "commands": [{"device": "living_room_curtains", "action": "open"}]}) + "\n"
+        + json.dumps({"text": "tell me a joke", "now": "15:00", "category": "refuse", "commands": []}) + "\n",
+        encoding="utf-8")
+    result = run(["bench", "--set", str(dataset), "--json", "-"], cli_env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout[result.stdout.index(b"{"):])
+    assert report["cases"] == 2 and report["fast"]["accuracy"] == 1.0
+    assert report["fast"]["latency_ms"]["p50"] > 0 and report["peak_rss_mb"] > 100

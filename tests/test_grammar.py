@@ -50,3 +50,16 @@ def test_gbnf_is_accepted_by_llama_cpp(registry):
     assert '"- 卧室空调 set 24"' in grammar and '" @"' in grammar
     parsed = llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
     assert parsed is not None
+
+
+def test_plain_baseline_reply_schema_is_the_command_schema():
+    import jsonschema
+
+    from edgebrain.understand.plain import reply_schema
+
+    schema = reply_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    assert validator.is_valid({"commands": [{"device": "bedroom_ac", "action": "set", "value": 24}]})
+    assert not validator.is_valid({"commands": [{"device": "bedroom_ac", "action": "set"}]})
+    assert not validator.is_valid({"commands": [{"device": "Bedroom AC", "action": "on"}]})

@@ -82,13 +82,15 @@ class Understander:
         self._prefix: list[int] = []
         for message in chat_messages(registry):
             self._prefix += self._turn(message["role"], message["content"])
-        self._load_prefix(state_dir)
+        self._state_dir = state_dir
+        self.restore_prompt()
         self.phrases = target_phrases(registry)
         self.decoder = ReplyDecoder(backend, IM_END)
         log.info("prompt of %d tokens evaluated", len(self._prefix))
 
-    def _load_prefix(self, state_dir: Path | None) -> None:
+    def restore_prompt(self) -> None:
         """Evaluate the fixed prompt, or restore its KV state saved by an earlier start."""
+        state_dir = self._state_dir
         saver = self.backend if isinstance(self.backend, StatefulBackend) else None
         path = None
         if saver is not None and state_dir is not None and saver.identity:
