@@ -94,3 +94,20 @@ def test_mentions_narrow_the_targets(registry):
     assert ids("I'm going out, turn everything off") == {"everything"}
     assert ids("tell me a joke") == {t.id for t in registry.targets}
     assert find_mentions(registry, "turn on the garage light").unknown_rooms == {"garage"}
+
+
+def test_a_device_named_alone_is_the_only_candidate(registry):
+    def ids(text):
+        return {t.id for t in candidate_targets(registry, find_mentions(registry, text))}
+
+    assert ids("把落地灯关了") == {"living_room_lamp"}
+    assert ids("开排风扇") == {"kitchen_fan"}  # the longer alias wins over the other fan's "风扇"
+    assert "living_room_lights" in ids("客厅的灯全部打开")  # a quantifier asks for the group
+
+
+def test_direction_words():
+    from edgebrain.understand.mentions import asks_for_direction
+
+    assert asks_for_direction("turn up the bedroom fan") and asks_for_direction("客厅灯调亮一点")
+    assert not asks_for_direction("shut down everything in the bedroom")
+    assert not asks_for_direction("turn on the fan")

@@ -16,7 +16,7 @@ from ..errors import CommandError, InputError
 from ..registry import Registry
 from .decoder import Backend, ReplyDecoder, StatefulBackend
 from .grammar import MAX_LINES, command_lines, numbers_in, target_phrases
-from .mentions import candidate_targets, find_mentions
+from .mentions import asks_for_direction, candidate_targets, find_mentions
 from .numbers import normalize_numbers
 from .prompt import chat_messages
 from .questions import is_question
@@ -25,6 +25,7 @@ from .times import read_times
 log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 500
+_ON_OFF = frozenset({"on", "off", "toggle", "open", "close"})
 # Several commands come joined by a conjunction or a comma; without one, one line is the answer.
 _COORDINATION = re.compile(r"\b(and|then|also|plus|as well)\b|[,;，；、]|和|然后|再|并且|同时|还有|跟")
 IM_START, IM_END = "<|im_start|>", "<|im_end|>"
@@ -135,11 +136,13 @@ class Understander:
             return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000)
         mentions = find_mentions(self.registry, cleaned)
         targets = candidate_targets(self.registry, mentions)
-        lines = command_lines(targets, self.phrases, numbers_in(model_text))
+        max_lines = MAX_LINES if _COORDINATION.search(cleaned) or len(times) > 1 else 1
+        # One request asking for more or less is not an on/off request; with several, any may be.
+        exclude = _ON_OFF if max_lines == 1 and asks_for_direction(cleaned) else frozenset()
+        lines = command_lines(targets, self.phrases, numbers_in(model_text), exclude)
         # Words that name the registry's devices ask for something; "none" stays open only when they
         # name nothing of it, or a room the home does not have.
         allow_none = mentions.empty or bool(mentions.unknown_rooms)
-        max_lines = MAX_LINES if _COORDINATION.search(cleaned) or len(times) > 1 else 1
         decoded = self.decoder.decode(len(self._prefix), user, lines, times, allow_none, max_lines,
                                       self._overlaps)
         commands: list[Command] = []

@@ -113,15 +113,19 @@ def numbers_in(text: str) -> tuple[int, ...]:
 
 
 def command_lines(targets: Iterable[Target], phrases: dict[str, str],
-                  values: Sequence[int] | None = None) -> list[Line]:
-    """Every line for these targets, by each of their phrases; ``set`` only with ``values``."""
+                  values: Sequence[int] | None = None, exclude: frozenset[str] = frozenset()) -> list[Line]:
+    """Every line for these targets, by each of their phrases; ``set`` only with ``values``.
+
+    Actions in ``exclude`` are left out for targets that keep another way to act.
+    """
     by_target: dict[str, list[str]] = {}
     for phrase, target_id in phrases.items():
         by_target.setdefault(target_id, []).append(phrase)
     lines: list[Line] = []
     for target in targets:
+        actions = [a for a in target.actions if a not in exclude] or list(target.actions)
         for phrase in by_target.get(target.id, [target.id]):
-            for action in target.actions:
+            for action in actions:
                 if action != "set":
                     lines.append(Line(target.id, action, None, phrase))
                     continue

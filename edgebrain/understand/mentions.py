@@ -32,6 +32,7 @@ ROOM_WORDS: dict[str, tuple[str, ...]] = {
 }
 EVERYTHING_WORDS = ("everything", "all devices", "every device", "all the devices", "电器", "设备", "所有东西",
                     "全部关", "全关", "全开")
+QUANTIFIERS = ("all", "every", "both", "全部", "所有", "都", "全")
 # Words too common in device names to point at one device by themselves.
 _GENERIC = {"light", "lights", "lamp", "room", "living", "main", "machine", "with", "the", "and", "plug",
             "fan", "fans", "air", "conditioner", "conditioning", "counter", "kitchen", "bedroom", "standing"}
@@ -47,11 +48,27 @@ class Mentions:
     types: frozenset[str]
     everything: bool
     unknown_rooms: frozenset[str] = frozenset()
+    exact: frozenset[str] = frozenset()
 
     @property
     def empty(self) -> bool:
         """True when nothing of the registry is named."""
         return not (self.devices or self.rooms or self.types or self.everything)
+
+
+# "Turn it up" and "调亮一点" ask for more or less, not for on or off.
+DIRECTION_WORDS = ("up", "down", "brighter", "brighten", "dim", "dimmer", "raise", "lower", "higher", "warmer",
+                   "cooler", "stronger", "weaker", "faster", "slower", "调高", "调低", "调亮", "调暗", "调大",
+                   "调小", "开大", "关小", "高一点", "低一点", "亮一点", "暗一点", "大一点", "小一点", "升高", "降低")
+_NOT_DIRECTION = ("shut down", "switch down", "close down", "turn it down to", "turn down to")
+
+
+def asks_for_direction(text: str) -> bool:
+    """True when the words ask for more or less of something rather than for on or off."""
+    lowered = text.lower()
+    if any(p in lowered for p in _NOT_DIRECTION):
+        return False
+    return any(_contains(lowered, w) for w in DIRECTION_WORDS)
 
 
 def _contains(text: str, phrase: str) -> bool:
@@ -89,7 +106,19 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
         types = {t for t, fragment in device_types().items()
                  if any(_contains(lowered, w) for w in fragment.get("x-cues", ()))}
     everything = any(_contains(lowered, w) for w in EVERYTHING_WORDS)
-    return Mentions(frozenset(devices), frozenset(rooms), frozenset(types), everything, frozenset(unknown))
+    # Devices named by a whole name or alias, with no other room, type or "everything" word beside
+    # them, are all the words can mean: "把落地灯关了" is about the floor lamp, not every light.
+    rest = lowered
+    exact = set()
+    # Longest phrases first, across devices: "排风扇" is the extractor fan before "风扇" is the other fan.
+    for phrase, device_id in sorted(((p, d.id) for d in registry for p in (d.name, *d.aliases)),
+                                    key=lambda item: -len(item[0])):
+        if _contains(rest, phrase):
+            exact.add(device_id)
+            rest = rest.replace(phrase.lower(), " ")
+    named_more = any(_contains(rest, w) for w in (*room_words, *type_words, *EVERYTHING_WORDS, *QUANTIFIERS))
+    return Mentions(frozenset(devices), frozenset(rooms), frozenset(types), everything, frozenset(unknown),
+                    frozenset(exact) if exact and not named_more else frozenset())
 
 
 def _fits(target: Target, mentions: Mentions) -> bool:
@@ -110,4 +139,6 @@ def candidate_targets(registry: Registry, mentions: Mentions) -> tuple[Target, .
     """Targets that fit what the words name; every target when they name nothing."""
     if mentions.empty:
         return registry.targets
+    if mentions.exact:
+        return tuple(t for t in registry.targets if not t.is_group and t.id in mentions.exact)
     return tuple(t for t in registry.targets if _fits(t, mentions)) or registry.targets
