@@ -8,9 +8,12 @@ import logging
 import re
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .errors import EdgebrainError, InputError
+
+if TYPE_CHECKING:  # the engine is imported only when a command needs the model
+    from .understand.engine import Understander
 
 log = logging.getLogger(__name__)
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
@@ -29,7 +32,7 @@ def _add_understand_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for llama.cpp")
 
 
-def _understander(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _understander(args: argparse.Namespace) -> Understander:
     from .understand.llama import DEFAULT_THREADS
     from .understand.loader import load_understander
 
@@ -41,7 +44,7 @@ def _emit(out: TextIO, payload: dict[str, object]) -> None:
     out.flush()
 
 
-def _parse_one(understander, text: str, now: str | None, out: TextIO) -> None:  # type: ignore[no-untyped-def]
+def _parse_one(understander: Understander, text: str, now: str | None, out: TextIO) -> None:
     try:
         _emit(out, understander.understand(text, now).to_dict())
     except InputError as exc:

@@ -102,9 +102,9 @@ class Understander:
                 return
         self.backend.reset_to(0)
         self.backend.eval(self._prefix)
-        if saver is not None and path is not None:
+        if saver is not None and path is not None and state_dir is not None:
             try:
-                state_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+                state_dir.mkdir(parents=True, exist_ok=True)
                 saver.save_state(path, self._prefix)
             except OSError as exc:  # a read-only cache only costs time at the next start
                 log.warning("cannot save the prompt state to %s: %s", path, exc)
