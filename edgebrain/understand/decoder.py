@@ -89,6 +89,7 @@ class ReplyDecoder:
         walker = _Walk(self.backend, list(user_tokens))
         line_trie = self.trie(lines)
         used: list[str] = []
+        same = overlaps or (lambda a, b: a == b)
         time_endings = {END_NEWLINE: self._endings[END_NEWLINE], END_FINAL: self._end}
         time_trie = build(((t, t) for t in times), time_endings, lambda t: list(self.tokenize(t)))
         out: list[tuple[Line, str | None]] = []
@@ -109,10 +110,8 @@ class ReplyDecoder:
             time: str | None = None
             end = leaf.end
             if end == END_TIME:
-                time_mask = END_NEWLINE if room else 0
-                choices = [t for t in times if t in unused] or list(times)
-                if len(unused - set(choices[:1])) == 0 or len(choices) == 1:
-                    time_mask |= END_FINAL
+                # The reply may end after this time only if it leaves no other time unused.
+                time_mask = (END_NEWLINE if room else 0) | (END_FINAL if len(unused) <= 1 else 0)
                 time_leaf = walker.walk(time_trie.root, time_mask or END_FINAL)
                 time = time_leaf.payload
                 unused.discard(time or "")
@@ -123,7 +122,6 @@ class ReplyDecoder:
             # A later line names another target: "on now, off at 11" is the one reason to repeat one.
             if not times:
                 used.append(line.target)
-                same = overlaps or (lambda a, b: a == b)
                 remaining = [c for c in lines if not any(same(c.target, u) for u in used)]
                 if remaining:
                     line_trie = self.trie(remaining)

@@ -84,12 +84,12 @@ class Understander:
         for message in chat_messages(registry):
             self._prefix += self._turn(message["role"], message["content"])
         self._state_dir = state_dir
-        self.restore_prompt()
+        self._load_prompt()
         self.phrases = target_phrases(registry)
         self.decoder = ReplyDecoder(backend, IM_END)
         log.info("prompt of %d tokens evaluated", len(self._prefix))
 
-    def restore_prompt(self) -> None:
+    def _load_prompt(self) -> None:
         """Evaluate the fixed prompt, or restore its KV state saved by an earlier start."""
         state_dir = self._state_dir
         saver = self.backend if isinstance(self.backend, StatefulBackend) else None
