@@ -15,6 +15,7 @@ from typing import Any
 
 from .errors import ConfigError, EdgebrainError
 
+WARM_UP = "switch the kitchen light on please"
 DEFAULT_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "devset.jsonl"
 
 
@@ -105,18 +106,22 @@ def _print(name: str, report: dict[str, Any], cases: int) -> None:
 
 def run_bench(args: argparse.Namespace) -> int:
     """Run the set through the fast path (and the plain approach, interleaved) and print the figures."""
+    from .understand.engine import Techniques
     from .understand.llama import DEFAULT_THREADS
     from .understand.loader import load_understander
     from .understand.plain import PlainParser
 
-    cases = load_cases(Path(args.dataset) if args.dataset else DEFAULT_SET)
+    cases = load_cases(Path(args.dataset) if args.dataset else DEFAULT_SET)[: args.limit]
+    techniques = Techniques.without(args.without)
     started = time.perf_counter()
-    understander = load_understander(args.devices, args.model, args.threads or DEFAULT_THREADS)
+    understander = load_understander(args.devices, args.model, args.threads or DEFAULT_THREADS,
+                                     techniques=techniques)
     ready_s = time.perf_counter() - started
-    understander.understand(cases[0].text, cases[0].now)  # warm-up, not counted
+    understander.understand(WARM_UP, "12:00")  # the first request pays for allocations; not counted
+    understander.forget()
     fast_rss = peak_rss_mb()
     plain = None
-    if args.plain:
+    if not args.fast_only:
         # Its own llama.cpp instance, so each approach keeps its own prompt cache between requests.
         from .understand.llama import load_llama
         from .understand.modelfile import resolve
@@ -133,7 +138,8 @@ def run_bench(args: argparse.Namespace) -> int:
         if plain is not None:
             commands, elapsed, tokens = plain.parse(case.text, case.now)
             slow.add(case, _keys(commands), elapsed, tokens)
-    report: dict[str, Any] = {"cases": len(cases), "fast": fast.report(), "ready_s": round(ready_s, 2),
+    report: dict[str, Any] = {"cases": len(cases), "without": list(args.without), "fast": fast.report(),
+                              "ready_s": round(ready_s, 2),
                               "prompt_tokens": understander.prompt_tokens, "peak_rss_mb_fast": round(fast_rss, 1),
                               "peak_rss_mb": round(peak_rss_mb(), 1)}
     _print("fast", report["fast"], len(cases))

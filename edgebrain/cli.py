@@ -131,6 +131,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
+    from .understand.engine import TECHNIQUES
+
     parser = argparse.ArgumentParser(prog="edgebrain", description=__doc__)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,8 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--set", dest="dataset", metavar="FILE", help="JSONL development set")
     bench.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE (- for stdout)")
     bench.add_argument("--show-failures", action="store_true", help="list the utterances it got wrong")
-    bench.add_argument("--plain", action="store_true",
-                       help="also run the plain create_chat_completion approach, interleaved, for comparison")
+    bench.add_argument("--fast-only", action="store_true",
+                       help="skip the plain create_chat_completion approach (about 8 minutes on 2 cores)")
+    bench.add_argument("--without", action="append", default=[], metavar="TECHNIQUE", choices=TECHNIQUES,
+                       help=f"switch one technique off to measure what it buys ({', '.join(TECHNIQUES)})")
+    bench.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N utterances")
     bench.set_defaults(func=cmd_bench)
     return parser
 

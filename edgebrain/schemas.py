@@ -53,3 +53,15 @@ def type_value_meaning(device_type: str) -> str | None:
     if not extra:
         return None
     return f"{extra['meaning']} {extra['unit']}"
+
+
+def type_complaints(device_type: str) -> tuple[tuple[tuple[str, ...], frozenset[str]], ...]:
+    """Return the complaints a type answers: words like "too dark", and the actions that answer them."""
+    return tuple((tuple(c["words"]), frozenset(c["actions"]))
+                 for c in device_types()[device_type].get("x-complaints", ()))
+
+
+def action_words() -> dict[str, tuple[str, ...]]:
+    """Return the words that ask for each action ("turn off", "关掉"), from the command schema."""
+    words: dict[str, list[str]] = load_schema("command")["properties"]["action"].get("x-words", {})
+    return {action: tuple(w) for action, w in words.items()}

@@ -7,17 +7,21 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-SPECIALS = ("<|im_start|>", "<|im_end|>")
+# A blank line is one token for the real tokenizer; here it is one "special" token, so that the list
+# layout's end of reply is not a newline followed by another newline.
+SPECIALS = ("<|im_start|>", "<|im_end|>", "\n\n")
 
 
 class ScriptedBackend:
     """Characters are tokens; the "model" prefers, at each step, the next character of a scripted reply.
 
-    ``replies`` maps the user's words (as the model sees them) to the reply it would like to write.
+    ``replies`` maps the user's words (as the model sees them) to the reply it would like to write;
+    ``layout`` is the prompt layout it reads the request from ("list" or "chat").
     """
 
-    def __init__(self, replies: dict[str, str], vocab: int = 65536):
+    def __init__(self, replies: dict[str, str], vocab: int = 65536, layout: str = "list"):
         self.replies = replies
+        self.layout = layout
         self.vocab = vocab
         self.history: list[int] = []
         self.evaluations: list[int] = []
@@ -32,12 +36,12 @@ class ScriptedBackend:
                     index += len(marker)
                     break
             else:
-                tokens.append(ord(text[index]) % (self.vocab - 2))
+                tokens.append(ord(text[index]) % (self.vocab - len(SPECIALS)))
                 index += 1
         return tokens
 
     def _text(self, tokens: Sequence[int]) -> str:
-        return "".join(SPECIALS[self.vocab - 1 - t] if t >= self.vocab - 2 else chr(t) for t in tokens)
+        return "".join(SPECIALS[self.vocab - 1 - t] if t >= self.vocab - len(SPECIALS) else chr(t) for t in tokens)
 
     def reset_to(self, n_tokens: int) -> None:
         del self.history[n_tokens:]
@@ -48,9 +52,15 @@ class ScriptedBackend:
 
     def logits(self) -> npt.NDArray[np.float32]:
         text = self._text(self.history)
-        user = text.rsplit("<|im_start|>user\n", 1)[1].split("<|im_end|>", 1)[0]
-        written = text.rsplit("<|im_start|>assistant\n", 1)[1]
-        wanted = self.replies.get(user, "- none") + "<|im_end|>"
+        if self.layout == "chat":
+            user = text.rsplit("<|im_start|>user\n", 1)[1].split("<|im_end|>", 1)[0]
+            written = text.rsplit("<|im_start|>assistant\n", 1)[1]
+            end = "<|im_end|>"
+        else:
+            block = text.rsplit("<|im_start|>assistant\n", 1)[1].rsplit("\n\n", 1)[-1]
+            user, _, written = block.partition("\n")
+            end = "\n\n"
+        wanted = self.replies.get(user, "- none") + end
         scores = np.zeros(self.vocab, dtype=np.float32)
         if wanted.startswith(written) and len(written) < len(wanted):
             scores[self.tokenize(wanted[len(written):], special=True)[0]] = 10.0

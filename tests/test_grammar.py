@@ -63,3 +63,17 @@ def test_plain_baseline_reply_schema_is_the_command_schema():
     assert validator.is_valid({"commands": [{"device": "bedroom_ac", "action": "set", "value": 24}]})
     assert not validator.is_valid({"commands": [{"device": "bedroom_ac", "action": "set"}]})
     assert not validator.is_valid({"commands": [{"device": "Bedroom AC", "action": "on"}]})
+
+
+def test_complaint_and_named_actions_narrow_the_lines(registry):
+    lights = [registry.target("bedroom_light")]
+    phrases = {"bedroom light": "bedroom_light"}
+    answers = {"light": frozenset({"on", "increase", "set"})}
+    lines = command_lines(lights, phrases, values=(), answers=answers)
+    assert {line.action for line in lines} == {"on", "increase"}
+    lines = command_lines(lights, phrases, values=(40,), asked=frozenset({"off", "set"}))
+    assert {(line.action, line.value) for line in lines} == {("off", None), ("set", 40)}
+    # Nothing left would leave the target mute; the narrowing is dropped instead.
+    lines = command_lines([registry.target("living_room_curtains")], {"curtains": "living_room_curtains"},
+                          values=(), asked=frozenset({"on"}))
+    assert {line.action for line in lines} == {"open", "close"}

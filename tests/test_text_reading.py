@@ -111,3 +111,22 @@ def test_direction_words():
     assert asks_for_direction("turn up the bedroom fan") and asks_for_direction("客厅灯调亮一点")
     assert not asks_for_direction("shut down everything in the bedroom")
     assert not asks_for_direction("turn on the fan")
+
+
+def test_named_actions_narrow_the_choice():
+    from edgebrain.understand.mentions import asked_actions
+
+    assert asked_actions("switch the humidifier off") == {"off", "set"}
+    assert asked_actions("把空调都打开") == {"on", "open", "set"}
+    assert asked_actions("风扇风小一点") == {"decrease", "set"}
+    assert asked_actions("shut down everything in the bedroom") == {"off", "close", "set"}
+    assert asked_actions("it's too dark in here") is None  # no action named: the model decides
+
+
+def test_complaints_keep_the_actions_that_answer_them(registry):
+    from edgebrain.understand.mentions import complaint_actions
+
+    assert complaint_actions(registry, "it's too dark in the living room") == {"light": {"on", "increase", "set"}}
+    assert complaint_actions(registry, "卧室的灯太亮了") == {"light": {"decrease", "set"}}
+    assert complaint_actions(registry, "客厅太潮湿了") == {"humidifier": {"off", "decrease", "set"}}
+    assert complaint_actions(registry, "关掉抽油烟机") == {}  # 油烟 is inside the range hood's own name

@@ -64,8 +64,10 @@ class Decoded:
 class ReplyDecoder:
     """Walks a reply trie with a model backend, asking the model only at real choices."""
 
-    def __init__(self, backend: Backend, end_of_turn: str):
+    def __init__(self, backend: Backend, end_of_turn: str, jump_forward: bool = True, same_meaning: bool = True):
         self.backend = backend
+        self.jump_forward = jump_forward
+        self.same_meaning = same_meaning
         self._end = backend.tokenize(end_of_turn, special=True)
         self._endings = {END_NEWLINE: backend.tokenize("\n"), END_TIME: backend.tokenize(TIME_MARK),
                          END_FINAL: self._end}
@@ -77,7 +79,8 @@ class ReplyDecoder:
 
     def trie(self, lines: Sequence[Line]) -> TokenTrie[Line]:
         """The trie of these lines, each with its three endings, plus ``- none``."""
-        trie = build(((line.text, line) for line in lines), self._endings, lambda t: list(self.tokenize(t)))
+        trie = build(((line.text, line) for line in lines), self._endings, lambda t: list(self.tokenize(t)),
+                     meaning=lambda line: (line.target, line.action, line.value))
         trie.add(self._none, END_NONE, NONE_LINE)
         return trie
 
@@ -86,7 +89,7 @@ class ReplyDecoder:
                overlaps: Callable[[str, str], bool] | None = None) -> Decoded:
         """Decode the reply to a user turn evaluated after the first ``prompt_tokens`` tokens."""
         self.backend.reset_to(prompt_tokens)
-        walker = _Walk(self.backend, list(user_tokens))
+        walker = _Walk(self.backend, list(user_tokens), self.jump_forward, self.same_meaning)
         line_trie = self.trie(lines)
         used: list[str] = []
         same = overlaps or (lambda a, b: a == b)
@@ -131,9 +134,11 @@ class ReplyDecoder:
 class _Walk:
     """One request's walk: pending forced tokens, and the count of evaluations and decisions."""
 
-    def __init__(self, backend: Backend, pending: list[int]):
+    def __init__(self, backend: Backend, pending: list[int], jump_forward: bool = True, same_meaning: bool = True):
         self.backend = backend
         self.pending = pending
+        self.jump_forward = jump_forward
+        self.same_meaning = same_meaning
         self.evaluated = 0
         self.decisions = 0
 
@@ -144,7 +149,8 @@ class _Walk:
             allowed = node.allowed(mask)
             if not allowed:
                 raise RuntimeError("the reply grammar left no continuation")
-            if len(allowed) == 1:
+            if self.jump_forward and (len(allowed) == 1 or (self.same_meaning and node.same_meaning(allowed, mask))):
+                # Forced, or two spellings of one command ("bedroom light" / "卧室灯"): not the model's call.
                 token = allowed[0]
             else:
                 if self.pending:
@@ -153,7 +159,7 @@ class _Walk:
                     self.pending = []
                 scores = self.backend.logits()
                 token = allowed[int(np.argmax(scores[allowed]))]
-                self.decisions += 1
+                self.decisions += len(allowed) > 1
             self.pending.append(token)
             node = node.children[token]
         return node

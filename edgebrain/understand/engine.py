@@ -7,18 +7,20 @@ import logging
 import re
 import time
 import unicodedata
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from ..command import Command, check
-from ..errors import CommandError, InputError
+from ..errors import CommandError, ConfigError, InputError
 from ..registry import Registry
 from .decoder import Backend, ReplyDecoder, StatefulBackend
 from .grammar import MAX_LINES, command_lines, numbers_in, target_phrases
-from .mentions import asks_for_direction, candidate_targets, find_mentions
+from .mentions import asked_actions, asks_for_direction, candidate_targets, complaint_actions, find_mentions
 from .numbers import normalize_numbers
-from .prompt import chat_messages
+from .prompt import LAYOUTS, Segments
 from .questions import is_question
 from .times import read_times
 
@@ -28,7 +30,38 @@ MAX_TEXT_CHARS = 500
 _ON_OFF = frozenset({"on", "off", "toggle", "open", "close"})
 # Several commands come joined by a conjunction or a comma; without one, one line is the answer.
 _COORDINATION = re.compile(r"\b(and|then|also|plus|as well)\b|[,;，；、]|和|然后|再|并且|同时|还有|跟")
-IM_START, IM_END = "<|im_start|>", "<|im_end|>"
+
+
+@dataclass(frozen=True)
+class Techniques:
+    """The speed and accuracy techniques, each of which the benchmark can switch off alone."""
+
+    layout: str = "list"  # "chat": a user and an assistant turn per request
+    jump_forward: bool = True  # append forced tokens in one batch, not one evaluation per token
+    same_meaning: bool = True  # never ask the model to choose between two spellings of one command
+    saved_prompt: bool = True  # restore the prompt's KV state saved by an earlier start
+    narrowing: bool = True  # keep only the targets the words mention
+    action_words: bool = True  # "turn off" keeps off; "too dark" keeps the actions that answer it
+    cache: int = 64  # recent identical utterances answered without the model (0: off)
+
+    @classmethod
+    def without(cls, names: Sequence[str]) -> Techniques:
+        """All techniques except the named ones (field names, with - for _; "list-layout")."""
+        changes: dict[str, object] = {}
+        for name in names:
+            key = name.replace("-", "_")
+            if key == "list_layout":
+                changes["layout"] = "chat"
+            elif key in {"jump_forward", "same_meaning", "saved_prompt", "narrowing", "action_words"}:
+                changes[key] = False
+            elif key == "cache":
+                changes[key] = 0
+            else:
+                raise ConfigError(f"unknown technique {name!r}; known: {', '.join(TECHNIQUES)}")
+        return replace(cls(), **changes)  # type: ignore[arg-type]
+
+
+TECHNIQUES = ("list-layout", "jump-forward", "same-meaning", "saved-prompt", "narrowing", "action-words", "cache")
 
 
 @dataclass(frozen=True)
@@ -42,6 +75,7 @@ class Understanding:
     decisions: int = 0
     elapsed_ms: float = 0.0
     rejected: tuple[str, ...] = field(default=())
+    cached: bool = False
 
     def to_dict(self) -> dict[str, object]:
         """The CLI's JSON line: text and commands."""
@@ -77,16 +111,19 @@ def prepare(text: str, now: str) -> tuple[str, tuple[str, ...]]:
 class Understander:
     """Reads commands from utterances with a model backend, constrained to one registry."""
 
-    def __init__(self, registry: Registry, backend: Backend, state_dir: Path | None = None):
+    def __init__(self, registry: Registry, backend: Backend, state_dir: Path | None = None,
+                 techniques: Techniques | None = None):
         self.registry = registry
         self.backend = backend
-        self._prefix: list[int] = []
-        for message in chat_messages(registry):
-            self._prefix += self._turn(message["role"], message["content"])
-        self._state_dir = state_dir
+        self.techniques = techniques or Techniques()
+        self.layout = LAYOUTS[self.techniques.layout]
+        self._prefix = self._tokens(self.layout.prefix(registry))
+        self._state_dir = state_dir if self.techniques.saved_prompt else None
         self._load_prompt()
         self.phrases = target_phrases(registry)
-        self.decoder = ReplyDecoder(backend, IM_END)
+        self.decoder = ReplyDecoder(backend, self.layout.end, self.techniques.jump_forward,
+                                    self.techniques.same_meaning)
+        self._recent: OrderedDict[str, Understanding] = OrderedDict()
         log.info("prompt of %d tokens evaluated", len(self._prefix))
 
     def _load_prompt(self) -> None:
@@ -119,30 +156,52 @@ class Understander:
         """Length of the fixed prompt in tokens."""
         return len(self._prefix)
 
-    def _turn(self, role: str, content: str, open_only: bool = False) -> list[int]:
-        head = self.backend.tokenize(f"{IM_START}{role}\n", special=True)
-        if open_only:
-            return head
+    def forget(self) -> None:
+        """Empty the cache of recent utterances."""
+        self._recent.clear()
+
+    def _tokens(self, segments: Segments) -> list[int]:
         # User words never pass as control tokens: "<|im_end|>" typed by a user stays plain text.
-        return head + self.backend.tokenize(content) + self.backend.tokenize(f"{IM_END}\n", special=True)
+        return [t for text, special in segments for t in self.backend.tokenize(text, special=special)]
 
     def understand(self, text: str, now: str | None = None) -> Understanding:
         """Commands for one utterance; ``now`` (HH:MM) resolves relative times."""
         started = time.perf_counter()
         cleaned = clean_text(text)
         model_text, times = prepare(cleaned, now or now_hhmm())
-        user = self._turn("user", model_text) + self._turn("assistant", "", open_only=True)
+        key = f"{cleaned}\x00{model_text}"
+        if key in self._recent:
+            # The same words at the same resolved times mean the same commands; only the cost differs.
+            self._recent.move_to_end(key)
+            return replace(self._recent[key], text=text, evaluated_tokens=0, decisions=0, cached=True,
+                           elapsed_ms=(time.perf_counter() - started) * 1000)
+        result = self._read(text, cleaned, model_text, times, started)
+        if self.techniques.cache:
+            self._recent[key] = result
+            while len(self._recent) > self.techniques.cache:
+                self._recent.popitem(last=False)
+        return result
+
+    def _read(self, text: str, cleaned: str, model_text: str, times: tuple[str, ...],
+              started: float) -> Understanding:
         if is_question(cleaned):
             return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000)
         mentions = find_mentions(self.registry, cleaned)
-        targets = candidate_targets(self.registry, mentions)
+        narrow = self.techniques.narrowing
+        targets = candidate_targets(self.registry, mentions) if narrow else self.registry.targets
         max_lines = MAX_LINES if _COORDINATION.search(cleaned) or len(times) > 1 else 1
         # One request asking for more or less is not an on/off request; with several, any may be.
         exclude = _ON_OFF if max_lines == 1 and asks_for_direction(cleaned) else frozenset()
-        lines = command_lines(targets, self.phrases, numbers_in(model_text), exclude)
+        answers = complaint_actions(self.registry, cleaned) if self.techniques.action_words else None
+        asked = asked_actions(cleaned) if self.techniques.action_words else None
+        lines = command_lines(targets, self.phrases, numbers_in(model_text), exclude, answers, asked)
+        # Where two spellings mean the same command the decoder takes the first: the user's own words.
+        lowered = cleaned.lower()
+        lines.sort(key=lambda line: line.phrase.lower() not in lowered)
         # Words that name the registry's devices ask for something; "none" stays open only when they
         # name nothing of it, or a room the home does not have.
-        allow_none = mentions.empty or bool(mentions.unknown_rooms)
+        allow_none = mentions.empty or bool(mentions.unknown_rooms) or not narrow
+        user = self._tokens(self.layout.request(model_text))
         decoded = self.decoder.decode(len(self._prefix), user, lines, times, allow_none, max_lines,
                                       self._overlaps)
         commands: list[Command] = []

@@ -10,7 +10,7 @@ available as a llama.cpp GBNF grammar and as the lines the fast decoder walks as
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..registry import Registry, Target
@@ -113,10 +113,14 @@ def numbers_in(text: str) -> tuple[int, ...]:
 
 
 def command_lines(targets: Iterable[Target], phrases: dict[str, str],
-                  values: Sequence[int] | None = None, exclude: frozenset[str] = frozenset()) -> list[Line]:
+                  values: Sequence[int] | None = None, exclude: frozenset[str] = frozenset(),
+                  answers: Mapping[str, frozenset[str]] | None = None,
+                  asked: frozenset[str] | None = None) -> list[Line]:
     """Every line for these targets, by each of their phrases; ``set`` only with ``values``.
 
-    Actions in ``exclude`` are left out for targets that keep another way to act.
+    Actions in ``exclude`` are left out, and a target whose types all have an entry in ``answers``
+    (device type -> actions that answer a complaint) keeps only those, as long as one is left; so do
+    the actions in ``asked``, the ones the words name.
     """
     by_target: dict[str, list[str]] = {}
     for phrase, target_id in phrases.items():
@@ -124,6 +128,12 @@ def command_lines(targets: Iterable[Target], phrases: dict[str, str],
     lines: list[Line] = []
     for target in targets:
         actions = [a for a in target.actions if a not in exclude] or list(target.actions)
+        kinds = {d.type for d in target.members}
+        if answers and kinds <= answers.keys():
+            answering = frozenset.intersection(*(answers[k] for k in kinds))
+            actions = [a for a in actions if a in answering] or actions
+        if asked is not None:
+            actions = [a for a in actions if a in asked] or actions
         for phrase in by_target.get(target.id, [target.id]):
             for action in actions:
                 if action != "set":

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from ..registry import Registry, load_registry
-from .engine import Understander
+from .engine import Techniques, Understander
 from .llama import DEFAULT_THREADS, LlamaBackend
 from .modelfile import cache_dir, resolve
 
@@ -19,10 +19,11 @@ def state_dir() -> Path:
 
 
 def load_understander(devices: str | Path | None = None, model: str | None = None,
-                      threads: int = DEFAULT_THREADS, registry: Registry | None = None) -> Understander:
+                      threads: int = DEFAULT_THREADS, registry: Registry | None = None,
+                      techniques: Techniques | None = None) -> Understander:
     """Load the registry and the model, and evaluate (or restore) the prompt."""
     registry = registry or load_registry(devices)
     info = resolve(model)
     log.info("model %s (%s, %s)", info.path, info.name, info.sha256[:12])
     backend = LlamaBackend.from_path(info.path, threads, identity=info.sha256)
-    return Understander(registry, backend, state_dir())
+    return Understander(registry, backend, state_dir(), techniques)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..registry import Registry, Target
-from ..schemas import device_types
+from ..schemas import action_words, device_types, type_complaints
 
 # Room names people use, for the English room keys of a registry; rooms a registry lacks are how
 # "turn on the garage light" is known to be about something that is not there.
@@ -56,19 +56,52 @@ class Mentions:
         return not (self.devices or self.rooms or self.types or self.everything)
 
 
-# "Turn it up" and "调亮一点" ask for more or less, not for on or off.
-DIRECTION_WORDS = ("up", "down", "brighter", "brighten", "dim", "dimmer", "raise", "lower", "higher", "warmer",
-                   "cooler", "stronger", "weaker", "faster", "slower", "调高", "调低", "调亮", "调暗", "调大",
-                   "调小", "开大", "关小", "高一点", "低一点", "亮一点", "暗一点", "大一点", "小一点", "升高", "降低")
-_NOT_DIRECTION = ("shut down", "switch down", "close down", "turn it down to", "turn down to")
+# "Shut down" and "turn it down to 20" name no direction: one is off, the other a set.
+_NOT_DIRECTION = {"shut down": "shut off", "switch down": "switch off", "close down": "close",
+                  "turn it down to": "set to", "turn down to": "set to"}
+_DIRECTIONS = ("increase", "decrease")
+
+
+def _named_actions(text: str) -> set[str]:
+    lowered = text.lower()
+    for phrase, meaning in _NOT_DIRECTION.items():
+        lowered = lowered.replace(phrase, meaning)
+    return {a for a, words in action_words().items() if any(_contains(lowered, w) for w in words)}
 
 
 def asks_for_direction(text: str) -> bool:
-    """True when the words ask for more or less of something rather than for on or off."""
+    """True when the words ask for more or less of something ("turn it up", "调亮一点")."""
+    return bool(_named_actions(text) & set(_DIRECTIONS))
+
+
+def asked_actions(text: str) -> frozenset[str] | None:
+    """The actions the words ask for by name ("turn off", "打开"), with set and up/down; None if none."""
+    named = _named_actions(text)
+    # A number can make any request a set ("open the curtains to 50"); the grammar offers set only
+    # with the numbers the words contain.
+    return frozenset(named | {"set"}) if named else None
+
+
+def _complaint_words(device_type: str) -> tuple[str, ...]:
+    return tuple(w for words, _ in type_complaints(device_type) for w in words)
+
+
+def complaint_actions(registry: Registry, text: str) -> dict[str, frozenset[str]]:
+    """For each type whose complaint words ("too dark", "太干了") occur, the actions that answer them.
+
+    A complaint rules out the opposite action: "it's too dark" never turns a light off. The small model
+    leans towards "off" for complaints, so the grammar keeps only the actions the schema lists.
+    """
     lowered = text.lower()
-    if any(p in lowered for p in _NOT_DIRECTION):
-        return False
-    return any(_contains(lowered, w) for w in DIRECTION_WORDS)
+    # Words inside a device's own name are no complaint: "关掉抽油烟机" names the range hood.
+    for phrase in sorted({p.lower() for d in registry for p in (d.name, *d.aliases)}, key=len, reverse=True):
+        lowered = lowered.replace(phrase, " ")
+    found: dict[str, frozenset[str]] = {}
+    for device_type in device_types():
+        for words, actions in type_complaints(device_type):
+            if any(_contains(lowered, w) for w in words):
+                found[device_type] = found.get(device_type, frozenset()) | actions
+    return found
 
 
 def _contains(text: str, phrase: str) -> bool:
@@ -104,7 +137,7 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
              if any(_contains(lowered, w) for w in fragment.get("x-words", ()))}
     if not types:
         types = {t for t, fragment in device_types().items()
-                 if any(_contains(lowered, w) for w in fragment.get("x-cues", ()))}
+                 if any(_contains(lowered, w) for w in (*fragment.get("x-cues", ()), *_complaint_words(t)))}
     everything = any(_contains(lowered, w) for w in EVERYTHING_WORDS)
     # Devices named by a whole name or alias, with no other room, type or "everything" word beside
     # them, are all the words can mean: "把落地灯关了" is about the floor lamp, not every light.

@@ -106,6 +106,52 @@ def system_prompt(registry: Registry) -> str:
     return f"{_RULES}\n\n{describe_registry(registry)}"
 
 
+IM_START, IM_END = "<|im_start|>", "<|im_end|>"
+# A prompt as pieces of text; the flag lets control tokens through (never set for the user's words).
+Segments = list[tuple[str, bool]]
+
+
+def _turn(role: str, content: str) -> Segments:
+    return [(f"{IM_START}{role}\n", True), (content, False), (f"{IM_END}\n", True)]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the fixed prompt ends, what each request adds, and what ends a reply.
+
+    ``chat`` gives every example and request its own user and assistant turns. ``list`` writes the
+    examples as one running list in a single assistant turn, so a request costs its words and one
+    newline instead of the five tokens of a turn change; the reply ends with a blank line.
+    """
+
+    name: str
+    end: str
+
+    def prefix(self, registry: Registry) -> Segments:
+        """The fixed prompt, evaluated once."""
+        examples = examples_for(registry)
+        if self.name == "chat":
+            segments = _turn("system", system_prompt(registry))
+            for example in examples:
+                segments += _turn("user", example.text) + _turn("assistant", example.reply_text)
+            return [*segments, (f"{IM_START}user\n", True)]
+        segments = _turn("system", system_prompt(registry))
+        segments += _turn("user", "Each request is followed by its commands and a blank line.")
+        segments.append((f"{IM_START}assistant\n", True))
+        for example in examples:
+            segments += [(example.text, False), ("\n", False), (example.reply_text, False), (self.end, True)]
+        return segments
+
+    def request(self, text: str) -> Segments:
+        """What one request adds after the fixed prompt, up to where the reply starts."""
+        if self.name == "chat":
+            return [(text, False), (f"{IM_END}\n{IM_START}assistant\n", True)]
+        return [(text, False), ("\n", False)]
+
+
+LAYOUTS = {"chat": Layout("chat", IM_END), "list": Layout("list", "\n\n")}
+
+
 def chat_messages(registry: Registry) -> list[dict[str, str]]:
     """System message and worked examples as chat turns, ending before the user's request."""
     messages = [{"role": "system", "content": system_prompt(registry)}]
