@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 run: model
 	$(BIN)/edgebrain run
 
-test: model
+test: model system-deps
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -23,10 +23,13 @@ bench: model
 model: $(STAMP)
 	$(BIN)/edgebrain model fetch
 
-# A compiler and venv for llama-cpp-python's source build; installed only when missing.
+# A compiler and venv for llama-cpp-python's source build, and the Mosquitto broker the tests start;
+# installed only when missing.
 system-deps:
-	@if ! command -v g++ >/dev/null || ! $(PYTHON) -c "import ensurepip" 2>/dev/null; then \
-		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q build-essential python3-venv python3-dev; \
+	@if ! command -v g++ >/dev/null || ! $(PYTHON) -c "import ensurepip" 2>/dev/null \
+		|| ! PATH="$$PATH:/usr/sbin" command -v mosquitto >/dev/null; then \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q build-essential python3-venv python3-dev \
+			mosquitto mosquitto-clients; \
 	fi
 
 $(STAMP): pyproject.toml | system-deps

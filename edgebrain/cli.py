@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from .errors import EdgebrainError, InputError
 
 if TYPE_CHECKING:  # the engine is imported only when a command needs the model
+    from .config import Settings
     from .understand.engine import Understander
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,10 @@ def _now(value: str) -> str:
     return value
 
 
-def _add_understand_args(parser: argparse.ArgumentParser) -> None:
+def _add_understand_args(parser: argparse.ArgumentParser, clock: bool = True) -> None:
     parser.add_argument("--devices", metavar="DIR", help="device registry folder (default: the example registry)")
-    parser.add_argument("--now", type=_now, metavar="HH:MM", help="fix the clock for relative times")
+    if clock:
+        parser.add_argument("--now", type=_now, metavar="HH:MM", help="fix the clock for relative times")
     parser.add_argument("--model", metavar="PATH", help="GGUF model file (default: $EDGEBRAIN_MODEL, then the cache)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for llama.cpp")
 
@@ -71,20 +73,53 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    from .config import load_settings
+
+    return load_settings(args.config)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """Interactive loop on the embedded defaults: read a line, print its commands, repeat."""
-    understander = _understander(args)
-    interactive = sys.stdin.isatty()
-    print("edgebrain ready: type a request (Ctrl-D to quit)", file=sys.stderr)
-    while True:
-        if interactive:
-            print("> ", end="", file=sys.stderr, flush=True)
-        line = sys.stdin.readline()
-        if not line:
+    """The daemon; with no configuration, the example registry, stdin and a dry run that prints."""
+    from .daemon import run, with_cli
+
+    return run(with_cli(_settings(args), args.devices, args.model, args.threads))
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    """List or cancel timed commands."""
+    from .daemon import schedule_path
+    from .schedule import Schedule
+
+    schedule = Schedule(schedule_path(_settings(args)))
+    try:
+        if args.action == "cancel":
+            if args.id is None:
+                raise InputError("schedule cancel needs the job id (see `edgebrain schedule list`)")
+            job = schedule.cancel(args.id)
+            print(f"cancelled job {job.id}: {json.dumps(job.command.to_dict())}")
             return 0
-        if not line.strip():
-            continue
-        _parse_one(understander, line.rstrip("\n"), args.now, sys.stdout)
+        jobs = schedule.jobs(include_done=args.all)
+        if args.json:
+            print(json.dumps([j.to_dict() for j in jobs], ensure_ascii=False))
+        for job in [] if args.json else jobs:
+            print(f"{job.id:5}  {job.to_dict()['due']}  {job.status:9}  {json.dumps(job.command.to_dict())}")
+        return 0
+    finally:
+        schedule.close()
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """Check the configuration, or print its schema."""
+    from .schemas import load_schema
+
+    if args.schema:
+        print(json.dumps(load_schema("config"), indent=2, ensure_ascii=False))
+        return 0
+    settings = _settings(args)
+    print(f"configuration OK ({settings.source})")
+    print(repr(settings))
+    return 0
 
 
 _last_percent = [-1]
@@ -137,9 +172,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="read requests line by line and print their commands")
-    _add_understand_args(run)
+    config_help = "configuration file (default: $EDGEBRAIN_CONFIG, else the embedded defaults)"
+    run = sub.add_parser("run", help="the daemon: understand requests from stdin and MQTT, route or schedule them")
+    _add_understand_args(run, clock=False)  # the daemon schedules by the real clock
+    run.add_argument("--config", metavar="FILE", help=config_help)
     run.set_defaults(func=cmd_run)
+
+    schedule = sub.add_parser("schedule", help="list or cancel timed commands")
+    schedule.add_argument("action", choices=["list", "cancel"])
+    schedule.add_argument("id", nargs="?", type=int, help="job id to cancel")
+    schedule.add_argument("--all", action="store_true", help="also jobs that fired, were missed or cancelled")
+    schedule.add_argument("--json", action="store_true", help="print JSON")
+    schedule.add_argument("--config", metavar="FILE", help=config_help)
+    schedule.set_defaults(func=cmd_schedule)
+
+    config = sub.add_parser("config", help="check the configuration, or print its schema")
+    config.add_argument("--config", metavar="FILE", help=config_help)
+    config.add_argument("--schema", action="store_true", help="print the JSON schema of the configuration")
+    config.set_defaults(func=cmd_config)
 
     parse = sub.add_parser("parse", help="print the commands of TEXT, or of each stdin line with -")
     _add_understand_args(parse)

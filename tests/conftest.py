@@ -9,6 +9,10 @@ import pytest
 
 from edgebrain.registry import Registry, load_registry
 
+# gpiozero picks its pin factory from the environment: its own MockFactory, with PWM-capable pins.
+os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
+os.environ.setdefault("GPIOZERO_MOCK_PIN_CLASS", "mockpwmpin")
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -37,3 +41,22 @@ def cli_env(model_path: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["EDGEBRAIN_MODEL"] = str(model_path)
     return env
+
+
+@pytest.fixture()
+def broker(tmp_path: Path):  # type: ignore[no-untyped-def]
+    from tests.broker import Broker
+
+    running = Broker(tmp_path)
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture()
+def watcher(broker):  # type: ignore[no-untyped-def]
+    from tests.broker import Watcher
+
+    watching = Watcher(broker.port)
+    yield watching
+    watching.close()

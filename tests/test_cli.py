@@ -84,12 +84,14 @@ def test_bad_now_is_a_usage_error(cli_env):
     assert result.returncode == 2 and b"HH:MM" in result.stderr
 
 
-def test_run_reads_lines_and_prints_commands(cli_env):
-    result = run(["run", "--now", "15:00"], cli_env, stdin=b"open the curtains\n\nclose the curtains\n")
+def test_run_reads_lines_and_prints_commands(cli_env, tmp_path):
+    env = dict(cli_env, EDGEBRAIN_STATE_DIR=str(tmp_path))
+    result = run(["run"], env, stdin=b"open the curtains\n\nclose the curtains\n")
     assert result.returncode == 0, result.stderr
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    lines = [json.loads(line) for line in result.stdout.decode().splitlines() if line.startswith("{")]
     assert [c["commands"] for c in lines] == [[{"device": "living_room_curtains", "action": "open"}],
                                               [{"device": "living_room_curtains", "action": "close"}]]
+    assert '  would send {"state":"CLOSE"} to home/living_room/curtains/set (living_room_curtains)' in result.stdout.decode()
 
 
 def test_model_info_shows_the_verified_file(cli_env):

@@ -197,7 +197,7 @@ class Understander:
         lines = command_lines(targets, self.phrases, numbers_in(model_text), exclude, answers, asked)
         # Where two spellings mean the same command the decoder takes the first: the user's own words.
         lowered = cleaned.lower()
-        lines.sort(key=lambda line: line.phrase.lower() not in lowered)
+        lines.sort(key=lambda line: (line.phrase.lower() not in lowered, line.phrase not in cleaned))
         # Words that name the registry's devices ask for something; "none" stays open only when they
         # name nothing of it, or a room the home does not have.
         allow_none = mentions.empty or bool(mentions.unknown_rooms) or not narrow

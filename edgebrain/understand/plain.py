@@ -31,6 +31,20 @@ def reply_schema() -> dict[str, Any]:
             "properties": {"commands": {"type": "array", "items": command}}}
 
 
+def _lenient(item: dict[str, Any], now: str) -> dict[str, Any]:
+    """Forgive what llama.cpp's schema grammar cannot forbid, so the baseline is not a straw man.
+
+    The grammar ignores the schema's if/then/else, so the model writes ``"value": 0`` for "on"; and it
+    writes the current time for "now". Both are read as the model meant them before the check.
+    """
+    item = {k: v for k, v in item.items() if v is not None and v != ""}
+    if item.get("action") != "set":
+        item.pop("value", None)
+    if item.get("time") == now:
+        item.pop("time")
+    return item
+
+
 class PlainParser:
     """Utterance to commands the plain way, on a llama_cpp.Llama instance."""
 
@@ -60,7 +74,8 @@ class PlainParser:
         try:
             data = json.loads(response["choices"][0]["message"]["content"] or "{}")
             for item in data.get("commands", []):
-                item = {k: v for k, v in item.items() if v is not None} if isinstance(item, dict) else item
+                if isinstance(item, dict):
+                    item = _lenient(item, now)
                 commands.append(check(item, self.registry))
         except (ValueError, CommandError, AttributeError):
             commands = []  # an unparsable or unchecked answer moves nothing

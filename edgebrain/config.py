@@ -1,0 +1,194 @@
+"""Configuration: edgebrain.yaml, then EDGEBRAIN_* overrides, checked once against config.schema.json.
+
+The schema is the one source of the keys, their defaults and their documentation (``edgebrain config
+--schema`` prints it); errors name the key and where its value came from.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .errors import ConfigError
+from .schemas import load_schema
+
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "EDGEBRAIN_"
+CONFIG_ENV = "EDGEBRAIN_CONFIG"
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """Files for a TLS connection to the broker; all None means plain TCP."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """True when any TLS file is given."""
+        return bool(self.ca_file or self.cert_file)
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    """The broker and edgebrain's topics on it."""
+
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)  # a secret: never in logs or reprs
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    prefix: str = "edgebrain"
+    client_id: str = ""
+    keepalive: int = 60
+    protocol: str = "auto"
+    shared_group: str | None = None
+    hermes: bool = True
+    reconnect_max_s: int = 60
+    outbox_limit_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``edgebrain run`` needs, validated."""
+
+    devices: str | None = None
+    model: str | None = None
+    threads: int | None = None
+    state_dir: Path = field(default_factory=lambda: Path("~/.local/state/edgebrain").expanduser())
+    stdin: bool = True
+    dry_run: bool = True
+    max_text_bytes: int = 2048
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+    ha_discovery: bool = True
+    ha_prefix: str = "homeassistant"
+    grace_s: float = 300.0
+    source: str = "embedded defaults"
+
+
+def _defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema's defaults as a nested dict."""
+    out: dict[str, Any] = {}
+    for key, sub in schema.get("properties", {}).items():
+        if sub.get("type") == "object" or "properties" in sub:
+            out[key] = _defaults(sub)
+        elif "default" in sub:
+            out[key] = copy.deepcopy(sub["default"])
+    return out
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def env_overrides(environ: Mapping[str, str], schema: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """EDGEBRAIN_A__B=v as {"a": {"b": v}} for the schema's top-level keys, and each key's variable."""
+    found: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    top = set(schema.get("properties", {}))
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX):].split("__")]
+        if path[0] not in top:
+            continue  # EDGEBRAIN_HOME and friends are not configuration keys
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{name}: not a YAML value: {exc}") from exc
+        node = found
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name}: {'.'.join(path[:-1])} is set both as a value and as a section")
+        node[path[-1]] = value
+        origins[".".join(path)] = name
+    return found, origins
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the configuration must be a mapping of keys, not {type(data).__name__}")
+    return data
+
+
+def _password(mqtt: Mapping[str, Any], origin: str) -> str | None:
+    if mqtt.get("password_file"):
+        path = Path(str(mqtt["password_file"])).expanduser()
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ConfigError(f"mqtt.password_file ({origin}): cannot read {path}: {exc.strerror}") from exc
+        return lines[0] if lines else ""
+    password = mqtt.get("password")
+    return None if password is None else str(password)
+
+
+def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Defaults, then the file (``path`` or $EDGEBRAIN_CONFIG), then EDGEBRAIN_* variables; validated."""
+    environ = os.environ if environ is None else environ
+    schema = load_schema("config")
+    data = _defaults(schema)
+    origin = "embedded defaults"
+    chosen = path or environ.get(CONFIG_ENV)
+    file_keys: dict[str, Any] = {}
+    if chosen:
+        file_path = Path(chosen).expanduser()
+        file_keys = _read_file(file_path)
+        origin = str(file_path)
+        _merge(data, file_keys)
+    overrides, origins = env_overrides(environ, schema)
+    _merge(data, overrides)
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
+    if errors:
+        problems = []
+        for error in errors[:5]:
+            key = ".".join(str(p) for p in error.path) or "(top level)"
+            where = origins.get(key, origin)
+            problems.append(f"{key} ({where}): {error.message}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems))
+    mqtt = data["mqtt"]
+    client_id = mqtt["client_id"] or f"edgebrain-{socket.gethostname()}"
+    if (mqtt["tls"]["cert_file"] is None) != (mqtt["tls"]["key_file"] is None):
+        raise ConfigError(f"mqtt.tls ({origin}): cert_file and key_file go together")
+    settings = Settings(
+        devices=data["devices"], model=data["model"], threads=data["threads"],
+        state_dir=Path(data["state_dir"]).expanduser(), stdin=data["stdin"], dry_run=data["dry_run"],
+        max_text_bytes=data["max_text_bytes"],
+        mqtt=MqttSettings(
+            enabled=mqtt["enabled"], host=mqtt["host"], port=mqtt["port"], username=mqtt["username"],
+            password=_password(mqtt, origins.get("mqtt.password_file", origin)), tls=TlsSettings(**mqtt["tls"]),
+            prefix=mqtt["prefix"], client_id=client_id, keepalive=mqtt["keepalive"], protocol=mqtt["protocol"],
+            shared_group=mqtt["shared_group"], hermes=mqtt["hermes"], reconnect_max_s=mqtt["reconnect_max_s"],
+            outbox_limit_s=float(mqtt["outbox_limit_s"])),
+        ha_discovery=data["homeassistant"]["discovery"], ha_prefix=data["homeassistant"]["prefix"],
+        grace_s=float(data["schedule"]["grace_s"]), source=origin,
+    )
+    log.info("configuration from %s", origin)
+    return settings

@@ -1,0 +1,103 @@
+"""``edgebrain run``: build the service from the settings and run it until stdin ends or a signal."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from .config import Settings
+from .gpio import GpioBank
+from .messages import Request
+from .mqtt import MqttClient
+from .registry import Registry, load_registry
+from .router import Router
+from .schedule import Schedule
+from .service import Reader, Service
+
+log = logging.getLogger(__name__)
+
+
+def schedule_path(settings: Settings) -> Path:
+    """The schedule database; a dry run keeps its own, so it never fires the real daemon's jobs."""
+    return settings.state_dir / ("schedule-dry-run.db" if settings.dry_run else "schedule.db")
+
+
+def build_service(settings: Settings, reader: Reader, registry: Registry, out: TextIO | None = None) -> Service:
+    """The service with its MQTT client, GPIO outputs, router and schedule, not started yet."""
+    gpio = None if settings.dry_run or not any(d.gpio for d in registry) else GpioBank(registry)
+    holder: list[Service] = []
+    client = None
+    if settings.mqtt.enabled:
+        client = MqttClient(settings.mqtt, on_expired=lambda item: holder[0].report_expired(item))
+    router = Router(registry, publisher=client, gpio=gpio, prefix=settings.mqtt.prefix, dry_run=settings.dry_run,
+                    console=out if settings.dry_run else None)
+    service = Service(registry, reader, router, Schedule(schedule_path(settings)), mqtt=client,
+                      prefix=settings.mqtt.prefix,
+                      ha_prefix=settings.ha_prefix if settings.ha_discovery else None,
+                      shared_group=settings.mqtt.shared_group, hermes=settings.mqtt.hermes,
+                      max_text_bytes=settings.max_text_bytes, grace_s=settings.grace_s, out=out)
+    holder.append(service)
+    return service
+
+
+def run(settings: Settings, out: TextIO = sys.stdout) -> int:
+    """Load everything, start, read stdin if configured, and stop cleanly on SIGTERM or SIGINT."""
+    from .understand.llama import DEFAULT_THREADS
+    from .understand.loader import load_understander
+
+    registry = load_registry(settings.devices)
+    understander = load_understander(registry=registry, model=settings.model,
+                                     threads=settings.threads or DEFAULT_THREADS)
+    service = build_service(settings, understander, registry, out)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    service.start()
+    print(f"edgebrain ready ({settings.source}; {'dry run' if settings.dry_run else 'routing'}"
+          f"{'; MQTT ' + settings.mqtt.host + ':' + str(settings.mqtt.port) if settings.mqtt.enabled else ''})",
+          file=sys.stderr, flush=True)
+    try:
+        if settings.stdin:
+            _read_stdin(service, stop)
+            service.drain()
+            if not settings.mqtt.enabled:
+                stop.set()
+        while not stop.wait(0.5):
+            pass
+    finally:
+        service.stop()
+        if service.router.gpio is not None:
+            service.router.gpio.close()
+        service.schedule.close()
+    return 0
+
+
+def _read_stdin(service: Service, stop: threading.Event) -> None:
+    interactive = sys.stdin.isatty()
+    while not stop.is_set():
+        if interactive:
+            print("> ", end="", file=sys.stderr, flush=True)
+        raw = sys.stdin.buffer.readline()
+        if not raw:
+            return
+        text = raw.decode("utf-8", errors="replace").strip()
+        if text:
+            service.submit(Request(text))
+            service.drain()  # answer before the next prompt
+
+
+def with_cli(settings: Settings, devices: str | None, model: str | None, threads: int | None) -> Settings:
+    """Command-line options win over the file and the environment."""
+    return replace(settings, devices=devices or settings.devices, model=model or settings.model,
+                   threads=threads or settings.threads)

@@ -1,0 +1,136 @@
+"""GPIO devices through gpiozero: relays and LEDs switch, PWM outputs take a level in percent.
+
+The pin factory is gpiozero's own choice (GPIOZERO_PIN_FACTORY): lgpio on a Pi 5, MockFactory in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from .command import Command
+from .errors import CommandError, ConfigError
+from .registry import Device, Registry
+from .schemas import type_value_meaning
+
+log = logging.getLogger(__name__)
+
+STEP = 20  # percent per "a bit more" on a PWM output
+
+
+@dataclass(frozen=True)
+class GpioState:
+    """What a GPIO device is doing: on or off, and its level in percent (100 for a relay that is on)."""
+
+    on: bool
+    level: int
+
+    def to_dict(self, pwm: bool) -> dict[str, Any]:
+        """The retained state payload: {"state": "ON"|"OFF"} plus "level" for PWM outputs."""
+        payload: dict[str, Any] = {"state": "ON" if self.on else "OFF"}
+        if pwm:
+            payload["level"] = self.level if self.on else 0
+        return payload
+
+
+class GpioOutput:
+    """One registry device on one pin."""
+
+    def __init__(self, device: Device, factory: Any = None):
+        import gpiozero
+
+        spec = device.gpio or {}
+        self.device = device
+        self.kind: str = spec.get("kind", "relay")
+        active_high = bool(spec.get("active_high", True))
+        pin = int(spec["pin"])
+        if not {"on", "off"} <= set(device.actions):
+            raise ConfigError(f"{device.id}: a {device.type} cannot be switched by a GPIO {self.kind}")
+        if self.kind == "pwm":
+            meaning = type_value_meaning(device.type) or ""
+            if not meaning.endswith("%"):
+                raise ConfigError(f"{device.id}: a pwm output needs a device type whose set is a percentage "
+                                  f"({device.type} sets {meaning or 'nothing'})")
+            self._out: Any = gpiozero.PWMOutputDevice(pin, active_high=active_high, initial_value=0,
+                                                      pin_factory=factory)
+        elif self.kind == "led":
+            self._out = gpiozero.LED(pin, active_high=active_high, initial_value=False, pin_factory=factory)
+        else:
+            self._out = gpiozero.OutputDevice(pin, active_high=active_high, initial_value=False,
+                                              pin_factory=factory)
+        self._last_level = 100
+        self._lock = threading.Lock()
+
+    @property
+    def pwm(self) -> bool:
+        """True for a PWM output."""
+        return self.kind == "pwm"
+
+    @property
+    def state(self) -> GpioState:
+        """The output's state as the pin has it."""
+        value = float(self._out.value)
+        return GpioState(value > 0, round(value * 100) if self.pwm else (100 if value else 0))
+
+    def apply(self, command: Command) -> GpioState:
+        """Drive the pin for a checked command; CommandError for what this output cannot do."""
+        with self._lock:
+            action = command.action
+            if action == "toggle":
+                action = "off" if self.state.on else "on"
+            if action in ("on", "off"):
+                self._set(self._last_level if action == "on" else 0)
+            elif not self.pwm:
+                raise CommandError(f"{self.device.id}: a GPIO {self.kind} can only switch on and off, not {action}")
+            elif action == "set" and command.value is not None:
+                self._set(int(max(0, min(100, float(command.value)))))
+            elif action in ("increase", "decrease"):
+                current = self.state.level if self.state.on else 0
+                self._set(max(0, min(100, current + (STEP if action == "increase" else -STEP))))
+            else:
+                raise CommandError(f"{self.device.id}: nothing to do for {action}")
+            return self.state
+
+    def _set(self, level: int) -> None:
+        if self.pwm:
+            self._out.value = level / 100
+            if level:
+                self._last_level = level
+        else:
+            self._out.value = 1 if level else 0
+
+    def close(self) -> None:
+        """Release the pin."""
+        self._out.close()
+
+
+class GpioBank:
+    """Every GPIO device of a registry."""
+
+    def __init__(self, registry: Registry, factory: Any = None):
+        self.outputs: dict[str, GpioOutput] = {}
+        try:
+            for device in registry:
+                if device.gpio:
+                    self.outputs[device.id] = GpioOutput(device, factory)
+        except Exception as exc:
+            self.close()
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"GPIO: cannot set up the pins: {exc}") from exc
+        if self.outputs:
+            log.info("GPIO outputs: %s", ", ".join(sorted(self.outputs)))
+
+    def __contains__(self, device_id: str) -> bool:
+        return device_id in self.outputs
+
+    def apply(self, command: Command) -> GpioState:
+        """Apply a checked command to its device's pin."""
+        return self.outputs[command.device].apply(command)
+
+    def close(self) -> None:
+        """Release every pin."""
+        for output in self.outputs.values():
+            output.close()

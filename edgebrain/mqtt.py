@@ -1,0 +1,215 @@
+"""The one MQTT client wrapper (paho-mqtt 2.x): birth and will, resubscribe on every connect, and an
+outbox that holds messages while the broker is away and reports those that waited too long."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from .config import MqttSettings
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+ONLINE, OFFLINE = "online", "offline"
+Handler = Callable[[str, bytes], None]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to publish, and when it was first handed over."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = False
+    created: float = 0.0
+    expires: bool = True
+
+
+class MqttClient:
+    """A strict wrapper: every topic edgebrain uses goes through here."""
+
+    def __init__(self, settings: MqttSettings, on_expired: Callable[[Outgoing], None] | None = None):
+        self.settings = settings
+        self.status_topic = f"{settings.prefix}/status"
+        self._handlers: list[tuple[str, Handler]] = []
+        self._on_connect_hooks: list[Callable[[], None]] = []
+        # Bounded: a broker gone for days must not eat the Pi's memory; the oldest go first.
+        self._outbox: deque[Outgoing] = deque(maxlen=10000)
+        self._lock = threading.Lock()
+        self._connected = threading.Event()
+        self._on_expired = on_expired
+        self._v5 = settings.protocol in ("auto", "5")
+        self._client = self._make_client()
+
+    def _make_client(self) -> paho.Client:
+        s = self.settings
+        protocol = paho.MQTTv5 if self._v5 else paho.MQTTv311
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=protocol)
+        if s.username is not None:
+            client.username_pw_set(s.username, s.password)
+        if s.tls.enabled:
+            try:
+                client.tls_set(ca_certs=s.tls.ca_file, certfile=s.tls.cert_file, keyfile=s.tls.key_file,
+                               cert_reqs=ssl.CERT_REQUIRED)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"mqtt.tls: cannot use the TLS files: {exc}") from exc
+        client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
+        client.reconnect_delay_set(min_delay=1, max_delay=s.reconnect_max_s)
+        client.on_connect = self._handle_connect
+        client.on_disconnect = self._handle_disconnect
+        client.on_message = self._handle_message
+        return client
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect in the background; reconnects with back-off until stop()."""
+        s = self.settings
+        log.info("connecting to mqtt://%s:%d as %s", s.host, s.port, s.client_id)
+        try:
+            self._client.connect_async(s.host, s.port, keepalive=s.keepalive)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"mqtt: cannot connect to {s.host}:{s.port}: {exc}") from exc
+        self._client.loop_start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Block until connected or ``timeout`` seconds passed."""
+        return self._connected.wait(timeout)
+
+    @property
+    def connected(self) -> bool:
+        """True while a session with the broker is up."""
+        return self._connected.is_set()
+
+    def stop(self) -> None:
+        """Say offline (retained), disconnect and stop the network thread."""
+        if self._connected.is_set():
+            info = self._client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(timeout=2)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # -- subscriptions -----------------------------------------------------------------------------
+
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        """Call ``handler(topic, payload)`` for messages on ``topic_filter``, now and after every reconnect."""
+        self._handlers.append((topic_filter, handler))
+        if self._connected.is_set():
+            self._client.subscribe(topic_filter, qos=1)
+
+    def on_connect(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` after every (re)connection, once subscriptions are renewed."""
+        self._on_connect_hooks.append(hook)
+
+    def _handle_connect(self, client: paho.Client, userdata: object, flags: object, reason: ReasonCode,
+                        properties: Properties | None) -> None:
+        if reason.is_failure:
+            if self.settings.protocol == "auto" and self._v5 and "protocol" in str(reason).lower():
+                log.warning("the broker does not speak MQTT 5; falling back to 3.1.1")
+                self._v5 = False
+                client._protocol = paho.MQTTv311  # the next automatic reconnect uses 3.1.1
+            else:
+                log.error("the broker refused the connection: %s", reason)
+            return
+        log.info("connected to the broker (MQTT %s)", "5" if self._v5 else "3.1.1")
+        for topic_filter, _ in self._handlers:
+            client.subscribe(topic_filter, qos=1)
+        client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+        self._connected.set()
+        self._flush()
+        for hook in self._on_connect_hooks:
+            try:
+                hook()
+            except Exception:  # a failing hook must not kill the network thread
+                log.exception("on-connect hook failed")
+
+    def _handle_disconnect(self, client: paho.Client, userdata: object, flags: object, reason: ReasonCode,
+                           properties: Properties | None) -> None:
+        if self._connected.is_set():
+            log.warning("lost the broker (%s); reconnecting", reason)
+        self._connected.clear()
+
+    def _handle_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        for topic_filter, handler in self._handlers:
+            if paho.topic_matches_sub(_plain_filter(topic_filter), message.topic):
+                try:
+                    handler(message.topic, bytes(message.payload))
+                except Exception:  # one bad message never stops the daemon
+                    log.exception("handler for %s failed", message.topic)
+
+    # -- publishing --------------------------------------------------------------------------------
+
+    def publish(self, topic: str, payload: str | bytes, qos: int = 1, retain: bool = False,
+                expires: bool = True) -> None:
+        """Publish now, or hold the message until the broker is back.
+
+        A held message that ``expires`` is dropped and reported after outbox_limit_s; reports and
+        states (expires=False) wait for as long as it takes.
+        """
+        data = payload.encode("utf-8") if isinstance(payload, str) else payload
+        item = Outgoing(topic, data, qos, retain, time.monotonic(), expires)
+        with self._lock:
+            if not self._connected.is_set():
+                self._outbox.append(item)
+                log.info("broker away: holding a message for %s", topic)
+                return
+        self._send(item)
+
+    def _send(self, item: Outgoing) -> None:
+        info = self._client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            # paho keeps QoS>0 messages it could not write and sends them after reconnecting.
+            log.warning("publish to %s deferred by paho (rc %s)", item.topic, info.rc)
+
+    def _flush(self) -> None:
+        with self._lock:
+            waiting = list(self._outbox)
+            self._outbox.clear()
+        now = time.monotonic()
+        for item in waiting:
+            if item.expires and now - item.created > self.settings.outbox_limit_s:
+                self._expire(item)
+            else:
+                self._send(item)
+
+    def expire_outbox(self) -> None:
+        """Drop and report held messages older than the limit; called periodically."""
+        now = time.monotonic()
+        with self._lock:
+            old = [i for i in self._outbox if i.expires and now - i.created > self.settings.outbox_limit_s]
+            for item in old:
+                self._outbox.remove(item)
+        for item in old:
+            self._expire(item)
+
+    def _expire(self, item: Outgoing) -> None:
+        log.error("dropped a message for %s: the broker was away for more than %.0f s", item.topic,
+                  self.settings.outbox_limit_s)
+        if self._on_expired is not None:
+            self._on_expired(item)
+
+    @property
+    def held(self) -> int:
+        """Messages waiting for the broker."""
+        return len(self._outbox)
+
+
+def _plain_filter(topic_filter: str) -> str:
+    """The filter that messages of a shared subscription ($share/<group>/<filter>) match."""
+    if topic_filter.startswith("$share/"):
+        return topic_filter.split("/", 2)[2]
+    return topic_filter

@@ -1,0 +1,179 @@
+"""Timed commands in SQLite: they survive restarts, fire at the next occurrence of their time, and
+never fire twice (a job is claimed in a committed transaction before it is routed)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from .command import Command
+from .errors import CommandError, EdgebrainError
+
+log = logging.getLogger(__name__)
+
+PENDING, FIRED, MISSED, CANCELLED, FAILED = "pending", "fired", "missed", "cancelled", "failed"
+CLAIMED = "claimed"  # taken for routing; found at start, it was interrupted and is reported missed
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    command TEXT NOT NULL,
+    due REAL NOT NULL,
+    created REAL NOT NULL,
+    request TEXT,
+    status TEXT NOT NULL DEFAULT 'pending',
+    done REAL,
+    note TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs(status, due);
+"""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One timed command."""
+
+    id: int
+    command: Command
+    due: float
+    status: str
+    request: str | None = None
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form for listings and results."""
+        return {"id": self.id, "command": self.command.to_dict(), "status": self.status,
+                "due": datetime.fromtimestamp(self.due).isoformat(timespec="seconds"), "request": self.request,
+                **({"note": self.note} if self.note else {})}
+
+
+def next_occurrence(hhmm: str, now: float) -> float:
+    """The next local time HH:MM strictly after ``now`` (epoch seconds)."""
+    hours, minutes = (int(p) for p in hhmm.split(":"))
+    current = datetime.fromtimestamp(now)
+    due = current.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+    if due.timestamp() <= now:
+        due += timedelta(days=1)
+    return due.timestamp()
+
+
+class Schedule:
+    """The persisted schedule in ``<state_dir>/schedule.db``."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise EdgebrainError(f"{path}: cannot open the schedule database: {exc}") from exc
+        self._lock = threading.Lock()
+        self.changed = threading.Event()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def add(self, command: Command, now: float | None = None, request: str | None = None) -> Job:
+        """Store a command with a time; it is due at the next occurrence of that time."""
+        if command.time is None:
+            raise CommandError("only a command with a time can be scheduled")
+        now = time.time() if now is None else now
+        due = next_occurrence(command.time, now)
+        with self._transaction() as db:
+            cursor = db.execute("INSERT INTO jobs (command, due, created, request) VALUES (?, ?, ?, ?)",
+                                (json.dumps(command.to_dict()), due, now, request))
+        self.changed.set()
+        job_id = cursor.lastrowid
+        assert job_id is not None
+        log.info("scheduled job %d: %s at %s", job_id, command.to_dict(), command.time)
+        return Job(job_id, command, due, PENDING, request)
+
+    def _rows(self, where: str, params: tuple[object, ...] = ()) -> list[Job]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT id, command, due, status, request, note FROM jobs {where}",  # noqa: S608
+                                    params).fetchall()
+        return [Job(r[0], Command(**json.loads(r[1])), r[2], r[3], r[4], r[5]) for r in rows]
+
+    def jobs(self, include_done: bool = False) -> list[Job]:
+        """Pending jobs by due time (every job with ``include_done``)."""
+        if include_done:
+            return self._rows("ORDER BY due, id")
+        return self._rows("WHERE status = ? ORDER BY due, id", (PENDING,))
+
+    def next_due(self) -> float | None:
+        """When the earliest pending job is due."""
+        with self._lock:
+            row = self._db.execute("SELECT MIN(due) FROM jobs WHERE status = ?", (PENDING,)).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def claim_due(self, now: float) -> list[Job]:
+        """Take every pending job that is due; a claimed job is never handed out again."""
+        with self._transaction() as db:
+            rows = db.execute("SELECT id FROM jobs WHERE status = ? AND due <= ? ORDER BY due, id",
+                              (PENDING, now)).fetchall()
+            ids = [r[0] for r in rows]
+            db.executemany("UPDATE jobs SET status = ? WHERE id = ? AND status = ?",
+                           [(CLAIMED, i, PENDING) for i in ids])
+        if not ids:
+            return []
+        return self._rows(f"WHERE id IN ({','.join('?' * len(ids))}) ORDER BY due, id", tuple(ids))
+
+    def finish(self, job_id: int, status: str, note: str | None = None) -> None:
+        """Record how a claimed job ended: fired, failed or missed."""
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET status = ?, done = ?, note = ? WHERE id = ?",
+                       (status, time.time(), note, job_id))
+
+    def recover(self, now: float, grace_s: float) -> tuple[list[Job], list[Job]]:
+        """At start: jobs to fire now (at most ``grace_s`` late) and jobs reported missed.
+
+        A job left claimed by a daemon that died while routing it may or may not have gone out;
+        it is reported missed rather than risk doing it twice.
+        """
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET status = ?, done = ?, note = ? WHERE status = ?",
+                       (MISSED, now, "interrupted while it was being sent", CLAIMED))
+            db.execute("UPDATE jobs SET status = ?, done = ?, note = ? WHERE status = ? AND due < ?",
+                       (MISSED, now, f"more than {grace_s:.0f} s late", PENDING, now - grace_s))
+            missed_ids = [r[0] for r in db.execute("SELECT id FROM jobs WHERE status = ? AND done = ?",
+                                                   (MISSED, now)).fetchall()]
+        missed = self._rows(f"WHERE id IN ({','.join('?' * len(missed_ids))})", tuple(missed_ids)) \
+            if missed_ids else []
+        return self.claim_due(now), missed
+
+    def cancel(self, job_id: int) -> Job:
+        """Cancel a pending job; CommandError when there is no such pending job."""
+        with self._transaction() as db:
+            changed = db.execute("UPDATE jobs SET status = ?, done = ? WHERE id = ? AND status = ?",
+                                 (CANCELLED, time.time(), job_id, PENDING)).rowcount
+        jobs = self._rows("WHERE id = ?", (job_id,))
+        if not jobs:
+            raise CommandError(f"no scheduled job {job_id}")
+        if not changed:
+            raise CommandError(f"job {job_id} is {jobs[0].status}, not pending")
+        self.changed.set()
+        return jobs[0]
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,113 @@
+"""A real Mosquitto broker on a free port, and a watching client that records exactly what was published."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Broker:
+    """mosquitto started on a free port; stop() and start() again keep the port."""
+
+    def __init__(self, folder: Path):
+        self.port = free_port()
+        self.config = folder / "mosquitto.conf"
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                               "log_dest none\n")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@dataclass(frozen=True)
+class Seen:
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+
+    @property
+    def text(self) -> str:
+        return self.payload.decode("utf-8", "replace")
+
+
+class Watcher:
+    """Subscribes to everything with QoS 2 and retain-as-published, so qos and retain are as sent."""
+
+    def __init__(self, port: int, topics: str = "#"):
+        self.seen: list[Seen] = []
+        self._cond = threading.Condition()
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"watcher-{time.monotonic_ns()}",
+                                  protocol=paho.MQTTv5)
+        self.client.on_message = self._on_message
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *args: subscribed.set()
+        self.client.on_connect = lambda c, *a: c.subscribe(topics, options=SubscribeOptions(
+            qos=2, retainAsPublished=True))
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        if not subscribed.wait(10):
+            raise RuntimeError("watcher could not subscribe")
+
+    def _on_message(self, client, userdata, message) -> None:
+        with self._cond:
+            self.seen.append(Seen(message.topic, message.payload, message.qos, bool(message.retain)))
+            self._cond.notify_all()
+
+    def wait_for(self, topic: str, count: int = 1, timeout: float = 30) -> list[Seen]:
+        """The first ``count`` messages on ``topic``; fails the test when they do not come."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [s for s in self.seen if paho.topic_matches_sub(topic, s.topic)]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"waited {timeout} s for {count} message(s) on {topic}; got "
+                                         f"{[(s.topic, s.text) for s in self.seen][-10:]}")
+                self._cond.wait(left)
+
+    def on(self, topic: str) -> list[Seen]:
+        with self._cond:
+            return [s for s in self.seen if paho.topic_matches_sub(topic, s.topic)]
+
+    def publish(self, topic: str, payload: str | bytes, qos: int = 1, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(10)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()

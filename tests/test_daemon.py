@@ -1,0 +1,78 @@
+"""`edgebrain run` as a process: the real model, a real broker, stdin with the embedded defaults, and
+SIGKILL while commands are scheduled."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.broker import Seen
+
+pytestmark = pytest.mark.model
+
+
+def daemon_env(cli_env, tmp_path: Path, port: int) -> dict[str, str]:
+    env = dict(cli_env)
+    env.update({"EDGEBRAIN_STATE_DIR": str(tmp_path / "state"), "EDGEBRAIN_STDIN": "false",
+                "EDGEBRAIN_DRY_RUN": "false", "EDGEBRAIN_MQTT__ENABLED": "true", "EDGEBRAIN_MQTT__HOST": "127.0.0.1",
+                "EDGEBRAIN_MQTT__PORT": str(port), "EDGEBRAIN_MQTT__CLIENT_ID": "eb-daemon",
+                "EDGEBRAIN_MQTT__PREFIX": "eb", "EDGEBRAIN_SCHEDULE__GRACE_S": "600"})
+    return env
+
+
+def start(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "edgebrain", "run"], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_embedded_defaults_read_stdin_and_print_what_would_be_sent(cli_env, tmp_path):
+    env = dict(cli_env, EDGEBRAIN_STATE_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-m", "edgebrain", "run"], env=env, input=b"turn on the kitchen light\n"
+                          b"is the kitchen light on?\n", capture_output=True, timeout=300, check=True)
+    lines = done.stdout.decode().splitlines()
+    assert lines[0] == '  would send {"state":"ON"} to home/kitchen/light/set (kitchen_light)'
+    assert json.loads(lines[1])["status"] == "routed"
+    assert json.loads(lines[2])["status"] == "none" and len(lines) == 3
+
+
+def test_killed_daemon_fires_each_scheduled_command_exactly_once(cli_env, tmp_path, broker, watcher):
+    env = daemon_env(cli_env, tmp_path, broker.port)
+    # "in 1 minute" is the next whole minute; start late in a minute so the test waits seconds, not a minute.
+    while datetime.now().second < 40 or datetime.now().second > 50:
+        time.sleep(0.5)
+    daemon = start(env)
+    try:
+        watcher.wait_for("eb/status", timeout=120)
+        watcher.publish("eb/text", json.dumps({"text": "turn on the kitchen light in 1 minute", "id": "k1"}))
+        watcher.publish("eb/text", json.dumps({"text": "turn off the living room AC in 1 minute", "id": "k2"}))
+        scheduled = [json.loads(s.payload) for s in watcher.wait_for("eb/result", 2, timeout=60)]
+        assert [r["status"] for r in scheduled] == ["scheduled", "scheduled"]
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait(10)
+        assert watcher.wait_for("eb/status", 2, timeout=60)[-1] == Seen("eb/status", b"offline", 1, True)  # the will
+        daemon = start(env)
+        light = watcher.wait_for("home/kitchen/light/set", timeout=180)
+        ac = watcher.wait_for("home/living_room/ac/set", timeout=60)
+        time.sleep(3)
+        assert watcher.on("home/kitchen/light/set") == light == [
+            Seen("home/kitchen/light/set", b'{"state":"ON"}', 1, False)]
+        assert watcher.on("home/living_room/ac/set") == ac == [
+            Seen("home/living_room/ac/set", b'{"device":"living_room_ac","action":"off"}', 1, False)]
+        listing = subprocess.run([sys.executable, "-m", "edgebrain", "schedule", "list", "--all", "--json"], env=env,
+                                 capture_output=True, timeout=60, check=True)
+        assert sorted(j["status"] for j in json.loads(listing.stdout)) == ["fired", "fired"]
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(20)
+        except subprocess.TimeoutExpired:
+            os.kill(daemon.pid, signal.SIGKILL)
+    assert watcher.wait_for("eb/status")[-1].payload == b"offline"

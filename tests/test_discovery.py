@@ -1,0 +1,112 @@
+"""Home Assistant discovery payloads against the fields Home Assistant documents for each entity, and
+Home Assistant's command payloads read back into commands."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edgebrain.command import Command
+from edgebrain.discovery import command_from_ha, discovery_messages, node_id
+from edgebrain.errors import CommandError
+from edgebrain.registry import Device
+
+# From Home Assistant's MQTT integration docs (light with schema json, switch, fan, humidifier,
+# climate, cover, text, sensor): the fields edgebrain may use, and the ones each entity requires.
+COMMON = {"name", "unique_id", "availability_topic", "payload_available", "payload_not_available", "device",
+          "origin", "qos", "icon"}
+DOCUMENTED = {
+    "light": ({"command_topic"}, {"schema", "state_topic", "brightness", "brightness_scale",
+                                   "supported_color_modes"}),
+    "switch": ({"command_topic"}, {"state_topic", "payload_on", "payload_off", "state_on", "state_off",
+                                    "value_template"}),
+    "fan": ({"command_topic"}, {"state_topic", "payload_on", "payload_off", "state_value_template",
+                                 "percentage_command_topic", "percentage_state_topic", "percentage_value_template"}),
+    "humidifier": ({"command_topic", "target_humidity_command_topic"},
+                   {"state_topic", "payload_on", "payload_off", "state_value_template", "device_class",
+                    "target_humidity_state_topic", "target_humidity_state_template"}),
+    "climate": (set(), {"mode_command_topic", "mode_state_topic", "mode_state_template", "modes",
+                        "power_command_topic", "payload_on", "payload_off"}),
+    "cover": (set(), {"command_topic", "state_topic", "value_template", "payload_open", "payload_close",
+                      "payload_stop"}),
+    "text": ({"command_topic"}, {"mode", "min", "max"}),
+    "sensor": ({"state_topic"}, {"value_template", "json_attributes_topic"}),
+}
+DEVICES = [
+    Device("lamp", "light", "Lamp", "bedroom", gpio={"pin": 17, "kind": "pwm"}),
+    Device("plug", "switch", "Plug", gpio={"pin": 22}),
+    Device("fan", "fan", "Fan", gpio={"pin": 18, "kind": "pwm"}),
+    Device("mist", "humidifier", "Humidifier", gpio={"pin": 23}),
+    Device("ac", "ac", "AC", gpio={"pin": 24}),
+    Device("tv", "switch", "TV", mqtt={"topic": "tv/set"}),  # not driven over GPIO: not announced
+]
+
+
+def messages():
+    return {topic: json.loads(payload) for topic, payload in discovery_messages(DEVICES, "eb", "homeassistant",
+                                                                                 node_id("edgebrain-pi.lan"))}
+
+
+def test_every_gpio_device_and_the_command_entities_are_announced():
+    assert sorted(messages()) == [
+        "homeassistant/climate/edgebrain-pi_lan/ac/config",
+        "homeassistant/fan/edgebrain-pi_lan/fan/config",
+        "homeassistant/humidifier/edgebrain-pi_lan/mist/config",
+        "homeassistant/light/edgebrain-pi_lan/lamp/config",
+        "homeassistant/sensor/edgebrain-pi_lan/last_result/config",
+        "homeassistant/switch/edgebrain-pi_lan/plug/config",
+        "homeassistant/text/edgebrain-pi_lan/command/config",
+    ]
+
+
+def test_payloads_use_only_documented_fields():
+    for topic, payload in messages().items():
+        component = topic.split("/")[1]
+        required, optional = DOCUMENTED[component]
+        assert required <= payload.keys(), topic
+        assert payload.keys() <= COMMON | required | optional, (topic, payload.keys() - COMMON - required - optional)
+        assert payload["availability_topic"] == "eb/status"
+        for key, value in payload.items():
+            if key.endswith("command_topic"):
+                assert value.startswith("eb/"), (topic, key)
+
+
+def test_entities_point_at_the_topics_edgebrain_serves():
+    found = messages()
+    lamp = found["homeassistant/light/edgebrain-pi_lan/lamp/config"]
+    assert (lamp["schema"], lamp["command_topic"], lamp["state_topic"]) == ("json", "eb/lamp/set", "eb/lamp/state")
+    assert lamp["brightness_scale"] == 100 and lamp["supported_color_modes"] == ["brightness"]
+    assert lamp["device"]["suggested_area"] == "Bedroom"
+    fan = found["homeassistant/fan/edgebrain-pi_lan/fan/config"]
+    assert fan["percentage_command_topic"] == "eb/fan/percentage/set"
+    text = found["homeassistant/text/edgebrain-pi_lan/command/config"]
+    assert (text["command_topic"], text["name"]) == ("eb/text", "edgebrain command")
+    sensor = found["homeassistant/sensor/edgebrain-pi_lan/last_result/config"]
+    assert sensor["state_topic"] == sensor["json_attributes_topic"] == "eb/result"
+    assert len({p["unique_id"] for p in found.values()}) == len(found)
+
+
+@pytest.mark.parametrize(("device", "sub", "payload", "command"), [
+    ("lamp", "set", b'{"state":"ON"}', Command("lamp", "on")),
+    ("lamp", "set", b'{"state":"ON","brightness":40}', Command("lamp", "set", 40)),
+    ("lamp", "set", b'{"state":"OFF"}', Command("lamp", "off")),
+    ("plug", "set", b"ON", Command("plug", "on")),
+    ("plug", "set", b"OFF", Command("plug", "off")),
+    ("fan", "percentage/set", b"70", Command("fan", "set", 70)),
+    ("fan", "percentage/set", b"0", Command("fan", "off")),
+    ("ac", "mode/set", b"cool", Command("ac", "on")),
+    ("ac", "mode/set", b"off", Command("ac", "off")),
+])
+def test_home_assistant_commands(device, sub, payload, command):
+    found = next(d for d in DEVICES if d.id == device)
+    assert command_from_ha(found, sub, payload) == command
+
+
+@pytest.mark.parametrize(("sub", "payload", "needle"), [
+    ("set", b"EXPLODE", "unknown command payload"), ("set", b"{oops", "malformed JSON"),
+    ("percentage/set", b"lots", "needs a number"), ("other/set", b"ON", "no command topic"),
+])
+def test_bad_home_assistant_commands(sub, payload, needle):
+    with pytest.raises(CommandError, match=needle):
+        command_from_ha(DEVICES[0], sub, payload)

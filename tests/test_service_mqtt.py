@@ -1,0 +1,170 @@
+"""The daemon's service against a real Mosquitto broker: exact (topic, payload, qos, retain) on the
+device topics, errors, Hermes, GPIO through MockFactory, discovery, the schedule, a broker that goes
+away, and shared subscriptions. Understanding runs on the scripted backend (our own interface)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+
+import pytest
+from gpiozero import Device as GpioDevice
+
+from edgebrain.config import MqttSettings, load_settings
+from edgebrain.daemon import build_service
+from edgebrain.messages import Request
+from edgebrain.registry import Registry
+from edgebrain.understand.engine import Understander
+from tests.broker import Seen
+from tests.fakes import ScriptedBackend
+
+
+def make_service(tmp_path, broker, registry, replies=None, **mqtt):
+    base = load_settings(None, environ={})
+    options = {"enabled": True, "host": "127.0.0.1", "port": broker.port, "client_id": f"eb-{time.monotonic_ns()}",
+               "prefix": "eb", **mqtt}
+    settings = replace(base, dry_run=False, stdin=False, state_dir=tmp_path / "state",
+                       mqtt=replace(MqttSettings(), **options))
+    reader = Understander(registry, ScriptedBackend(replies or {}))
+    service = build_service(settings, reader, registry)
+    service.start()
+    assert service.mqtt is not None and service.mqtt.wait_connected(10)
+    return service
+
+
+@pytest.fixture()
+def service(tmp_path, broker, registry):
+    replies = {"turn on the AC": "- bedroom ac on", "tell me a joke": "- none",
+               "set the bedroom light to 30 percent": "- bedroom light set 30"}
+    running = make_service(tmp_path, broker, registry, replies)
+    yield running
+    running.stop()
+    if running.router.gpio is not None:
+        running.router.gpio.close()
+
+
+def results(watcher, count=1):
+    return [json.loads(s.payload) for s in watcher.wait_for("eb/result", count)]
+
+
+def test_text_reaches_the_device_topics_exactly(service, watcher):
+    watcher.publish("eb/text", "turn on the kitchen light")
+    assert watcher.wait_for("home/kitchen/light/set") == [Seen("home/kitchen/light/set", b'{"state":"ON"}', 1, False)]
+    watcher.publish("eb/text", json.dumps({"text": "turn on the AC", "id": "r2", "site": "hall"}))
+    assert watcher.wait_for("home/bedroom/ac/set") == [
+        Seen("home/bedroom/ac/set", b'{"device":"bedroom_ac","action":"on"}', 1, False)]
+    first, second = results(watcher, 2)
+    assert first["status"] == "routed" and first["commands"] == [{"device": "kitchen_light", "action": "on"}]
+    assert (second["id"], second["site"], second["status"]) == ("r2", "hall", "routed")
+    assert watcher.wait_for("eb/status")[-1] == Seen("eb/status", b"online", 1, True)
+
+
+def test_bad_messages_are_answered_and_the_daemon_goes_on(service, watcher):
+    for payload in (b"", b"\xff\xfe", b"{broken", b"x" * 5000, json.dumps({"text": "x" * 600, "id": "long"}).encode()):
+        watcher.publish("eb/text", payload)
+    watcher.publish("eb/text", "turn off the kitchen light")
+    errors = [json.loads(s.payload) for s in watcher.wait_for("eb/error", 5)]
+    assert [e["code"] for e in errors] == ["empty", "not_utf8", "bad_json", "too_large", "too_long"]
+    assert errors[-1]["id"] == "long" and "limit is 500" in errors[-1]["message"]
+    assert watcher.wait_for("home/kitchen/light/set")[0].payload == b'{"state":"OFF"}'
+
+
+def test_questions_and_chit_chat_move_nothing(service, watcher):
+    watcher.publish("eb/text", "is the kitchen light on?")
+    watcher.publish("eb/text", "tell me a joke")
+    assert [r["status"] for r in results(watcher, 2)] == ["none", "none"]
+    assert watcher.on("home/#") == []
+
+
+def test_hermes_query_is_answered(service, watcher):
+    watcher.publish("hermes/nlu/query", json.dumps({"input": "turn on the AC", "siteId": "den", "sessionId": "s1"}))
+    watcher.publish("hermes/nlu/query", json.dumps({"input": "tell me a joke", "siteId": "den", "sessionId": "s2"}))
+    parsed = json.loads(watcher.wait_for("hermes/nlu/intentParsed")[0].payload)
+    assert parsed["sessionId"] == "s1" and parsed["intent"]["intentName"] == "edgebrain:command"
+    assert json.loads(watcher.wait_for("hermes/nlu/intentNotRecognized")[0].payload)["sessionId"] == "s2"
+    assert watcher.wait_for("home/bedroom/ac/set")[0].payload == b'{"device":"bedroom_ac","action":"on"}'
+
+
+def test_gpio_devices_publish_retained_state_and_take_home_assistant_commands(service, watcher):
+    pin = GpioDevice.pin_factory.pin(17)  # bedroom_light, PWM
+    watcher.publish("eb/text", "set the bedroom light to 30 percent")
+    assert watcher.wait_for("eb/bedroom_light/state", 2)[-1] == Seen(
+        "eb/bedroom_light/state", b'{"state":"ON","level":30}', 1, True)  # after the initial OFF state
+    assert pin.state == pytest.approx(0.3)
+    watcher.publish("eb/bedroom_light/set", '{"state":"OFF"}')
+    assert watcher.wait_for("eb/bedroom_light/state", 3)[-1].payload == b'{"state":"OFF","level":0}'
+    watcher.publish("eb/kitchen_plug/set", "ON")
+    assert watcher.wait_for("eb/kitchen_plug/state", 2)[-1] == Seen("eb/kitchen_plug/state", b'{"state":"ON"}', 1, True)
+    assert [round(s.state, 2) for s in pin.states] == [0, 0.3, 0]
+
+
+def test_discovery_is_sent_and_resent_when_home_assistant_comes_back(service, watcher):
+    topics = {s.topic for s in watcher.wait_for("homeassistant/#", 6)}
+    node = service.mqtt.settings.client_id.replace(".", "_")
+    assert f"homeassistant/light/{node}/bedroom_light/config" in topics
+    assert f"homeassistant/fan/{node}/bedroom_fan/config" in topics
+    assert f"homeassistant/switch/{node}/kitchen_plug/config" in topics
+    assert f"homeassistant/text/{node}/command/config" in topics
+    assert all(s.retain and s.qos == 1 for s in watcher.on("homeassistant/#"))
+    before = len(watcher.on("homeassistant/+/+/+/config"))
+    watcher.publish("homeassistant/status", "online")
+    assert len(watcher.wait_for("homeassistant/+/+/+/config", before * 2)) == before * 2
+
+
+def test_timed_commands_wait_in_the_schedule(service, watcher):
+    now = [time.time()]
+    service.clock = lambda: now[0]
+    watcher.publish("eb/text", "turn on the kitchen light in 2 hours")
+    result = results(watcher)[0]
+    assert result["status"] == "scheduled" and result["scheduled"][0]["status"] == "pending"
+    time.sleep(0.5)
+    assert watcher.on("home/kitchen/light/set") == []
+    now[0] += 2 * 3600 + 60
+    service.schedule.changed.set()
+    assert watcher.wait_for("home/kitchen/light/set") == [Seen("home/kitchen/light/set", b'{"state":"ON"}', 1, False)]
+    fired = results(watcher, 2)[1]
+    assert fired["id"] == f"job-{result['scheduled'][0]['id']}" and fired["status"] == "routed"
+
+
+def test_commands_wait_for_a_broker_that_went_away(service, watcher, broker):
+    broker.stop()
+    time.sleep(0.5)
+    service.handle(Request("turn on the kitchen light", "away-1", source="stdin"))
+    assert service.mqtt.held >= 1
+    broker.start()
+    assert service.mqtt.wait_connected(30)
+    assert watcher.wait_for("home/kitchen/light/set", timeout=30)[0].payload == b'{"state":"ON"}'
+    assert json.loads(watcher.wait_for("eb/result", timeout=30)[0].payload)["id"] == "away-1"
+
+
+def test_commands_that_waited_too_long_are_reported_not_sent(tmp_path, broker, registry, watcher):
+    service = make_service(tmp_path, broker, registry, outbox_limit_s=0.5)
+    try:
+        broker.stop()
+        time.sleep(0.5)
+        service.handle(Request("turn on the kitchen light", "late-1", source="stdin"))
+        time.sleep(2.0)  # the scheduler thread expires the held command
+        broker.start()
+        error = json.loads(watcher.wait_for("eb/error", timeout=30)[0].payload)
+        assert error["code"] == "expired" and "home/kitchen/light/set" in error["message"]
+        assert watcher.on("home/kitchen/light/set") == []
+    finally:
+        service.stop()
+        service.router.gpio.close()
+
+
+def test_shared_subscription_splits_the_work(tmp_path, broker, registry, watcher):
+    without_gpio = Registry([d for d in registry if not d.gpio])  # two daemons, one set of pins
+    services = [make_service(tmp_path / str(i), broker, without_gpio, shared_group="brains") for i in range(2)]
+    try:
+        for index in range(10):
+            watcher.publish("eb/text", json.dumps({"text": "turn on the kitchen light", "id": f"s{index}"}))
+        done = results(watcher, 10)
+        time.sleep(0.5)  # time for a duplicate to show up, if there were one
+        assert sorted(r["id"] for r in done) == sorted(f"s{i}" for i in range(10))
+        assert len(watcher.on("eb/result")) == 10 and len(watcher.on("home/kitchen/light/set")) == 10
+        assert all(s.handled > 0 for s in services) and sum(s.handled for s in services) == 10
+    finally:
+        for running in services:
+            running.stop()
