@@ -91,7 +91,8 @@ def test_run_reads_lines_and_prints_commands(cli_env, tmp_path):
     lines = [json.loads(line) for line in result.stdout.decode().splitlines() if line.startswith("{")]
     assert [c["commands"] for c in lines] == [[{"device": "living_room_curtains", "action": "open"}],
                                               [{"device": "living_room_curtains", "action": "close"}]]
-    assert '  would send {"state":"CLOSE"} to home/living_room/curtains/set (living_room_curtains)' in result.stdout.decode()
+    sent = '  would send {"state":"CLOSE"} to home/living_room/curtains/set (living_room_curtains)'
+    assert sent in result.stdout.decode()
 
 
 def test_model_info_shows_the_verified_file(cli_env):
