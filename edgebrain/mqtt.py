@@ -50,6 +50,8 @@ class MqttClient:
         self._outbox: deque[Outgoing] = deque(maxlen=10000)
         self._lock = threading.Lock()
         self._connected = threading.Event()
+        self._subscribed = threading.Event()
+        self._subscribe_mid: int | None = None
         self._on_expired = on_expired
         self._v5 = settings.protocol in ("auto", "5")
         self._client = self._make_client()
@@ -71,6 +73,7 @@ class MqttClient:
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_message = self._handle_message
+        client.on_subscribe = self._handle_subscribe
         return client
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -86,8 +89,8 @@ class MqttClient:
         self._client.loop_start()
 
     def wait_connected(self, timeout: float) -> bool:
-        """Block until connected or ``timeout`` seconds passed."""
-        return self._connected.wait(timeout)
+        """Block until connected and subscribed (the broker acknowledged), or ``timeout`` seconds passed."""
+        return self._connected.wait(timeout) and self._subscribed.wait(timeout)
 
     @property
     def connected(self) -> bool:
@@ -126,8 +129,10 @@ class MqttClient:
                 log.error("the broker refused the connection: %s", reason)
             return
         log.info("connected to the broker (MQTT %s)", "5" if self._v5 else "3.1.1")
-        for topic_filter, _ in self._handlers:
-            client.subscribe(topic_filter, qos=1)
+        if self._handlers:
+            _, self._subscribe_mid = client.subscribe([(f, 1) for f, _ in self._handlers])
+        else:
+            self._subscribed.set()
         client.publish(self.status_topic, ONLINE, qos=1, retain=True)
         self._connected.set()
         self._flush()
@@ -137,11 +142,20 @@ class MqttClient:
             except Exception:  # a failing hook must not kill the network thread
                 log.exception("on-connect hook failed")
 
+    def _handle_subscribe(self, client: paho.Client, userdata: object, mid: int, reasons: list[ReasonCode],
+                          properties: Properties | None) -> None:
+        failed = [str(r) for r in reasons if r.is_failure]
+        if failed:
+            log.error("the broker refused a subscription: %s", ", ".join(failed))
+        if mid == self._subscribe_mid:
+            self._subscribed.set()
+
     def _handle_disconnect(self, client: paho.Client, userdata: object, flags: object, reason: ReasonCode,
                            properties: Properties | None) -> None:
         if self._connected.is_set():
             log.warning("lost the broker (%s); reconnecting", reason)
         self._connected.clear()
+        self._subscribed.clear()
 
     def _handle_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
         for topic_filter, handler in self._handlers:

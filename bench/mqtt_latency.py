@@ -1,0 +1,78 @@
+"""End-to-end latency: text published on <prefix>/text -> command arriving on the device topic.
+
+Starts its own Mosquitto on a free port and `edgebrain run` against it (real model, real broker),
+then publishes every development-set utterance that routes a command to an MQTT device now, one at a
+time, and times publish -> first message on that device's topic. Usage:
+
+    .venv/bin/python bench/mqtt_latency.py [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from edgebrain.bench import DEFAULT_SET, load_cases, percentile  # noqa: E402
+from edgebrain.registry import load_registry  # noqa: E402
+from tests.broker import Broker, Watcher  # noqa: E402
+
+
+def main() -> int:
+    """Run the measurement and print p50/p95."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args()
+    registry = load_registry()
+    cases = []
+    for case in load_cases(DEFAULT_SET):
+        commands = [json.loads(c) for c in case.commands]
+        topics = {str(registry.get(c["device"]).mqtt["topic"]) for c in commands
+                  if "time" not in c and registry.get(c["device"]).mqtt}
+        if topics:
+            cases.append((case.text, sorted(topics)[0]))
+    cases = cases[: args.limit]
+    with tempfile.TemporaryDirectory() as folder:
+        broker = Broker(Path(folder))
+        broker.start()
+        env = dict(os.environ, EDGEBRAIN_STATE_DIR=folder, EDGEBRAIN_STDIN="false", EDGEBRAIN_DRY_RUN="false",
+                   EDGEBRAIN_MQTT__ENABLED="true", EDGEBRAIN_MQTT__HOST="127.0.0.1",
+                   EDGEBRAIN_MQTT__PORT=str(broker.port), EDGEBRAIN_MQTT__PREFIX="eb")
+        daemon = subprocess.Popen([sys.executable, "-m", "edgebrain", "run"], env=env, cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        watcher = Watcher(broker.port)
+        try:
+            watcher.wait_for("eb/status", timeout=120)
+            latencies = []
+            for index, (text, topic) in enumerate(cases):
+                before = len(watcher.on(topic))
+                started = time.perf_counter()
+                watcher.publish("eb/text", json.dumps({"text": text, "id": f"m{index}"}))
+                try:
+                    watcher.wait_for(topic, before + 1, timeout=10)  # woken by the message itself
+                    latencies.append((time.perf_counter() - started) * 1000)
+                except AssertionError:
+                    pass  # understood otherwise: no command for this topic
+                watcher.wait_for("eb/result", index + 1, timeout=30)
+        finally:
+            watcher.close()
+            daemon.terminate()
+            daemon.wait(20)
+            broker.stop()
+    print(f"{len(latencies)} of {len(cases)} requests reached their device topic; publish -> device topic: "
+          f"p50 {percentile(latencies, 0.5):.1f} ms, p95 {percentile(latencies, 0.95):.1f} ms, "
+          f"mean {statistics.fmean(latencies):.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
