@@ -46,7 +46,9 @@ def main() -> int:
         broker.start()
         env = dict(os.environ, EDGEBRAIN_STATE_DIR=folder, EDGEBRAIN_STDIN="false", EDGEBRAIN_DRY_RUN="false",
                    EDGEBRAIN_MQTT__ENABLED="true", EDGEBRAIN_MQTT__HOST="127.0.0.1",
-                   EDGEBRAIN_MQTT__PORT=str(broker.port), EDGEBRAIN_MQTT__PREFIX="eb")
+                   EDGEBRAIN_MQTT__PORT=str(broker.port), EDGEBRAIN_MQTT__PREFIX="eb",
+                   GPIOZERO_PIN_FACTORY=os.environ.get("GPIOZERO_PIN_FACTORY", "mock"),
+                   GPIOZERO_MOCK_PIN_CLASS="mockpwmpin")
         daemon = subprocess.Popen([sys.executable, "-m", "edgebrain", "run"], env=env, cwd=ROOT,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         watcher = Watcher(broker.port)

@@ -119,7 +119,8 @@ class GpioBank:
             self.close()
             if isinstance(exc, ConfigError):
                 raise
-            raise ConfigError(f"GPIO: cannot set up the pins: {exc}") from exc
+            raise ConfigError(f"GPIO: cannot set up the pins: {exc} (on a Pi 5 install lgpio: pip install "
+                              "'edgebrain[pi]'; without pins, GPIOZERO_PIN_FACTORY=mock simulates them)") from exc
         if self.outputs:
             log.info("GPIO outputs: %s", ", ".join(sorted(self.outputs)))
 
