@@ -60,7 +60,7 @@ def to_mono_16k(samples: npt.NDArray[Any], rate: int) -> npt.NDArray[np.int16]:
             taps = np.arange(-32, 33)
             kernel = np.sinc(2 * cutoff * taps) * np.hamming(len(taps))
             mono = np.convolve(mono, kernel / kernel.sum(), mode="same")
-        count = int(round(len(mono) * RATE / rate))
+        count = round(len(mono) * RATE / rate)
         mono = np.interp(np.arange(count) * rate / RATE, np.arange(len(mono)), mono)
     return np.asarray(np.clip(mono * 32767.0, -32768, 32767), dtype=np.int16)
 
