@@ -14,7 +14,7 @@ test: model system-deps
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check edgebrain tests
+	$(BIN)/ruff check edgebrain tests bench
 	$(BIN)/mypy
 
 bench: model
@@ -23,13 +23,14 @@ bench: model
 model: $(STAMP)
 	$(BIN)/edgebrain model fetch
 
-# A compiler and venv for llama-cpp-python's source build, and the Mosquitto broker the tests start;
-# installed only when missing.
+# A compiler and venv for llama-cpp-python's source build, PortAudio for the microphone, and what the
+# tests use: the Mosquitto broker they start, espeak-ng and sox for speech; installed only when missing.
 system-deps:
 	@if ! command -v g++ >/dev/null || ! $(PYTHON) -c "import ensurepip" 2>/dev/null \
-		|| ! PATH="$$PATH:/usr/sbin" command -v mosquitto >/dev/null; then \
+		|| ! PATH="$$PATH:/usr/sbin" command -v mosquitto >/dev/null || ! command -v espeak-ng >/dev/null \
+		|| ! command -v sox >/dev/null || ! ldconfig -p 2>/dev/null | grep -q libportaudio; then \
 		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q build-essential python3-venv python3-dev \
-			mosquitto mosquitto-clients; \
+			mosquitto mosquitto-clients espeak-ng sox libportaudio2; \
 	fi
 
 $(STAMP): pyproject.toml | system-deps

@@ -7,13 +7,16 @@ import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .errors import EdgebrainError, InputError
 
 if TYPE_CHECKING:  # the engine is imported only when a command needs the model
     from .config import Settings
+    from .listen.recognizer import Heard
     from .understand.engine import Understander
 
 log = logging.getLogger(__name__)
@@ -109,6 +112,38 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         schedule.close()
 
 
+def cmd_listen(args: argparse.Namespace) -> int:
+    """Speech in (a WAV file or the microphone), one JSON line per utterance heard."""
+    from .listen.audio import MicSource, WavSource, list_devices
+
+    if args.list_devices:
+        for device in list_devices():
+            print(json.dumps(device, ensure_ascii=False))
+        return 0
+    from .listen.recognizer import Listener, load_model, phrase_list
+    from .listen.voskmodel import resolve_vosk
+
+    understander = _understander(args)
+    model = load_model(resolve_vosk(args.vosk_model))
+    listener = Listener(model, phrase_list(understander.registry) if args.phrases else None, args.silence_ms)
+    source = WavSource(Path(args.wav), args.realtime) if args.wav else MicSource(args.device)
+
+    def heard(utterance: Heard) -> None:
+        started = time.perf_counter()
+        result = understander.understand(utterance.text, args.now)
+        _emit(sys.stdout, {"text": utterance.text, "commands": [c.to_dict() for c in result.commands],
+                           "timings_ms": {"speech_end_to_text": round(utterance.speech_end_to_text_ms, 1),
+                                          "understand": round((time.perf_counter() - started) * 1000, 1)}})
+
+    if not args.wav:
+        print("listening: speak a request (Ctrl-C to stop)", file=sys.stderr)
+    try:
+        listener.listen(source, heard)
+    finally:
+        source.close()
+    return 0
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     """Check the configuration, or print its schema."""
     from .schemas import load_schema
@@ -185,6 +220,17 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_argument("--json", action="store_true", help="print JSON")
     schedule.add_argument("--config", metavar="FILE", help=config_help)
     schedule.set_defaults(func=cmd_schedule)
+
+    listen = sub.add_parser("listen", help="speech from a WAV file or the microphone; one JSON line per utterance")
+    _add_understand_args(listen)
+    listen.add_argument("--wav", metavar="FILE", help="a WAV file (any rate and channels) instead of the microphone")
+    listen.add_argument("--realtime", action="store_true", help="feed the WAV file at the speed of speech")
+    listen.add_argument("--device", help="microphone: index or name (see --list-devices)")
+    listen.add_argument("--list-devices", action="store_true", help="list audio input devices")
+    listen.add_argument("--vosk-model", metavar="PATH|NAME", help="Vosk model folder, or en (default), zh, ko")
+    listen.add_argument("--phrases", action="store_true", help="bias recognition to the registry's words")
+    listen.add_argument("--silence-ms", type=int, default=800, help="silence that ends an utterance")
+    listen.set_defaults(func=cmd_listen)
 
     config = sub.add_parser("config", help="check the configuration, or print its schema")
     config.add_argument("--config", metavar="FILE", help=config_help)

@@ -62,6 +62,18 @@ class MqttSettings:
 
 
 @dataclass(frozen=True)
+class ListenSettings:
+    """The microphone input."""
+
+    enabled: bool = False
+    device: str | int | None = None
+    model: str = "en"
+    phrases: bool = False
+    silence_ms: int = 800
+    open_at_start: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything ``edgebrain run`` needs, validated."""
 
@@ -76,6 +88,7 @@ class Settings:
     ha_discovery: bool = True
     ha_prefix: str = "homeassistant"
     grace_s: float = 300.0
+    listen: ListenSettings = field(default_factory=ListenSettings)
     source: str = "embedded defaults"
 
 
@@ -188,7 +201,7 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
             shared_group=mqtt["shared_group"], hermes=mqtt["hermes"], reconnect_max_s=mqtt["reconnect_max_s"],
             outbox_limit_s=float(mqtt["outbox_limit_s"])),
         ha_discovery=data["homeassistant"]["discovery"], ha_prefix=data["homeassistant"]["prefix"],
-        grace_s=float(data["schedule"]["grace_s"]), source=origin,
+        grace_s=float(data["schedule"]["grace_s"]), listen=ListenSettings(**data["listen"]), source=origin,
     )
     log.info("configuration from %s", origin)
     return settings

@@ -46,6 +46,27 @@ def build_service(settings: Settings, reader: Reader, registry: Registry, out: T
     return service
 
 
+def attach_microphone(service: Service, settings: Settings, registry: Registry) -> None:
+    """Make the microphone an input: Vosk model, listener, and `<prefix>/listen` to open and close it."""
+    from .listen.audio import MicSource
+    from .listen.recognizer import Listener, load_model, phrase_list
+    from .listen.speech import SpeechInput
+    from .listen.voskmodel import resolve_vosk
+
+    listen = settings.listen
+    listener = Listener(load_model(resolve_vosk(listen.model)), phrase_list(registry) if listen.phrases else None,
+                        listen.silence_ms)
+    client = service.mqtt
+
+    def publish(topic: str, payload: str, qos: int) -> None:
+        if client is not None:
+            client.publish(topic, payload, qos=qos, retain=False, expires=False)
+
+    service.speech = SpeechInput(listener, lambda: MicSource(listen.device), service.submit, publish,
+                                 settings.mqtt.prefix)
+    service.open_mic_at_start = listen.open_at_start
+
+
 def run(settings: Settings, out: TextIO = sys.stdout) -> int:
     """Load everything, start, read stdin if configured, and stop cleanly on SIGTERM or SIGINT."""
     from .understand.llama import DEFAULT_THREADS
@@ -55,6 +76,8 @@ def run(settings: Settings, out: TextIO = sys.stdout) -> int:
     understander = load_understander(registry=registry, model=settings.model,
                                      threads=settings.threads or DEFAULT_THREADS)
     service = build_service(settings, understander, registry, out)
+    if settings.listen.enabled:
+        attach_microphone(service, settings, registry)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

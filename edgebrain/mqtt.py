@@ -54,6 +54,7 @@ class MqttClient:
         self._subscribe_mid: int | None = None
         self._on_expired = on_expired
         self._v5 = settings.protocol in ("auto", "5")
+        self._stopping = False
         self._client = self._make_client()
 
     def _make_client(self) -> paho.Client:
@@ -99,6 +100,7 @@ class MqttClient:
 
     def stop(self) -> None:
         """Say offline (retained), disconnect and stop the network thread."""
+        self._stopping = True
         if self._connected.is_set():
             info = self._client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
             with contextlib.suppress(RuntimeError, ValueError):
@@ -152,7 +154,7 @@ class MqttClient:
 
     def _handle_disconnect(self, client: paho.Client, userdata: object, flags: object, reason: ReasonCode,
                            properties: Properties | None) -> None:
-        if self._connected.is_set():
+        if self._connected.is_set() and not self._stopping:
             log.warning("lost the broker (%s); reconnecting", reason)
         self._connected.clear()
         self._subscribed.clear()

