@@ -144,6 +144,28 @@ def cmd_listen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check model, registry, broker, speech and GPIO; exit 1 when something is wrong."""
+    from .doctor import diagnose
+
+    checks = diagnose(_settings(args))
+    for check in checks:
+        print(check.line())
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_install_service(args: argparse.Namespace) -> int:
+    """Install the systemd unit (or print it)."""
+    from . import systemd
+
+    if args.print:
+        sys.stdout.write(systemd.unit_text())
+        return 0
+    for step in systemd.install():
+        print(step)
+    return 0
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     """Check the configuration, or print its schema."""
     from .schemas import load_schema
@@ -231,6 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--phrases", action="store_true", help="bias recognition to the registry's words")
     listen.add_argument("--silence-ms", type=int, default=800, help="silence that ends an utterance")
     listen.set_defaults(func=cmd_listen)
+
+    doctor = sub.add_parser("doctor", help="check the model, registry, broker, microphone and GPIO")
+    doctor.add_argument("--config", metavar="FILE", help=config_help)
+    doctor.set_defaults(func=cmd_doctor)
+
+    install = sub.add_parser("install-service", help="install the systemd unit, user and /etc/edgebrain (root)")
+    install.add_argument("--print", action="store_true", help="only print the unit for this installation")
+    install.set_defaults(func=cmd_install_service)
 
     config = sub.add_parser("config", help="check the configuration, or print its schema")
     config.add_argument("--config", metavar="FILE", help=config_help)

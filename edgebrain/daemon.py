@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+from . import systemd
 from .config import Settings
 from .gpio import GpioBank
 from .messages import Request
@@ -87,6 +88,8 @@ def run(settings: Settings, out: TextIO = sys.stdout) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     service.start()
+    watchdog = systemd.watchdog_interval()
+    systemd.notify(f"READY=1\nSTATUS=ready ({'dry run' if settings.dry_run else 'routing'})")
     print(f"edgebrain ready ({settings.source}; {'dry run' if settings.dry_run else 'routing'}"
           f"{'; MQTT ' + settings.mqtt.host + ':' + str(settings.mqtt.port) if settings.mqtt.enabled else ''})",
           file=sys.stderr, flush=True)
@@ -96,9 +99,12 @@ def run(settings: Settings, out: TextIO = sys.stdout) -> int:
             service.drain()
             if not settings.mqtt.enabled:
                 stop.set()
-        while not stop.wait(0.5):
-            pass
+        while not stop.wait(min(watchdog or 1.0, 1.0)):
+            # A stuck worker stops the pings, and systemd restarts the service.
+            if watchdog is not None and service.healthy():
+                systemd.notify("WATCHDOG=1")
     finally:
+        systemd.notify("STOPPING=1")
         service.stop()
         if service.router.gpio is not None:
             service.router.gpio.close()

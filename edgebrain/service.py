@@ -68,6 +68,7 @@ class Service:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.handled = 0
+        self._beats: dict[str, float] = {}
         self.speech: Any = None  # a listen.speech.SpeechInput when the microphone is an input
         self.open_mic_at_start = True
 
@@ -175,9 +176,19 @@ class Service:
 
     # -- the work ----------------------------------------------------------------------------------
 
+    def healthy(self, stuck_after_s: float = 20.0) -> bool:
+        """True while the worker and the scheduler threads run and came round recently."""
+        now = time.monotonic()
+        return (bool(self._threads) and all(t.is_alive() for t in self._threads)
+                and all(now - beat < stuck_after_s for beat in self._beats.values()))
+
     def _work(self) -> None:
         while not self._stop.is_set():
-            request = self._requests.get()
+            self._beats["work"] = time.monotonic()
+            try:
+                request = self._requests.get(timeout=1.0)
+            except queue.Empty:
+                continue
             try:
                 if request is not None:
                     self.handle(request)
@@ -250,6 +261,7 @@ class Service:
 
     def _tick(self) -> None:
         while not self._stop.is_set():
+            self._beats["tick"] = time.monotonic()
             next_due = self.schedule.next_due()
             wait = 1.0 if next_due is None else max(0.0, min(1.0, next_due - self.clock()))
             self.schedule.changed.wait(wait)

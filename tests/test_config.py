@@ -65,6 +65,6 @@ def test_password_from_a_file_never_shows(tmp_path):
 
 
 def test_example_configuration_is_valid():
-    example = Path(__file__).resolve().parent.parent / "edgebrain.example.yaml"
+    example = Path(__file__).resolve().parent.parent / "systemd" / "edgebrain.example.yaml"
     settings = load_settings(example, environ={"EDGEBRAIN_MQTT__PASSWORD_FILE": ""})
     assert settings.mqtt.enabled and not settings.dry_run and not settings.stdin

@@ -1,0 +1,114 @@
+"""``edgebrain doctor``: check every part the service needs and say how to fix what is wrong."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .config import Settings
+from .errors import EdgebrainError
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding: what was checked, whether it is fine, and what to do if not."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        """The finding as printed."""
+        mark = "ok  " if self.ok else "FAIL"
+        return f"{mark} {self.name}: {self.detail}" + (f"\n     fix: {self.fix}" if not self.ok and self.fix else "")
+
+
+def _run(name: str, fix: str, probe: Callable[[], str]) -> Check:
+    try:
+        return Check(name, True, probe())
+    except (EdgebrainError, OSError, RuntimeError, ValueError, ImportError) as exc:
+        return Check(name, False, str(exc), fix)
+
+
+def _model(settings: Settings) -> str:
+    from .understand.modelfile import resolve, verify
+
+    info = resolve(settings.model)
+    checked = verify(info.path, rehash=True)
+    return f"{checked.path} ({checked.size:,} bytes, SHA-256 {checked.sha256[:16]}…)"
+
+
+def _registry(settings: Settings) -> str:
+    from .registry import load_registry
+
+    registry = load_registry(settings.devices)
+    routes = sum(1 for d in registry if d.mqtt or d.gpio)
+    return f"{len(registry)} devices, {routes} with a route"
+
+
+def _vosk(settings: Settings) -> str:
+    from .listen.voskmodel import resolve_vosk
+
+    return str(resolve_vosk(settings.listen.model, download=False))
+
+
+def _broker(settings: Settings) -> str:
+    from .mqtt import MqttClient
+
+    got = threading.Event()
+    client = MqttClient(settings.mqtt)
+    topic = f"{settings.mqtt.prefix}/doctor/{uuid.uuid4().hex[:8]}"
+    client.subscribe(topic, lambda t, p: got.set())
+    client.start()
+    try:
+        if not client.wait_connected(10):
+            raise RuntimeError(f"no connection to {settings.mqtt.host}:{settings.mqtt.port} within 10 s")
+        client.publish(topic, "ping", qos=1)
+        if not got.wait(10):
+            raise RuntimeError(f"connected, but a message published on {topic} did not come back (ACL?)")
+    finally:
+        client.stop()
+    return f"{settings.mqtt.host}:{settings.mqtt.port}: connect, publish and subscribe work"
+
+
+def _microphone(settings: Settings) -> str:
+    from .listen.audio import list_devices
+
+    devices = list_devices()
+    if not devices:
+        raise RuntimeError("no audio input device")
+    return ", ".join(d["name"] for d in devices[:3])
+
+
+def _gpio(settings: Settings) -> str:
+    import gpiozero
+
+    try:
+        factory = gpiozero.Device._default_pin_factory()
+    except Exception as exc:  # gpiozero's BadPinFactory and friends
+        raise RuntimeError(f"no GPIO pin factory: {exc}") from exc
+    factory.close()
+    return type(factory).__name__
+
+
+def diagnose(settings: Settings) -> list[Check]:
+    """Every check that applies to this configuration."""
+    checks = [
+        _run("model", "run `edgebrain model fetch` (it downloads and verifies the model)", lambda: _model(settings)),
+        _run("registry", "fix the file and device named in the message", lambda: _registry(settings)),
+    ]
+    if settings.mqtt.enabled:
+        checks.append(_run("broker", "check mqtt.host/port, credentials and TLS files; is mosquitto running?",
+                           lambda: _broker(settings)))
+    if settings.listen.enabled:
+        checks.append(_run("vosk model", "run `edgebrain listen --vosk-model <name>` once online, or give a folder",
+                           lambda: _vosk(settings)))
+        checks.append(_run("microphone", "plug in a microphone; `apt-get install libportaudio2`; add the user to "
+                           "the audio group", lambda: _microphone(settings)))
+    if not settings.dry_run:
+        checks.append(_run("gpio", "on a Pi 5: `pip install 'edgebrain[pi]'` and add the user to the gpio group",
+                           lambda: _gpio(settings)))
+    return checks

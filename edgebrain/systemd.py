@@ -1,0 +1,94 @@
+"""systemd integration: sd_notify (READY, WATCHDOG, STATUS, STOPPING) and installing the unit."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import ConfigError
+from .schemas import data_dir
+
+log = logging.getLogger(__name__)
+
+UNIT_NAME = "edgebrain.service"
+DEFAULT_EXEC = "/opt/edgebrain/.venv/bin/edgebrain"
+
+
+def notify(message: str) -> bool:
+    """Send one sd_notify message; False when not run by systemd (no NOTIFY_SOCKET)."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return False
+    if address.startswith("@"):
+        address = "\0" + address[1:]  # an abstract socket
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.connect(address)
+            sock.sendall(message.encode("utf-8"))
+    except OSError as exc:
+        log.warning("sd_notify failed: %s", exc)
+        return False
+    return True
+
+
+def watchdog_interval() -> float | None:
+    """Seconds between watchdog pings (half of WatchdogSec), or None without a watchdog."""
+    usec = os.environ.get("WATCHDOG_USEC")
+    pid = os.environ.get("WATCHDOG_PID")
+    if not usec or (pid and pid != str(os.getpid())):
+        return None
+    try:
+        return int(usec) / 1e6 / 2
+    except ValueError:
+        return None
+
+
+def unit_text(executable: str | None = None) -> str:
+    """The unit file with ExecStart pointing at this installation's edgebrain."""
+    template = (data_dir("systemd") / UNIT_NAME).read_text(encoding="utf-8")
+    return template.replace(DEFAULT_EXEC, executable or current_executable())
+
+
+def current_executable() -> str:
+    """The edgebrain command of the running installation."""
+    found = Path(sys.executable).parent / "edgebrain"
+    return str(found if found.is_file() else shutil.which("edgebrain") or DEFAULT_EXEC)
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+    if found is None:
+        raise ConfigError(f"install-service needs {name}, which is not installed")
+    return found
+
+
+def install(unit_dir: Path = Path("/etc/systemd/system"), config_dir: Path = Path("/etc/edgebrain")) -> list[str]:
+    """Install the unit, the service user and an example configuration; return what was done."""
+    if os.geteuid() != 0:
+        raise ConfigError("install-service needs root: run it with sudo")
+    done = []
+    if subprocess.run([_tool("getent"), "passwd", "edgebrain"], capture_output=True, check=False).returncode != 0:
+        subprocess.run([_tool("useradd"), "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "edgebrain"],
+                       check=True)
+        done.append("created the system user edgebrain")
+    for group in ("gpio", "audio"):
+        if subprocess.run([_tool("getent"), "group", group], capture_output=True, check=False).returncode != 0:
+            subprocess.run([_tool("groupadd"), "--system", group], check=True)
+            done.append(f"created the group {group}")
+    unit = unit_dir / UNIT_NAME
+    unit.write_text(unit_text(), encoding="utf-8")
+    done.append(f"wrote {unit}")
+    config_dir.mkdir(parents=True, exist_ok=True)
+    config = config_dir / "edgebrain.yaml"
+    if not config.exists():
+        shutil.copyfile(data_dir("systemd") / "edgebrain.example.yaml", config)
+        done.append(f"wrote {config} (edit it: broker, registry folder, password file)")
+    if shutil.which("systemctl"):
+        subprocess.run([_tool("systemctl"), "daemon-reload"], check=False)
+        done.append("ran systemctl daemon-reload; start it with: systemctl enable --now edgebrain")
+    return done

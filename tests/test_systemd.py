@@ -1,0 +1,91 @@
+"""The systemd unit (systemd-analyze verify and security), sd_notify with the watchdog, and doctor."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+EDGEBRAIN = [sys.executable, "-m", "edgebrain"]
+
+
+@pytest.fixture()
+def unit(tmp_path):
+    text = subprocess.run([*EDGEBRAIN, "install-service", "--print"], capture_output=True, check=True).stdout
+    path = tmp_path / "edgebrain.service"
+    path.write_bytes(text)
+    return path
+
+
+def analyze(*args: str) -> subprocess.CompletedProcess[str]:
+    tool = shutil.which("systemd-analyze")
+    assert tool, "systemd-analyze is missing (make system-deps installs systemd)"
+    return subprocess.run([tool, *args], capture_output=True, text=True, check=False)
+
+
+def test_unit_verifies(unit):
+    assert "ExecStart=" + sys.executable.rsplit("/", 1)[0] + "/edgebrain run" in unit.read_text()
+    done = analyze("verify", str(unit))
+    assert done.returncode == 0 and done.stdout + done.stderr == "", done.stderr
+
+
+def test_unit_is_locked_down(unit):
+    done = analyze("security", "--offline=true", str(unit))
+    level = float(re.search(r"Overall exposure level for \S+: ([\d.]+)", done.stdout).group(1))
+    assert level <= 3.0, done.stdout
+    text = unit.read_text()
+    for line in ("Type=notify", "WatchdogSec=", "Restart=on-failure", "User=edgebrain",
+                 "SupplementaryGroups=gpio audio", "StateDirectory=edgebrain", "NoNewPrivileges=yes",
+                 "ProtectSystem=strict", "ProtectHome=yes",
+                 "PrivateTmp=yes", "DevicePolicy=closed", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+                 "SystemCallFilter=@system-service"):
+        assert line in text
+
+
+def test_daemon_notifies_ready_pings_the_watchdog_and_says_stopping(cli_env, tmp_path):
+    path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.settimeout(120)
+    env = dict(cli_env, NOTIFY_SOCKET=str(path), WATCHDOG_USEC="1000000", EDGEBRAIN_STDIN="false",
+               EDGEBRAIN_STATE_DIR=str(tmp_path / "state"))
+    daemon = subprocess.Popen([*EDGEBRAIN, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        messages = [sock.recv(4096).decode()]
+        assert messages[0].startswith("READY=1")
+        started = time.monotonic()
+        while sum(m == "WATCHDOG=1" for m in messages) < 3:
+            messages.append(sock.recv(4096).decode())
+        assert time.monotonic() - started < 10  # pinged every half WatchdogSec
+        daemon.send_signal(signal.SIGTERM)
+        while "STOPPING=1" not in messages:
+            messages.append(sock.recv(4096).decode())
+        assert daemon.wait(30) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        sock.close()
+
+
+def test_doctor_reports_what_is_wrong_and_how_to_fix_it(cli_env, broker, tmp_path):
+    env = dict(cli_env, EDGEBRAIN_MQTT__ENABLED="true", EDGEBRAIN_MQTT__HOST="127.0.0.1",
+               EDGEBRAIN_MQTT__PORT=str(broker.port), EDGEBRAIN_DRY_RUN="false")
+    good = subprocess.run([*EDGEBRAIN, "doctor"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert good.returncode == 0, good.stdout
+    assert re.search(r"^ok   broker: 127\.0\.0\.1:\d+: connect, publish and subscribe work$", good.stdout, re.M)
+    assert re.search(r"^ok   model: .*SHA-256 1d9614638d18", good.stdout, re.M)
+    assert re.search(r"^ok   gpio: MockFactory$", good.stdout, re.M)
+    bad_registry = tmp_path / "devices"
+    bad_registry.mkdir()
+    (bad_registry / "x.yaml").write_text("devices: [{id: Bad Id, type: light, name: x}]\n")
+    env.update(EDGEBRAIN_MQTT__PORT="1", EDGEBRAIN_DEVICES=str(bad_registry))
+    bad = subprocess.run([*EDGEBRAIN, "doctor"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert bad.returncode == 1
+    assert "FAIL registry:" in bad.stdout and "FAIL broker: no connection to 127.0.0.1:1" in bad.stdout
+    assert "fix: check mqtt.host/port" in bad.stdout
