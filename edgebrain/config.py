@@ -54,6 +54,7 @@ class MqttSettings:
     prefix: str = "edgebrain"
     client_id: str = ""
     keepalive: int = 60
+    session_expiry_s: int = 3600
     protocol: str = "auto"
     shared_group: str | None = None
     hermes: bool = True
@@ -84,6 +85,7 @@ class Settings:
     stdin: bool = True
     dry_run: bool = True
     max_text_bytes: int = 2048
+    max_queue: int = 256
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     ha_discovery: bool = True
     ha_prefix: str = "homeassistant"
@@ -193,11 +195,12 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
     settings = Settings(
         devices=data["devices"], model=data["model"], threads=data["threads"],
         state_dir=Path(data["state_dir"]).expanduser(), stdin=data["stdin"], dry_run=data["dry_run"],
-        max_text_bytes=data["max_text_bytes"],
+        max_text_bytes=data["max_text_bytes"], max_queue=data["max_queue"],
         mqtt=MqttSettings(
             enabled=mqtt["enabled"], host=mqtt["host"], port=mqtt["port"], username=mqtt["username"],
             password=_password(mqtt, origins.get("mqtt.password_file", origin)), tls=TlsSettings(**mqtt["tls"]),
-            prefix=mqtt["prefix"], client_id=client_id, keepalive=mqtt["keepalive"], protocol=mqtt["protocol"],
+            prefix=mqtt["prefix"], client_id=client_id, keepalive=mqtt["keepalive"],
+            session_expiry_s=mqtt["session_expiry_s"], protocol=mqtt["protocol"],
             shared_group=mqtt["shared_group"], hermes=mqtt["hermes"], reconnect_max_s=mqtt["reconnect_max_s"],
             outbox_limit_s=float(mqtt["outbox_limit_s"])),
         ha_discovery=data["homeassistant"]["discovery"], ha_prefix=data["homeassistant"]["prefix"],

@@ -13,6 +13,7 @@ from typing import TextIO
 
 from . import systemd
 from .config import Settings
+from .errors import ConfigError
 from .gpio import GpioBank
 from .messages import Request
 from .mqtt import MqttClient
@@ -42,7 +43,8 @@ def build_service(settings: Settings, reader: Reader, registry: Registry, out: T
                       prefix=settings.mqtt.prefix,
                       ha_prefix=settings.ha_prefix if settings.ha_discovery else None,
                       shared_group=settings.mqtt.shared_group, hermes=settings.mqtt.hermes,
-                      max_text_bytes=settings.max_text_bytes, grace_s=settings.grace_s, out=out)
+                      max_text_bytes=settings.max_text_bytes, grace_s=settings.grace_s, out=out,
+                      max_queue=settings.max_queue)
     holder.append(service)
     return service
 
@@ -88,6 +90,9 @@ def run(settings: Settings, out: TextIO = sys.stdout) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     service.start()
+    if service.mqtt is not None and not service.mqtt.wait_connected(10) and service.mqtt.fatal:
+        service.stop()
+        raise ConfigError(f"{service.mqtt.fatal}; check mqtt.username and the password file")
     watchdog = systemd.watchdog_interval()
     systemd.notify(f"READY=1\nSTATUS=ready ({'dry run' if settings.dry_run else 'routing'})")
     print(f"edgebrain ready ({settings.source}; {'dry run' if settings.dry_run else 'routing'}"

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .command import Command
@@ -36,8 +37,19 @@ class Request:
     text: str
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     site: str | None = None
-    source: str = "stdin"  # stdin | mqtt | hermes
+    source: str = "stdin"  # stdin | mqtt | hermes | speech | schedule
     session: str | None = None
+    # Acknowledges the MQTT message once the request is answered, so a crash before that redelivers it.
+    ack: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+
+    def acking(self, ack: Callable[[], None]) -> Request:
+        """The same request, acknowledged by ``ack`` when done."""
+        return replace(self, ack=ack)
+
+    def done(self) -> None:
+        """Acknowledge the message this request came in."""
+        if self.ack is not None:
+            self.ack()
 
 
 def _decode(payload: bytes, max_bytes: int) -> str:
@@ -59,6 +71,8 @@ def _json_object(text: str) -> dict[str, Any]:
         data = json.loads(text)
     except ValueError as exc:
         raise RequestError("bad_json", f"malformed JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise RequestError("bad_json", "malformed JSON: nested too deeply") from exc
     if not isinstance(data, dict):
         raise RequestError("bad_request", "the JSON message must be an object")
     return data

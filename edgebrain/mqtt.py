@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -24,6 +25,10 @@ log = logging.getLogger(__name__)
 
 ONLINE, OFFLINE = "online", "offline"
 Handler = Callable[[str, bytes], None]
+# A handler that acknowledges the message itself, once the work is done (at-least-once delivery).
+AckHandler = Callable[[str, bytes, Callable[[], None]], None]
+# CONNACK reasons that no retry can fix: the daemon stops with a clear message instead.
+FATAL_REASONS = ("Bad user name or password", "Not authorized", "Client identifier not valid", "Banned")
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,8 @@ class MqttClient:
     def __init__(self, settings: MqttSettings, on_expired: Callable[[Outgoing], None] | None = None):
         self.settings = settings
         self.status_topic = f"{settings.prefix}/status"
-        self._handlers: list[tuple[str, Handler]] = []
+        self._handlers: list[tuple[str, Handler | AckHandler, bool]] = []
+        self.fatal: str | None = None
         self._on_connect_hooks: list[Callable[[], None]] = []
         # Bounded: a broker gone for days must not eat the Pi's memory; the oldest go first.
         self._outbox: deque[Outgoing] = deque(maxlen=10000)
@@ -60,7 +66,10 @@ class MqttClient:
     def _make_client(self) -> paho.Client:
         s = self.settings
         protocol = paho.MQTTv5 if self._v5 else paho.MQTTv311
-        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=protocol)
+        # A persistent session: while edgebrain is away the broker keeps its subscriptions and the
+        # requests it has not acknowledged yet; acknowledgements are sent once a request is answered.
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=protocol,
+                             clean_session=None if self._v5 else s.session_expiry_s == 0, manual_ack=True)
         if s.username is not None:
             client.username_pw_set(s.username, s.password)
         if s.tls.enabled:
@@ -83,15 +92,25 @@ class MqttClient:
         """Connect in the background; reconnects with back-off until stop()."""
         s = self.settings
         log.info("connecting to mqtt://%s:%d as %s", s.host, s.port, s.client_id)
+        properties = None
+        if self._v5:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = s.session_expiry_s
+        clean = s.session_expiry_s == 0  # only MQTT 5 reads it; 3.1.1 takes clean_session above
         try:
-            self._client.connect_async(s.host, s.port, keepalive=s.keepalive)
+            self._client.connect_async(s.host, s.port, keepalive=s.keepalive, properties=properties,
+                                       clean_start=clean)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"mqtt: cannot connect to {s.host}:{s.port}: {exc}") from exc
         self._client.loop_start()
 
     def wait_connected(self, timeout: float) -> bool:
-        """Block until connected and subscribed (the broker acknowledged), or ``timeout`` seconds passed."""
-        return self._connected.wait(timeout) and self._subscribed.wait(timeout)
+        """Block until connected and subscribed (the broker acknowledged), refused, or ``timeout`` passed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.fatal is None:
+            if self._connected.wait(0.1):
+                return self._subscribed.wait(max(0.0, deadline - time.monotonic()))
+        return False
 
     @property
     def connected(self) -> bool:
@@ -110,9 +129,12 @@ class MqttClient:
 
     # -- subscriptions -----------------------------------------------------------------------------
 
-    def subscribe(self, topic_filter: str, handler: Handler) -> None:
-        """Call ``handler(topic, payload)`` for messages on ``topic_filter``, now and after every reconnect."""
-        self._handlers.append((topic_filter, handler))
+    def subscribe(self, topic_filter: str, handler: Handler | AckHandler, acks: bool = False) -> None:
+        """Call ``handler(topic, payload)`` for messages on ``topic_filter``, now and after every reconnect.
+
+        With ``acks`` the handler gets a third argument and must call it once the message is dealt with.
+        """
+        self._handlers.append((topic_filter, handler, acks))
         if self._connected.is_set():
             self._client.subscribe(topic_filter, qos=1)
 
@@ -127,12 +149,16 @@ class MqttClient:
                 log.warning("the broker does not speak MQTT 5; falling back to 3.1.1")
                 self._v5 = False
                 client._protocol = paho.MQTTv311  # the next automatic reconnect uses 3.1.1
+            elif any(str(reason).startswith(r) for r in FATAL_REASONS):
+                self.fatal = f"the broker at {self.settings.host}:{self.settings.port} refused edgebrain: {reason}"
+                log.error("%s (user %s)", self.fatal, self.settings.username)
             else:
                 log.error("the broker refused the connection: %s", reason)
             return
+        self.fatal = None
         log.info("connected to the broker (MQTT %s)", "5" if self._v5 else "3.1.1")
         if self._handlers:
-            _, self._subscribe_mid = client.subscribe([(f, 1) for f, _ in self._handlers])
+            _, self._subscribe_mid = client.subscribe([(f, 1) for f, _, _ in self._handlers])
         else:
             self._subscribed.set()
         client.publish(self.status_topic, ONLINE, qos=1, retain=True)
@@ -160,12 +186,21 @@ class MqttClient:
         self._subscribed.clear()
 
     def _handle_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
-        for topic_filter, handler in self._handlers:
+        deferred = False
+        ack_once = _Once(lambda: client.ack(message.mid, message.qos))
+        for topic_filter, handler, acks in self._handlers:
             if paho.topic_matches_sub(_plain_filter(topic_filter), message.topic):
                 try:
-                    handler(message.topic, bytes(message.payload))
+                    if acks:
+                        deferred = True
+                        handler(message.topic, bytes(message.payload), ack_once)  # type: ignore[call-arg]
+                    else:
+                        handler(message.topic, bytes(message.payload))  # type: ignore[call-arg]
                 except Exception:  # one bad message never stops the daemon
                     log.exception("handler for %s failed", message.topic)
+                    ack_once()
+        if not deferred:
+            ack_once()
 
     # -- publishing --------------------------------------------------------------------------------
 
@@ -222,6 +257,20 @@ class MqttClient:
     def held(self) -> int:
         """Messages waiting for the broker."""
         return len(self._outbox)
+
+
+class _Once:
+    """Call a function at most once, from any thread."""
+
+    def __init__(self, function: Callable[[], object]):
+        self._function: Callable[[], object] | None = function
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        with self._lock:
+            function, self._function = self._function, None
+        if function is not None:
+            function()
 
 
 def _plain_filter(topic_filter: str) -> str:

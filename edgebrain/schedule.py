@@ -98,9 +98,16 @@ class Schedule:
             raise CommandError("only a command with a time can be scheduled")
         now = time.time() if now is None else now
         due = next_occurrence(command.time, now)
+        text = json.dumps(command.to_dict())
         with self._transaction() as db:
+            if request is not None:
+                # The same request delivered again (after a crash) schedules nothing new.
+                row = db.execute("SELECT id, due, status FROM jobs WHERE request = ? AND command = ?",
+                                 (request, text)).fetchone()
+                if row is not None:
+                    return Job(row[0], command, row[1], row[2], request)
             cursor = db.execute("INSERT INTO jobs (command, due, created, request) VALUES (?, ?, ?, ?)",
-                                (json.dumps(command.to_dict()), due, now, request))
+                                (text, due, now, request))
         self.changed.set()
         job_id = cursor.lastrowid
         assert job_id is not None

@@ -9,6 +9,7 @@ import logging
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol, TextIO
 
@@ -49,7 +50,7 @@ class Service:
     def __init__(self, registry: Registry, reader: Reader, router: Router, schedule: Schedule, *,
                  mqtt: MqttClient | None = None, prefix: str = "edgebrain", ha_prefix: str | None = None,
                  shared_group: str | None = None, hermes: bool = True, max_text_bytes: int = 2048,
-                 grace_s: float = 300.0, out: TextIO | None = None,
+                 grace_s: float = 300.0, out: TextIO | None = None, max_queue: int = 256,
                  clock: Callable[[], float] = time.time):
         self.registry = registry
         self.reader = reader
@@ -64,7 +65,10 @@ class Service:
         self.grace_s = grace_s
         self.out = out
         self.clock = clock
-        self._requests: queue.Queue[Request | None] = queue.Queue(maxsize=256)
+        self._requests: queue.Queue[Request | None] = queue.Queue(maxsize=max_queue)
+        # Ids answered lately: a request the broker delivers again (QoS 1, a reconnect) is not redone.
+        self._answered: OrderedDict[str, None] = OrderedDict()
+        self._answered_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.handled = 0
@@ -111,10 +115,20 @@ class Service:
 
     def submit(self, request: Request) -> None:
         """Queue a request; a full queue is answered with an error instead of growing without end."""
+        with self._answered_lock:
+            repeated = request.id in self._answered
+            self._answered[request.id] = None
+            while len(self._answered) > 4096:
+                self._answered.popitem(last=False)
+        if repeated:
+            log.info("request %s was delivered again; it is answered already", request.id)
+            request.done()
+            return
         try:
             self._requests.put_nowait(request)
         except queue.Full:
             self._error(request.id, "busy", "too many requests are waiting; try again")
+            request.done()
 
     # -- MQTT inputs -------------------------------------------------------------------------------
 
@@ -122,9 +136,9 @@ class Service:
         text_topic = f"{self.prefix}/text"
         if self.shared_group:
             text_topic = f"$share/{self.shared_group}/{text_topic}"
-        client.subscribe(text_topic, self._on_text)
+        client.subscribe(text_topic, self._on_text, acks=True)
         if self.hermes:
-            client.subscribe(HERMES_QUERY, self._on_hermes)
+            client.subscribe(HERMES_QUERY, self._on_hermes, acks=True)
         if self.router.gpio is not None and self.router.gpio.outputs:
             for sub in HA_COMMAND_TOPICS:
                 client.subscribe(f"{self.prefix}/+/{sub}", self._on_device_command)
@@ -138,17 +152,20 @@ class Service:
         self.router.publish_all_states()
         self._send_discovery()
 
-    def _on_text(self, topic: str, payload: bytes) -> None:
-        try:
-            self.submit(parse_text_message(payload, self.max_text_bytes))
-        except RequestError as exc:
-            self._error(exc.request_id, exc.code, str(exc))
+    def _on_text(self, topic: str, payload: bytes, ack: Callable[[], None]) -> None:
+        self._take(parse_text_message, payload, ack)
 
-    def _on_hermes(self, topic: str, payload: bytes) -> None:
+    def _on_hermes(self, topic: str, payload: bytes, ack: Callable[[], None]) -> None:
+        self._take(parse_hermes_query, payload, ack)
+
+    def _take(self, parse: Callable[[bytes, int], Request], payload: bytes, ack: Callable[[], None]) -> None:
         try:
-            self.submit(parse_hermes_query(payload, self.max_text_bytes))
+            request = parse(payload, self.max_text_bytes)
         except RequestError as exc:
             self._error(exc.request_id, exc.code, str(exc))
+            ack()
+            return
+        self.submit(request.acking(ack))
 
     def _on_ha_status(self, topic: str, payload: bytes) -> None:
         if payload.strip() == b"online":
@@ -197,6 +214,8 @@ class Service:
                 if request is not None:
                     self._error(request.id, "internal", "edgebrain failed on this request; see its log")
             finally:
+                if request is not None:
+                    request.done()
                 self._requests.task_done()
 
     def handle(self, request: Request) -> dict[str, Any]:
