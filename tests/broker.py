@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -26,11 +27,14 @@ def free_port() -> int:
 class Broker:
     """mosquitto started on a free port; stop() and start() again keep the port."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, persistent: bool = False, extra: str = "", listener: str = ""):
         self.port = free_port()
         self.config = folder / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                               "log_dest none\n")
+        # Run as ourselves: started as root, mosquitto would switch to its own user and could not write here.
+        persistence = (f"persistence true\npersistence_location {folder}/\nuser {getpass.getuser()}\n" if persistent
+                       else "persistence false\n")
+        self.config.write_text((listener or f"listener {self.port} 127.0.0.1\nallow_anonymous true\n")
+                               .replace("{port}", str(self.port)) + persistence + "log_dest none\n" + extra)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -67,17 +71,30 @@ class Seen:
 class Watcher:
     """Subscribes to everything with QoS 2 and retain-as-published, so qos and retain are as sent."""
 
-    def __init__(self, port: int, topics: str = "#"):
+    def __init__(self, port: int, topics: str = "#", persistent: bool = False, tls: dict | None = None,
+                 login: tuple[str, str] | None = None):
         self.seen: list[Seen] = []
         self._cond = threading.Condition()
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"watcher-{time.monotonic_ns()}",
                                   protocol=paho.MQTTv5)
+        if tls:
+            self.client.tls_set(**tls)
+        if login:
+            self.client.username_pw_set(*login)
+        properties = None
+        if persistent:  # the broker keeps this watcher's subscription and messages across a restart
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = 3600
         self.client.on_message = self._on_message
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *args: subscribed.set()
         self.client.on_connect = lambda c, *a: c.subscribe(topics, options=SubscribeOptions(
             qos=2, retainAsPublished=True))
-        self.client.connect("127.0.0.1", port)
+        self.client.connect("127.0.0.1" if not tls else "localhost", port, properties=properties,
+                            clean_start=not persistent)
         self.client.loop_start()
         if not subscribed.wait(10):
             raise RuntimeError("watcher could not subscribe")
@@ -106,8 +123,38 @@ class Watcher:
             return [s for s in self.seen if paho.topic_matches_sub(topic, s.topic)]
 
     def publish(self, topic: str, payload: str | bytes, qos: int = 1, retain: bool = False) -> None:
+        deadline = time.monotonic() + 30
+        while not self.client.is_connected() and time.monotonic() < deadline:
+            time.sleep(0.05)  # reconnecting after a broker restart
         self.client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(10)
 
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def daemon_env(base: dict[str, str], state: Path, port: int, **extra: str) -> dict[str, str]:
+    """Environment for `edgebrain run` as a service on the test broker (prefix eb)."""
+    env = dict(base)
+    env.update({"EDGEBRAIN_STATE_DIR": str(state), "EDGEBRAIN_STDIN": "false", "EDGEBRAIN_DRY_RUN": "false",
+                "EDGEBRAIN_MQTT__ENABLED": "true", "EDGEBRAIN_MQTT__HOST": "127.0.0.1",
+                "EDGEBRAIN_MQTT__PORT": str(port), "EDGEBRAIN_MQTT__CLIENT_ID": "eb-daemon",
+                "EDGEBRAIN_MQTT__PREFIX": "eb", "EDGEBRAIN_SCHEDULE__GRACE_S": "600", **extra})
+    return env
+
+
+def start_daemon(env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    """`python -m edgebrain run` with that environment; stderr to ``log`` when given."""
+    import sys
+
+    sink = log.open("ab") if log else subprocess.DEVNULL
+    return subprocess.Popen([sys.executable, "-m", "edgebrain", "run"], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=sink)

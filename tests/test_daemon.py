@@ -10,27 +10,12 @@ import subprocess
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
-from tests.broker import Seen
+from tests.broker import Seen, daemon_env, start_daemon
 
 pytestmark = pytest.mark.model
-
-
-def daemon_env(cli_env, tmp_path: Path, port: int) -> dict[str, str]:
-    env = dict(cli_env)
-    env.update({"EDGEBRAIN_STATE_DIR": str(tmp_path / "state"), "EDGEBRAIN_STDIN": "false",
-                "EDGEBRAIN_DRY_RUN": "false", "EDGEBRAIN_MQTT__ENABLED": "true", "EDGEBRAIN_MQTT__HOST": "127.0.0.1",
-                "EDGEBRAIN_MQTT__PORT": str(port), "EDGEBRAIN_MQTT__CLIENT_ID": "eb-daemon",
-                "EDGEBRAIN_MQTT__PREFIX": "eb", "EDGEBRAIN_SCHEDULE__GRACE_S": "600"})
-    return env
-
-
-def start(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "edgebrain", "run"], env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def test_embedded_defaults_read_stdin_and_print_what_would_be_sent(cli_env, tmp_path):
@@ -44,11 +29,11 @@ def test_embedded_defaults_read_stdin_and_print_what_would_be_sent(cli_env, tmp_
 
 
 def test_killed_daemon_fires_each_scheduled_command_exactly_once(cli_env, tmp_path, broker, watcher):
-    env = daemon_env(cli_env, tmp_path, broker.port)
+    env = daemon_env(cli_env, tmp_path / "state", broker.port)
     # "in 1 minute" is the next whole minute; start late in a minute so the test waits seconds, not a minute.
     while datetime.now().second < 40 or datetime.now().second > 50:
         time.sleep(0.5)
-    daemon = start(env)
+    daemon = start_daemon(env)
     try:
         watcher.wait_for("eb/status", timeout=120)
         watcher.publish("eb/text", json.dumps({"text": "turn on the kitchen light in 1 minute", "id": "k1"}))
@@ -58,7 +43,7 @@ def test_killed_daemon_fires_each_scheduled_command_exactly_once(cli_env, tmp_pa
         daemon.send_signal(signal.SIGKILL)
         daemon.wait(10)
         assert watcher.wait_for("eb/status", 2, timeout=60)[-1] == Seen("eb/status", b"offline", 1, True)  # the will
-        daemon = start(env)
+        daemon = start_daemon(env)
         light = watcher.wait_for("home/kitchen/light/set", timeout=180)
         ac = watcher.wait_for("home/living_room/ac/set", timeout=60)
         time.sleep(3)
