@@ -187,6 +187,9 @@ class Understander:
         if is_question(cleaned):
             return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000)
         mentions = find_mentions(self.registry, cleaned)
+        if mentions.unknown_rooms and not (mentions.rooms or mentions.exact):
+            # "The garage light", "地下室的灯": a room this home does not have; never a nearby device.
+            return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000)
         narrow = self.techniques.narrowing
         targets = candidate_targets(self.registry, mentions) if narrow else self.registry.targets
         max_lines = MAX_LINES if _COORDINATION.search(cleaned) or len(times) > 1 else 1
