@@ -30,9 +30,10 @@ class Broker:
     def __init__(self, folder: Path, persistent: bool = False, extra: str = "", listener: str = ""):
         self.port = free_port()
         self.config = folder / "mosquitto.conf"
-        # Run as ourselves: started as root, mosquitto would switch to its own user and could not write here.
-        persistence = (f"persistence true\npersistence_location {folder}/\nuser {getpass.getuser()}\n" if persistent
-                       else "persistence false\n")
+        # Run as ourselves: started as root, mosquitto would switch to its own user and could not read
+        # or write the test's private folder.
+        persistence = (f"persistence true\npersistence_location {folder}/\n" if persistent else "persistence false\n")
+        persistence += f"user {getpass.getuser()}\n"
         self.config.write_text((listener or f"listener {self.port} 127.0.0.1\nallow_anonymous true\n")
                                .replace("{port}", str(self.port)) + persistence + "log_dest none\n" + extra)
         self.process: subprocess.Popen[bytes] | None = None
