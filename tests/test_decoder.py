@@ -140,3 +140,16 @@ def test_techniques_can_be_switched_off_one_at_a_time():
         assert Techniques.without([name]) != Techniques()
     with pytest.raises(ConfigError, match="unknown technique"):
         Techniques.without(["magic"])
+
+
+def test_each_clause_is_its_own_request(registry):
+    understander, backend = make(registry, {})
+    prompt_only = list(backend.evaluations)
+    result = understander.understand("关掉客厅灯，打开落地灯", "15:00")
+    assert result.commands == (Command("living_room_light", "off"), Command("living_room_lamp", "on"))
+    assert backend.evaluations == prompt_only  # each clause names one device and one action: no model call
+    result = understander.understand("turn on the bedroom light and the bedroom fan", "15:00")
+    assert result.commands == (Command("bedroom_light", "on"), Command("bedroom_fan", "on"))  # "on" carries over
+    result = understander.understand("turn on the kitchen light at 8 pm and the bedroom fan at 9 pm", "15:00")
+    assert result.commands == (Command("kitchen_light", "on", None, "20:00"),
+                               Command("bedroom_fan", "on", None, "21:00"))

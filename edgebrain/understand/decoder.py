@@ -59,6 +59,7 @@ class Decoded:
     lines: tuple[tuple[Line, str | None], ...]
     evaluated: int
     decisions: int
+    user_evaluated: bool = False  # the user's tokens are in the KV cache: a next decode may reuse them
 
 
 class ReplyDecoder:
@@ -86,10 +87,13 @@ class ReplyDecoder:
 
     def decode(self, prompt_tokens: int, user_tokens: Sequence[int], lines: Sequence[Line],
                times: Sequence[str] = (), allow_none: bool = True, max_lines: int = MAX_LINES,
-               overlaps: Callable[[str, str], bool] | None = None) -> Decoded:
-        """Decode the reply to a user turn evaluated after the first ``prompt_tokens`` tokens."""
-        self.backend.reset_to(prompt_tokens)
-        walker = _Walk(self.backend, list(user_tokens), self.jump_forward, self.same_meaning)
+               overlaps: Callable[[str, str], bool] | None = None, user_cached: bool = False) -> Decoded:
+        """Decode the reply to a user turn evaluated after the first ``prompt_tokens`` tokens.
+
+        With ``user_cached`` the user's tokens were evaluated by the previous decode and are kept.
+        """
+        self.backend.reset_to(prompt_tokens + (len(user_tokens) if user_cached else 0))
+        walker = _Walk(self.backend, [] if user_cached else list(user_tokens), self.jump_forward, self.same_meaning)
         line_trie = self.trie(lines)
         used: list[str] = []
         same = overlaps or (lambda a, b: a == b)
@@ -128,7 +132,7 @@ class ReplyDecoder:
                 remaining = [c for c in lines if not any(same(c.target, u) for u in used)]
                 if remaining:
                     line_trie = self.trie(remaining)
-        return Decoded(tuple(out), walker.evaluated, walker.decisions)
+        return Decoded(tuple(out), walker.evaluated, walker.decisions, user_cached or walker.decisions > 0)
 
 
 class _Walk:

@@ -16,9 +16,9 @@ from pathlib import Path
 from ..command import Command, check
 from ..errors import CommandError, ConfigError, InputError
 from ..registry import Registry
-from .decoder import Backend, ReplyDecoder, StatefulBackend
-from .grammar import MAX_LINES, command_lines, numbers_in, target_phrases
-from .mentions import asked_actions, asks_for_direction, candidate_targets, complaint_actions, find_mentions
+from .decoder import Backend, Decoded, ReplyDecoder, StatefulBackend
+from .grammar import MAX_LINES, Line, command_lines, numbers_in, target_phrases
+from .mentions import Mentions, asked_actions, asks_for_direction, candidate_targets, complaint_actions, find_mentions
 from .numbers import normalize_numbers
 from .prompt import LAYOUTS, Segments
 from .questions import is_question
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 500
 _ON_OFF = frozenset({"on", "off", "toggle", "open", "close"})
 # Several commands come joined by a conjunction or a comma; without one, one line is the answer.
+_TIME_MARK = re.compile(r"@(\d\d:\d\d)")
 _COORDINATION = re.compile(r"\b(and|then|also|plus|as well)\b|[,;，；、]|和|然后|再|并且|同时|还有|跟")
 
 
@@ -41,6 +42,7 @@ class Techniques:
     same_meaning: bool = True  # never ask the model to choose between two spellings of one command
     saved_prompt: bool = True  # restore the prompt's KV state saved by an earlier start
     narrowing: bool = True  # keep only the targets the words mention
+    clauses: bool = True  # "X and Y": each clause its own one-line request
     action_words: bool = True  # "turn off" keeps off; "too dark" keeps the actions that answer it
     cache: int = 64  # recent identical utterances answered without the model (0: off)
 
@@ -52,7 +54,7 @@ class Techniques:
             key = name.replace("-", "_")
             if key == "list_layout":
                 changes["layout"] = "chat"
-            elif key in {"jump_forward", "same_meaning", "saved_prompt", "narrowing", "action_words"}:
+            elif key in {"jump_forward", "same_meaning", "saved_prompt", "narrowing", "action_words", "clauses"}:
                 changes[key] = False
             elif key == "cache":
                 changes[key] = 0
@@ -61,7 +63,8 @@ class Techniques:
         return replace(cls(), **changes)  # type: ignore[arg-type]
 
 
-TECHNIQUES = ("list-layout", "jump-forward", "same-meaning", "saved-prompt", "narrowing", "action-words", "cache")
+TECHNIQUES = ("list-layout", "jump-forward", "same-meaning", "saved-prompt", "narrowing", "action-words", "clauses",
+              "cache")
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,46 @@ class Understander:
         """Length of the fixed prompt in tokens."""
         return len(self._prefix)
 
+    def _lines(self, words: str, model_words: str, mentions: Mentions, max_lines: int,
+               inherited: frozenset[str] | None = None) -> list[Line]:
+        """The reply lines these words allow: their targets, the actions they ask for, their numbers."""
+        narrow = self.techniques.narrowing
+        targets = candidate_targets(self.registry, mentions) if narrow else self.registry.targets
+        # One request asking for more or less is not an on/off request; with several, any may be.
+        exclude = _ON_OFF if max_lines == 1 and asks_for_direction(words) else frozenset()
+        answers = complaint_actions(self.registry, words) if self.techniques.action_words else None
+        asked = (asked_actions(words) or inherited) if self.techniques.action_words else None
+        lines = command_lines(targets, self.phrases, numbers_in(model_words), exclude, answers, asked)
+        # Where two spellings mean the same command the decoder takes the first: the user's own words.
+        lowered = words.lower()
+        lines.sort(key=lambda line: (line.phrase.lower() not in lowered, line.phrase not in words))
+        return lines
+
+    def _clause_plans(self, model_text: str) -> list[tuple[list[Line], tuple[str, ...]]] | None:
+        """One single-line plan per clause when every clause names its own device, room or type.
+
+        "关掉客厅灯，打开落地灯" is two requests: each clause keeps its own targets and actions, so the
+        model chooses far less (often nothing). "Turn it off at 11" names nothing and needs the whole.
+        """
+        clauses = [c.strip() for c in _COORDINATION.split(model_text) if c and c.strip()]
+        clauses = [c for c in clauses if not _COORDINATION.fullmatch(c)]
+        if len(clauses) < 2:
+            return None
+        plans = []
+        inherited: frozenset[str] | None = None
+        for clause in clauses:
+            mentions = find_mentions(self.registry, clause)
+            if mentions.empty or mentions.unknown_rooms:
+                return None
+            asked = asked_actions(clause)
+            # "Turn on the bedroom light and the fan": the second clause asks what the first asked.
+            lines = self._lines(clause, clause, mentions, 1, inherited)
+            inherited = asked or inherited
+            if not lines:
+                return None
+            plans.append((lines, tuple(_TIME_MARK.findall(clause))))
+        return plans
+
     def forget(self) -> None:
         """Empty the cache of recent utterances."""
         self._recent.clear()
@@ -190,23 +233,27 @@ class Understander:
         if mentions.unknown_rooms and not (mentions.rooms or mentions.exact):
             # "The garage light", "地下室的灯": a room this home does not have; never a nearby device.
             return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000)
-        narrow = self.techniques.narrowing
-        targets = candidate_targets(self.registry, mentions) if narrow else self.registry.targets
         max_lines = MAX_LINES if _COORDINATION.search(cleaned) or len(times) > 1 else 1
-        # One request asking for more or less is not an on/off request; with several, any may be.
-        exclude = _ON_OFF if max_lines == 1 and asks_for_direction(cleaned) else frozenset()
-        answers = complaint_actions(self.registry, cleaned) if self.techniques.action_words else None
-        asked = asked_actions(cleaned) if self.techniques.action_words else None
-        lines = command_lines(targets, self.phrases, numbers_in(model_text), exclude, answers, asked)
-        # Where two spellings mean the same command the decoder takes the first: the user's own words.
-        lowered = cleaned.lower()
-        lines.sort(key=lambda line: (line.phrase.lower() not in lowered, line.phrase not in cleaned))
-        # Words that name the registry's devices ask for something; "none" stays open only when they
-        # name nothing of it, or a room the home does not have.
-        allow_none = mentions.empty or bool(mentions.unknown_rooms) or not narrow
         user = self._tokens(self.layout.request(model_text))
-        decoded = self.decoder.decode(len(self._prefix), user, lines, times, allow_none, max_lines,
-                                      self._overlaps)
+        plans = self._clause_plans(model_text) if max_lines > 1 and self.techniques.clauses else None
+        if plans:
+            found: list[tuple[Line, str | None]] = []
+            evaluated = decisions = 0
+            cached = False
+            for lines, clause_times in plans:
+                part = self.decoder.decode(len(self._prefix), user, lines, clause_times, False, 1,
+                                           self._overlaps, user_cached=cached)
+                cached = part.user_evaluated
+                found += part.lines
+                evaluated, decisions = evaluated + part.evaluated, decisions + part.decisions
+            decoded = Decoded(tuple(found), evaluated, decisions)
+        else:
+            lines = self._lines(cleaned, model_text, mentions, max_lines)
+            # Words that name the registry's devices ask for something; "none" stays open only when they
+            # name nothing of it, or a room the home does not have.
+            allow_none = mentions.empty or bool(mentions.unknown_rooms) or not self.techniques.narrowing
+            decoded = self.decoder.decode(len(self._prefix), user, lines, times, allow_none, max_lines,
+                                          self._overlaps)
         commands: list[Command] = []
         rejected: list[str] = []
         for line, at in decoded.lines:
