@@ -16,7 +16,7 @@ from edgebrain.daemon import build_service
 from edgebrain.messages import Request
 from edgebrain.registry import Registry
 from edgebrain.understand.engine import Understander
-from tests.broker import Seen
+from tests.broker import Broker, Seen, Watcher
 from tests.fakes import ScriptedBackend
 
 
@@ -127,7 +127,21 @@ def test_timed_commands_wait_in_the_schedule(service, watcher):
     assert fired["id"] == f"job-{result['scheduled'][0]['id']}" and fired["status"] == "routed"
 
 
-def test_commands_wait_for_a_broker_that_went_away(service, watcher, broker):
+@pytest.fixture()
+def durable(tmp_path):
+    """A broker that keeps sessions across a restart, and a watcher with a session it keeps: what the
+    daemon sends right after the restart reaches the watcher even before it has reconnected."""
+    broker = Broker(tmp_path, persistent=True)
+    broker.start()
+    watcher = Watcher(broker.port, persistent=True)
+    yield broker, watcher
+    watcher.close()
+    broker.stop()
+
+
+def test_commands_wait_for_a_broker_that_went_away(tmp_path, registry, durable):
+    broker, watcher = durable
+    service = make_service(tmp_path, broker, registry)
     broker.stop()
     time.sleep(0.5)
     service.handle(Request("turn on the kitchen light", "away-1", source="stdin"))
@@ -136,9 +150,12 @@ def test_commands_wait_for_a_broker_that_went_away(service, watcher, broker):
     assert service.mqtt.wait_connected(30)
     assert watcher.wait_for("home/kitchen/light/set", timeout=30)[0].payload == b'{"state":"ON"}'
     assert json.loads(watcher.wait_for("eb/result", timeout=30)[0].payload)["id"] == "away-1"
+    service.stop()
+    service.router.gpio.close()
 
 
-def test_commands_that_waited_too_long_are_reported_not_sent(tmp_path, broker, registry, watcher):
+def test_commands_that_waited_too_long_are_reported_not_sent(tmp_path, registry, durable):
+    broker, watcher = durable
     service = make_service(tmp_path, broker, registry, outbox_limit_s=0.5)
     try:
         broker.stop()
