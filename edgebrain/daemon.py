@@ -33,10 +33,7 @@ def schedule_path(settings: Settings) -> Path:
 def build_service(settings: Settings, reader: Reader, registry: Registry, out: TextIO | None = None) -> Service:
     """The service with its MQTT client, GPIO outputs, router and schedule, not started yet."""
     gpio = None if settings.dry_run or not any(d.gpio for d in registry) else GpioBank(registry)
-    holder: list[Service] = []
-    client = None
-    if settings.mqtt.enabled:
-        client = MqttClient(settings.mqtt, on_expired=lambda item: holder[0].report_expired(item))
+    client = MqttClient(settings.mqtt) if settings.mqtt.enabled else None
     router = Router(registry, publisher=client, gpio=gpio, prefix=settings.mqtt.prefix, dry_run=settings.dry_run,
                     console=out if settings.dry_run else None)
     service = Service(registry, reader, router, Schedule(schedule_path(settings)), mqtt=client,
@@ -45,7 +42,8 @@ def build_service(settings: Settings, reader: Reader, registry: Registry, out: T
                       shared_group=settings.mqtt.shared_group, hermes=settings.mqtt.hermes,
                       max_text_bytes=settings.max_text_bytes, grace_s=settings.grace_s, out=out,
                       max_queue=settings.max_queue)
-    holder.append(service)
+    if client is not None:
+        client.on_expired = service.report_expired
     return service
 
 

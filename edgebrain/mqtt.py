@@ -58,7 +58,7 @@ class MqttClient:
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._subscribe_mid: int | None = None
-        self._on_expired = on_expired
+        self.on_expired = on_expired  # called with each held message dropped for waiting too long
         self._v5 = settings.protocol in ("auto", "5")
         self._stopping = False
         self._client = self._make_client()
@@ -111,11 +111,6 @@ class MqttClient:
             if self._connected.wait(0.1):
                 return self._subscribed.wait(max(0.0, deadline - time.monotonic()))
         return False
-
-    @property
-    def connected(self) -> bool:
-        """True while a session with the broker is up."""
-        return self._connected.is_set()
 
     def stop(self) -> None:
         """Say offline (retained), disconnect and stop the network thread."""
@@ -250,8 +245,8 @@ class MqttClient:
     def _expire(self, item: Outgoing) -> None:
         log.error("dropped a message for %s: the broker was away for more than %.0f s", item.topic,
                   self.settings.outbox_limit_s)
-        if self._on_expired is not None:
-            self._on_expired(item)
+        if self.on_expired is not None:
+            self.on_expired(item)
 
     @property
     def held(self) -> int:

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol, TextIO
 
-from .command import Command
+from .command import Command, check
 from .discovery import command_from_ha, discovery_messages, node_id
 from .errors import CommandError, EdgebrainError, InputError
 from .messages import (
@@ -247,8 +247,6 @@ class Service:
         return result
 
     def _route_now(self, command: Command) -> None:
-        from .command import check
-
         self.router.route(check(command, self.registry))
 
     def _answer(self, request: Request, commands: tuple[Command, ...], result: dict[str, Any]) -> None:

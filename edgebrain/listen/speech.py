@@ -34,7 +34,6 @@ class SpeechInput:
         self._source: AudioSource | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.heard: list[Heard] = []
 
     @property
     def open(self) -> bool:
@@ -84,7 +83,6 @@ class SpeechInput:
 
     def _on_heard(self, heard: Heard) -> None:
         request = Request(heard.text, uuid.uuid4().hex[:12], None, "speech")
-        self.heard.append(heard)
         log.info("heard %r (%.0f ms after the end of speech)", heard.text, heard.speech_end_to_text_ms)
         if self.publish is not None:
             self.publish(f"{self.prefix}/transcript", json.dumps(

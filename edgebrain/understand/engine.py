@@ -160,14 +160,15 @@ class Understander:
         return len(self._prefix)
 
     def _lines(self, words: str, model_words: str, mentions: Mentions, max_lines: int,
-               inherited: frozenset[str] | None = None) -> list[Line]:
-        """The reply lines these words allow: their targets, the actions they ask for, their numbers."""
+               asked: frozenset[str] | None) -> list[Line]:
+        """The reply lines these words allow: their targets, the ``asked`` actions, their numbers."""
         narrow = self.techniques.narrowing
         targets = candidate_targets(self.registry, mentions) if narrow else self.registry.targets
         # One request asking for more or less is not an on/off request; with several, any may be.
         exclude = _ON_OFF if max_lines == 1 and asks_for_direction(words) else frozenset()
         answers = complaint_actions(self.registry, words) if self.techniques.action_words else None
-        asked = (asked_actions(words) or inherited) if self.techniques.action_words else None
+        if not self.techniques.action_words:
+            asked = None
         lines = command_lines(targets, self.phrases, numbers_in(model_words), exclude, answers, asked)
         # Where two spellings mean the same command the decoder takes the first: the user's own words.
         lowered = words.lower()
@@ -190,10 +191,9 @@ class Understander:
             mentions = find_mentions(self.registry, clause)
             if mentions.empty or mentions.unknown_rooms:
                 return None
-            asked = asked_actions(clause)
             # "Turn on the bedroom light and the fan": the second clause asks what the first asked.
+            inherited = asked_actions(clause) or inherited
             lines = self._lines(clause, clause, mentions, 1, inherited)
-            inherited = asked or inherited
             if not lines:
                 return None
             plans.append((lines, tuple(_TIME_MARK.findall(clause))))
@@ -248,7 +248,7 @@ class Understander:
                 evaluated, decisions = evaluated + part.evaluated, decisions + part.decisions
             decoded = Decoded(tuple(found), evaluated, decisions)
         else:
-            lines = self._lines(cleaned, model_text, mentions, max_lines)
+            lines = self._lines(cleaned, model_text, mentions, max_lines, asked_actions(cleaned))
             # Words that name the registry's devices ask for something; "none" stays open only when they
             # name nothing of it, or a room the home does not have.
             allow_none = mentions.empty or bool(mentions.unknown_rooms) or not self.techniques.narrowing
