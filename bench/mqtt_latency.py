@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from edgebrain.bench import DEFAULT_SET, load_cases, percentile  # noqa: E402
 from edgebrain.registry import load_registry  # noqa: E402
-from tests.broker import Broker, Watcher  # noqa: E402
+from tests.broker import Broker, Watcher, daemon_env, start_daemon  # noqa: E402
 
 
 def main() -> int:
@@ -44,13 +43,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         broker = Broker(Path(folder))
         broker.start()
-        env = dict(os.environ, EDGEBRAIN_STATE_DIR=folder, EDGEBRAIN_STDIN="false", EDGEBRAIN_DRY_RUN="false",
-                   EDGEBRAIN_MQTT__ENABLED="true", EDGEBRAIN_MQTT__HOST="127.0.0.1",
-                   EDGEBRAIN_MQTT__PORT=str(broker.port), EDGEBRAIN_MQTT__PREFIX="eb",
-                   GPIOZERO_PIN_FACTORY=os.environ.get("GPIOZERO_PIN_FACTORY", "mock"),
-                   GPIOZERO_MOCK_PIN_CLASS="mockpwmpin")
-        daemon = subprocess.Popen([sys.executable, "-m", "edgebrain", "run"], env=env, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = daemon_env(dict(os.environ), Path(folder), broker.port,
+                         GPIOZERO_PIN_FACTORY=os.environ.get("GPIOZERO_PIN_FACTORY", "mock"),
+                         GPIOZERO_MOCK_PIN_CLASS="mockpwmpin")
+        daemon = start_daemon(env)
         watcher = Watcher(broker.port)
         try:
             watcher.wait_for("eb/status", timeout=120)

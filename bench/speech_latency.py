@@ -18,13 +18,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from edgebrain.config import MqttSettings, load_settings  # noqa: E402
 from edgebrain.daemon import build_service  # noqa: E402
 from edgebrain.listen.audio import PcmSource, read_wav  # noqa: E402
 from edgebrain.listen.recognizer import Heard, Listener, load_model  # noqa: E402
@@ -32,7 +30,7 @@ from edgebrain.listen.speech import SpeechInput  # noqa: E402
 from edgebrain.listen.voskmodel import resolve_vosk  # noqa: E402
 from edgebrain.registry import Device, Registry  # noqa: E402
 from edgebrain.understand.loader import load_understander  # noqa: E402
-from tests.broker import Broker, Watcher  # noqa: E402
+from tests.broker import Broker, Watcher, service_settings  # noqa: E402
 
 TOPIC = "home/hall/light/set"
 
@@ -51,9 +49,7 @@ def main() -> int:
         pcm = read_wav(wav)
         broker = Broker(Path(folder))
         broker.start()
-        settings = replace(load_settings(None, environ={}), dry_run=False, stdin=False, state_dir=Path(folder),
-                           mqtt=replace(MqttSettings(), enabled=True, host="127.0.0.1", port=broker.port,
-                                        prefix="eb", client_id="eb-speech-bench"))
+        settings = service_settings(Path(folder), broker.port, client_id="eb-speech-bench")
         service = build_service(settings, load_understander(registry=registry), registry)
         listener = Listener(load_model(resolve_vosk("ko")), ["안녕하세요", "켜", "꺼", "주세요"], silence_ms=600)
         heard: list[Heard] = []

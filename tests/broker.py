@@ -10,10 +10,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.subscribeoptions import SubscribeOptions
+
+if TYPE_CHECKING:
+    from edgebrain.config import Settings
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -159,3 +163,15 @@ def start_daemon(env: dict[str, str], log: Path | None = None) -> subprocess.Pop
     sink = log.open("ab") if log else subprocess.DEVNULL
     return subprocess.Popen([sys.executable, "-m", "edgebrain", "run"], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=sink)
+
+
+def service_settings(state: Path, port: int, **mqtt: object) -> Settings:
+    """Settings for an in-process service on the test broker (prefix eb), routing for real."""
+    from dataclasses import replace
+
+    from edgebrain.config import MqttSettings, load_settings
+
+    options = {"enabled": True, "host": "127.0.0.1", "port": port, "prefix": "eb",
+               "client_id": f"eb-{time.monotonic_ns()}", **mqtt}
+    return replace(load_settings(None, environ={}), dry_run=False, stdin=False, state_dir=state,
+                   mqtt=replace(MqttSettings(), **options))

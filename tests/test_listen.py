@@ -9,7 +9,6 @@ import sys
 import time
 import wave
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -146,16 +145,13 @@ def test_listen_cli_prints_one_json_line_per_utterance(cli_env, speech):
 
 
 def test_microphone_transcripts_are_understood_and_routed(tmp_path, broker, watcher, registry, vosk_model, speech):
-    from edgebrain.config import MqttSettings, load_settings
     from edgebrain.daemon import build_service
     from edgebrain.listen.speech import SpeechInput
     from edgebrain.understand.engine import Understander
+    from tests.broker import service_settings
     from tests.fakes import ScriptedBackend
 
-    base = load_settings(None, environ={})
-    settings = replace(base, dry_run=False, stdin=False, state_dir=tmp_path,
-                       mqtt=replace(MqttSettings(), enabled=True, host="127.0.0.1", port=broker.port, prefix="eb",
-                                    client_id="eb-speech"))
+    settings = service_settings(tmp_path, broker.port, client_id="eb-speech")
     without_gpio = type(registry)([d for d in registry if not d.gpio])
     service = build_service(settings, Understander(without_gpio, ScriptedBackend({})), without_gpio)
     pcm = read_wav(speech["mono"])

