@@ -60,13 +60,17 @@ def main() -> int:
         service.start()
         latencies, transcripts = [], []
         try:
-            for run in range(args.runs):
+            for _ in range(args.runs):
+                # The recognizer may split a sentence: time the command from the latest utterance whose
+                # transcript was ready before the command arrived, the one that can have caused it.
+                sent_before, heard_before = len(watcher.on(TOPIC)), len(heard)
                 speech.start()
-                arrived = watcher.wait_for(TOPIC, run + 1, timeout=60)
+                arrived = watcher.wait_for(TOPIC, sent_before + 1, timeout=60)[sent_before]
                 at = time.monotonic()
                 speech.stop()
-                latencies.append((at - heard[-1].speech_end) * 1000)
-                transcripts.append((heard[-1].text, heard[-1].speech_end_to_text_ms, arrived[-1].text))
+                cause = max((h for h in heard[heard_before:] if h.final_at <= at), key=lambda h: h.final_at)
+                latencies.append((at - cause.speech_end) * 1000)
+                transcripts.append((cause.text, cause.speech_end_to_text_ms, arrived.text))
         finally:
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             service.stop()
