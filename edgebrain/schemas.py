@@ -55,10 +55,15 @@ def type_value_meaning(device_type: str) -> str | None:
     return f"{extra['meaning']} {extra['unit']}"
 
 
-def type_complaints(device_type: str) -> tuple[tuple[tuple[str, ...], frozenset[str]], ...]:
+def type_complaints(device_type: str) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
     """Return the complaints a type answers: words like "too dark", and the actions that answer them."""
-    return tuple((tuple(c["words"]), frozenset(c["actions"]))
+    return tuple((tuple(c["words"]), tuple(c["actions"]))
                  for c in device_types()[device_type].get("x-complaints", ()))
+
+
+def value_units() -> tuple[str, ...]:
+    """Return the words that mark a number as a value ("percent", "度"), from the command schema."""
+    return tuple(load_schema("command")["properties"]["value"].get("x-units", ()))
 
 
 def action_words() -> dict[str, tuple[str, ...]]:

@@ -75,10 +75,11 @@ def test_forced_tokens_cost_no_decision(registry):
     user = backend.tokenize("<|im_start|>user\nx<|im_end|>\n<|im_start|>assistant\n", special=True)
     decoded = decoder.decode(0, user, lines, allow_none=False)
     assert decoded.lines == ((Line("bedroom_fan", "on", None, "bedroom fan"), None),)
-    # Characters are tokens here: the choices are "o|u|d", then "n|f" (on/off), then newline or end.
-    # "- bedroom fan " is forced and evaluated in one batch with the user's turn.
-    assert decoded.decisions == 3
-    assert backend.evaluations == [len(user) + len("- bedroom fan "), 1, 1]
+    # Characters are tokens here: the choices are "o|u|d", then "n|f" (on/off); with one target there is
+    # no second line, so the end is forced too. "- bedroom fan " is forced and evaluated in one batch
+    # with the user's turn.
+    assert decoded.decisions == 2
+    assert backend.evaluations == [len(user) + len("- bedroom fan "), 1]
 
 
 def test_user_text_cannot_smuggle_control_tokens(registry):
@@ -153,3 +154,37 @@ def test_each_clause_is_its_own_request(registry):
     result = understander.understand("turn on the kitchen light at 8 pm and the bedroom fan at 9 pm", "15:00")
     assert result.commands == (Command("kitchen_light", "on", None, "20:00"),
                                Command("bedroom_fan", "on", None, "21:00"))
+
+
+def test_code_decides_what_the_words_settle(registry):
+    understander, backend = make(registry, {})
+    prompt_only = list(backend.evaluations)
+    cases = {
+        # A value with a number: one set, the unit or set word says so.
+        "dim the bedroom light to 20 percent": (Command("bedroom_light", "set", 20),),
+        "put the bedroom AC on 21 degrees": (Command("bedroom_ac", "set", 21),),
+        "open the curtains halfway, 50 percent": (Command("living_room_curtains", "set", 50),),
+        # A complaint that names no action: the schema's first answer, for the room's lights together.
+        "客厅太暗了": (Command("living_room_light", "on"), Command("living_room_lamp", "on")),
+        "卧室好冷": (Command("bedroom_ac", "increase"),),
+        "the living room is too dry, turn the humidifier up": (Command("living_room_humidifier", "increase"),),
+        # "it" is the device of the clause before; the time is the second clause's.
+        "turn on the bedroom light now and turn it off at 11 pm": (Command("bedroom_light", "on"),
+                                                                   Command("bedroom_light", "off", None, "23:00")),
+    }
+    for text, expected in cases.items():
+        assert understander.understand(text, "15:00").commands == expected, text
+    assert backend.evaluations == prompt_only  # the words left one reply each: no model call
+
+
+def test_a_line_that_covers_every_target_left_ends_the_reply(registry):
+    # The scripted model would go on after "everything off"; no target is left, so the grammar ends there.
+    backend = ScriptedBackend({"x": "- everything off\n- kitchen light off"})
+    decoder = ReplyDecoder(backend, "\n\n")
+    lines = command_lines([registry.target("everything"), registry.target("kitchen_light")],
+                          {"everything": "everything", "kitchen light": "kitchen_light"}, values=())
+    prompt = backend.tokenize("<|im_start|>assistant\n", special=True)
+    backend.eval(prompt)
+    decoded = decoder.decode(len(prompt), backend.tokenize("x\n"), lines, allow_none=False,
+                             overlaps=lambda a, b: "everything" in (a, b) or a == b)
+    assert [(line.target, line.action) for line, _ in decoded.lines] == [("everything", "off")]

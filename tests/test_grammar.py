@@ -68,7 +68,7 @@ def test_plain_baseline_reply_schema_is_the_command_schema():
 def test_complaint_and_named_actions_narrow_the_lines(registry):
     lights = [registry.target("bedroom_light")]
     phrases = {"bedroom light": "bedroom_light"}
-    answers = {"light": frozenset({"on", "increase", "set"})}
+    answers = {"light": ("on", "increase", "set")}
     lines = command_lines(lights, phrases, values=(), answers=answers)
     assert {line.action for line in lines} == {"on", "increase"}
     lines = command_lines(lights, phrases, values=(40,), asked=frozenset({"off", "set"}))
@@ -77,3 +77,6 @@ def test_complaint_and_named_actions_narrow_the_lines(registry):
     lines = command_lines([registry.target("living_room_curtains")], {"curtains": "living_room_curtains"},
                           values=(), asked=frozenset({"on"}))
     assert {line.action for line in lines} == {"open", "close"}
+    # Set asked for with no number that fits leaves no set line, so the other actions stay.
+    lines = command_lines(lights, phrases, values=(250,), asked=frozenset({"set"}))
+    assert {line.action for line in lines} == {"on", "off", "toggle", "increase", "decrease"}

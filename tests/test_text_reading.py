@@ -121,12 +121,64 @@ def test_named_actions_narrow_the_choice():
     assert asked_actions("风扇风小一点") == {"decrease", "set"}
     assert asked_actions("shut down everything in the bedroom") == {"off", "close", "set"}
     assert asked_actions("it's too dark in here") is None  # no action named: the model decides
+    # A value (a set word or a unit) with a number makes a one-command request a set, and only a set.
+    assert asked_actions("dim the bedroom light to 20 percent") == {"decrease", "set"}
+    assert asked_actions("dim the bedroom light to 20 percent", one_value=True) == {"set"}
+    assert asked_actions("卧室空调调到24度", one_value=True) == {"set"}
+    assert asked_actions("turn on the fan", one_value=True) == {"on", "set"}
 
 
 def test_complaints_keep_the_actions_that_answer_them(registry):
     from edgebrain.understand.mentions import complaint_actions
 
-    assert complaint_actions(registry, "it's too dark in the living room") == {"light": {"on", "increase", "set"}}
-    assert complaint_actions(registry, "卧室的灯太亮了") == {"light": {"decrease", "set"}}
-    assert complaint_actions(registry, "客厅太潮湿了") == {"humidifier": {"off", "decrease", "set"}}
+    # In the schema's order: the first answers a complaint that names no action.
+    assert complaint_actions(registry, "it's too dark in the living room") == {"light": ("on", "increase", "set")}
+    assert complaint_actions(registry, "卧室的灯太亮了") == {"light": ("decrease", "set")}
+    assert complaint_actions(registry, "客厅太潮湿了") == {"humidifier": ("off", "decrease", "set")}
     assert complaint_actions(registry, "关掉抽油烟机") == {}  # 油烟 is inside the range hood's own name
+
+
+def _clauses(registry, text):
+    from edgebrain.understand.clauses import split_clauses
+
+    clauses = split_clauses(registry, text)
+    return None if clauses is None else [c.text for c in clauses]
+
+
+def test_clauses_stand_alone_or_join_a_neighbour(registry):
+    assert _clauses(registry, "关掉客厅灯，打开落地灯") == ["关掉客厅灯", "打开落地灯"]
+    assert _clauses(registry, "turn on the bedroom light") is None  # one clause: nothing to split
+    # Words that name nothing of the registry and no action belong to the clause before (or after).
+    assert _clauses(registry, "open the curtains halfway, 50 percent") == ["open the curtains halfway 50 percent"]
+    assert _clauses(registry, "厨房太暗了，看不清") == ["厨房太暗了 看不清"]
+    assert _clauses(registry, "please, turn on the fan") == ["please turn on the fan"]
+    # A complaint next to a request about the same device is answered by the request.
+    assert _clauses(registry, "the living room is too dry, turn the humidifier up") == [
+        "the living room is too dry turn the humidifier up"]
+    assert _clauses(registry, "the bedroom is too hot, and turn off the kitchen light") == [
+        "the bedroom is too hot", "turn off the kitchen light"]
+    # A rooms the home lacks, or an action with nothing before it to act on, keeps the whole request.
+    assert _clauses(registry, "turn on the garage light and the fan") is None
+    assert _clauses(registry, "turn it off, then the fan") is None
+
+
+def test_an_action_without_a_device_acts_on_the_clause_before(registry):
+    from edgebrain.understand.clauses import split_clauses
+
+    clauses = split_clauses(registry, "turn on the bedroom light now and turn it off @23:00")
+    assert clauses is not None and [c.text for c in clauses] == ["turn on the bedroom light now",
+                                                                 "turn it off @23:00"]
+    assert clauses[1].mentions == clauses[0].mentions and "bedroom_light" in clauses[1].mentions.devices
+
+
+def test_a_room_complaint_is_about_the_whole_room(registry):
+    from edgebrain.understand.mentions import find_mentions, widest
+
+    mentions = find_mentions(registry, "it's too dark in the living room")
+    assert mentions.cued and mentions.types == {"light"} and mentions.rooms == {"living room"}
+    cue_only = find_mentions(registry, "看不清")
+    assert cue_only.cued and cue_only.types == {"light"} and not cue_only.named
+    assert find_mentions(registry, "turn on the lights").named
+    targets = [registry.target(t) for t in ("living_room_light", "living_room_lamp", "living_room_lights")]
+    assert [t.id for t in widest(targets)] == ["living_room_lights"]
+    assert [t.id for t in widest(targets[:2])] == ["living_room_light", "living_room_lamp"]

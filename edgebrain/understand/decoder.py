@@ -78,10 +78,14 @@ class ReplyDecoder:
     def _tokenize(self, text: str) -> tuple[int, ...]:
         return tuple(self.backend.tokenize(text))
 
-    def trie(self, lines: Sequence[Line]) -> TokenTrie[Line]:
-        """The trie of these lines, each with its three endings, plus ``- none``."""
+    def trie(self, lines: Sequence[Line], last: Callable[[Line], bool] = lambda line: False) -> TokenTrie[Line]:
+        """The trie of these lines, each with its three endings, plus ``- none``.
+
+        A line for which ``last`` is true leaves nothing for another line: it cannot end in a newline.
+        """
         trie = build(((line.text, line) for line in lines), self._endings, lambda t: list(self.tokenize(t)),
-                     meaning=lambda line: (line.target, line.action, line.value))
+                     meaning=lambda line: (line.target, line.action, line.value),
+                     barred=lambda line: END_NEWLINE if last(line) else 0)
         trie.add(self._none, END_NONE, NONE_LINE)
         return trie
 
@@ -94,9 +98,21 @@ class ReplyDecoder:
         """
         self.backend.reset_to(prompt_tokens + (len(user_tokens) if user_cached else 0))
         walker = _Walk(self.backend, [] if user_cached else list(user_tokens), self.jump_forward, self.same_meaning)
-        line_trie = self.trie(lines)
-        used: list[str] = []
         same = overlaps or (lambda a, b: a == b)
+        used: list[str] = []
+
+        def rest(after: Sequence[str]) -> list[Line]:
+            return [c for c in lines if not any(same(c.target, u) for u in after)]
+
+        def trie(candidates: Sequence[Line]) -> TokenTrie[Line]:
+            if times:
+                return self.trie(candidates)
+            # Without times a target is named once, so a line that covers every target left is the last.
+            targets = {c.target for c in candidates}
+            final = {t for t in targets if not rest([*used, t])}
+            return self.trie(candidates, lambda line: line.target in final)
+
+        line_trie = trie(lines)
         time_endings = {END_NEWLINE: self._endings[END_NEWLINE], END_FINAL: self._end}
         time_trie = build(((t, t) for t in times), time_endings, lambda t: list(self.tokenize(t)))
         out: list[tuple[Line, str | None]] = []
@@ -129,9 +145,7 @@ class ReplyDecoder:
             # A later line names another target: "on now, off at 11" is the one reason to repeat one.
             if not times:
                 used.append(line.target)
-                remaining = [c for c in lines if not any(same(c.target, u) for u in used)]
-                if remaining:
-                    line_trie = self.trie(remaining)
+                line_trie = trie(rest(used))
         return Decoded(tuple(out), walker.evaluated, walker.decisions, user_cached or walker.decisions > 0)
 
 

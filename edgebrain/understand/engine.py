@@ -16,9 +16,18 @@ from pathlib import Path
 from ..command import Command, check
 from ..errors import CommandError, ConfigError, InputError
 from ..registry import Registry
+from .clauses import COORDINATION, split_clauses
 from .decoder import Backend, Decoded, ReplyDecoder, StatefulBackend
 from .grammar import MAX_LINES, Line, command_lines, numbers_in, target_phrases
-from .mentions import Mentions, asked_actions, asks_for_direction, candidate_targets, complaint_actions, find_mentions
+from .mentions import (
+    Mentions,
+    asked_actions,
+    asks_for_direction,
+    candidate_targets,
+    complaint_actions,
+    find_mentions,
+    widest,
+)
 from .numbers import normalize_numbers
 from .prompt import LAYOUTS, Segments
 from .questions import is_question
@@ -28,9 +37,9 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 500
 _ON_OFF = frozenset({"on", "off", "toggle", "open", "close"})
-# Several commands come joined by a conjunction or a comma; without one, one line is the answer.
+# Several commands come joined by a conjunction or a comma (clauses.COORDINATION); without one, one
+# line is the answer.
 _TIME_MARK = re.compile(r"@(\d\d:\d\d)")
-_COORDINATION = re.compile(r"\b(and|then|also|plus|as well)\b|[,;，；、]|和|然后|再|并且|同时|还有|跟")
 
 
 @dataclass(frozen=True)
@@ -160,43 +169,47 @@ class Understander:
         return len(self._prefix)
 
     def _lines(self, words: str, model_words: str, mentions: Mentions, max_lines: int,
-               asked: frozenset[str] | None) -> list[Line]:
-        """The reply lines these words allow: their targets, the ``asked`` actions, their numbers."""
+               inherited: frozenset[str] | None = None) -> list[Line]:
+        """The reply lines these words allow: their targets, the actions they ask for, their numbers.
+
+        ``inherited`` are the actions asked by the clause before, for a clause that names none.
+        """
         narrow = self.techniques.narrowing
         targets = candidate_targets(self.registry, mentions) if narrow else self.registry.targets
+        numbers = numbers_in(model_words)
+        one = max_lines == 1
         # One request asking for more or less is not an on/off request; with several, any may be.
-        exclude = _ON_OFF if max_lines == 1 and asks_for_direction(words) else frozenset()
-        answers = complaint_actions(self.registry, words) if self.techniques.action_words else None
-        if not self.techniques.action_words:
-            asked = None
-        lines = command_lines(targets, self.phrases, numbers_in(model_words), exclude, answers, asked)
+        exclude = _ON_OFF if one and asks_for_direction(words) else frozenset()
+        asked = answers = None
+        if self.techniques.action_words:
+            answers = complaint_actions(self.registry, words)
+            asked = asked_actions(words, one_value=one and bool(numbers)) or (None if answers else inherited)
+            if one and asked is None:
+                # A complaint that names no action gets the schema's first answer: "too dark" -> on.
+                answers = {kind: actions[:1] for kind, actions in answers.items()}
+            if answers and narrow and mentions.rooms and not mentions.devices:
+                # "It's too dark in the kitchen" is about the kitchen's lights, not one of them.
+                targets = widest(targets)
+        lines = command_lines(targets, self.phrases, numbers, exclude, answers, asked)
         # Where two spellings mean the same command the decoder takes the first: the user's own words.
         lowered = words.lower()
         lines.sort(key=lambda line: (line.phrase.lower() not in lowered, line.phrase not in words))
         return lines
 
     def _clause_plans(self, model_text: str) -> list[tuple[list[Line], tuple[str, ...]]] | None:
-        """One single-line plan per clause when every clause names its own device, room or type.
-
-        "关掉客厅灯，打开落地灯" is two requests: each clause keeps its own targets and actions, so the
-        model chooses far less (often nothing). "Turn it off at 11" names nothing and needs the whole.
-        """
-        clauses = [c.strip() for c in _COORDINATION.split(model_text) if c and c.strip()]
-        clauses = [c for c in clauses if not _COORDINATION.fullmatch(c)]
-        if len(clauses) < 2:
+        """One single-line plan per clause when every clause names its own devices (see clauses.py)."""
+        clauses = split_clauses(self.registry, model_text)
+        if clauses is None:
             return None
         plans = []
         inherited: frozenset[str] | None = None
         for clause in clauses:
-            mentions = find_mentions(self.registry, clause)
-            if mentions.empty or mentions.unknown_rooms:
-                return None
             # "Turn on the bedroom light and the fan": the second clause asks what the first asked.
-            inherited = asked_actions(clause) or inherited
-            lines = self._lines(clause, clause, mentions, 1, inherited)
+            lines = self._lines(clause.text, clause.text, clause.mentions, 1, inherited)
+            inherited = asked_actions(clause.text) or inherited
             if not lines:
                 return None
-            plans.append((lines, tuple(_TIME_MARK.findall(clause))))
+            plans.append((lines, tuple(_TIME_MARK.findall(clause.text))))
         return plans
 
     def forget(self) -> None:
@@ -233,7 +246,7 @@ class Understander:
         if mentions.unknown_rooms and not (mentions.rooms or mentions.exact):
             # "The garage light", "地下室的灯": a room this home does not have; never a nearby device.
             return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000)
-        max_lines = MAX_LINES if _COORDINATION.search(cleaned) or len(times) > 1 else 1
+        max_lines = MAX_LINES if COORDINATION.search(cleaned) or len(times) > 1 else 1
         user = self._tokens(self.layout.request(model_text))
         plans = self._clause_plans(model_text) if max_lines > 1 and self.techniques.clauses else None
         if plans:
@@ -248,7 +261,7 @@ class Understander:
                 evaluated, decisions = evaluated + part.evaluated, decisions + part.decisions
             decoded = Decoded(tuple(found), evaluated, decisions)
         else:
-            lines = self._lines(cleaned, model_text, mentions, max_lines, asked_actions(cleaned))
+            lines = self._lines(cleaned, model_text, mentions, max_lines)
             # Words that name the registry's devices ask for something; "none" stays open only when they
             # name nothing of it, or a room the home does not have.
             allow_none = mentions.empty or bool(mentions.unknown_rooms) or not self.techniques.narrowing

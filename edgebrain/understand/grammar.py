@@ -114,37 +114,35 @@ def numbers_in(text: str) -> tuple[int, ...]:
 
 def command_lines(targets: Iterable[Target], phrases: dict[str, str],
                   values: Sequence[int] | None = None, exclude: frozenset[str] = frozenset(),
-                  answers: Mapping[str, frozenset[str]] | None = None,
+                  answers: Mapping[str, Sequence[str]] | None = None,
                   asked: frozenset[str] | None = None) -> list[Line]:
     """Every line for these targets, by each of their phrases; ``set`` only with ``values``.
 
     Actions in ``exclude`` are left out, and a target whose types all have an entry in ``answers``
     (device type -> actions that answer a complaint) keeps only those, as long as one is left; so do
-    the actions in ``asked``, the ones the words name.
+    the actions in ``asked``, the ones the words name, as long as one of them makes a line.
     """
     by_target: dict[str, list[str]] = {}
     for phrase, target_id in phrases.items():
         by_target.setdefault(target_id, []).append(phrase)
     lines: list[Line] = []
     for target in targets:
+        value_range = target.value_range()
+        settable: list[int] = []
+        if value_range is not None:
+            low, high = value_range
+            settable = list(range(low, high + 1)) if values is None else [v for v in values if low <= v <= high]
         actions = [a for a in target.actions if a not in exclude] or list(target.actions)
         kinds = {d.type for d in target.members}
         if answers and kinds <= answers.keys():
-            answering = frozenset.intersection(*(answers[k] for k in kinds))
+            answering = set.intersection(*(set(answers[k]) for k in kinds))
             actions = [a for a in actions if a in answering] or actions
         if asked is not None:
-            actions = [a for a in actions if a in asked] or actions
+            actions = [a for a in actions if a in asked and (a != "set" or settable)] or actions
         for phrase in by_target.get(target.id, [target.id]):
             for action in actions:
-                if action != "set":
-                    lines.append(Line(target.id, action, None, phrase))
-                    continue
-                value_range = target.value_range()
-                if value_range is None:
-                    continue
-                low, high = value_range
-                choices = range(low, high + 1) if values is None else [v for v in values if low <= v <= high]
-                lines.extend(Line(target.id, action, value, phrase) for value in choices)
+                values_here = settable if action == "set" else [None]
+                lines.extend(Line(target.id, action, value, phrase) for value in values_here)
     return lines
 
 

@@ -9,10 +9,11 @@ and the model may also answer "none".
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..registry import Registry, Target
-from ..schemas import action_words, device_types, type_complaints
+from ..schemas import action_words, device_types, type_complaints, value_units
 
 # Room names people use, for the English room keys of a registry; rooms a registry lacks are how
 # "turn on the garage light" is known to be about something that is not there.
@@ -49,6 +50,12 @@ class Mentions:
     everything: bool
     unknown_rooms: frozenset[str] = frozenset()
     exact: frozenset[str] = frozenset()
+    cued: bool = False  # the types come from cues ("too dark", "看不清"), not from type words
+
+    @property
+    def named(self) -> bool:
+        """True when the words name a device, a room, a type or everything, not only a cue."""
+        return bool(self.devices or self.rooms or self.everything or (self.types and not self.cued))
 
     @property
     def empty(self) -> bool:
@@ -74,9 +81,15 @@ def asks_for_direction(text: str) -> bool:
     return bool(_named_actions(text) & set(_DIRECTIONS))
 
 
-def asked_actions(text: str) -> frozenset[str] | None:
-    """The actions the words ask for by name ("turn off", "打开"), with set and up/down; None if none."""
+def asked_actions(text: str, one_value: bool = False) -> frozenset[str] | None:
+    """The actions the words ask for by name ("turn off", "打开"), with set; None if none.
+
+    With ``one_value`` (one command, and a number in the words) a set word or a unit makes the command
+    a set: "dim the light to 20 percent" and "open the curtains halfway, 50 %" are each one set.
+    """
     named = _named_actions(text)
+    if one_value and ("set" in named or any(_contains(text.lower(), w) for w in value_units())):
+        return frozenset({"set"})
     # A number can make any request a set ("open the curtains to 50"); the grammar offers set only
     # with the numbers the words contain.
     return frozenset(named | {"set"}) if named else None
@@ -86,21 +99,22 @@ def _complaint_words(device_type: str) -> tuple[str, ...]:
     return tuple(w for words, _ in type_complaints(device_type) for w in words)
 
 
-def complaint_actions(registry: Registry, text: str) -> dict[str, frozenset[str]]:
+def complaint_actions(registry: Registry, text: str) -> dict[str, tuple[str, ...]]:
     """For each type whose complaint words ("too dark", "太干了") occur, the actions that answer them.
 
     A complaint rules out the opposite action: "it's too dark" never turns a light off. The small model
-    leans towards "off" for complaints, so the grammar keeps only the actions the schema lists.
+    leans towards "off" for complaints, so the grammar keeps only the actions the schema lists, in its
+    order: the first one answers the complaint when the words name no action.
     """
     lowered = text.lower()
     # Words inside a device's own name are no complaint: "关掉抽油烟机" names the range hood.
     for phrase in sorted({p.lower() for d in registry for p in (d.name, *d.aliases)}, key=len, reverse=True):
         lowered = lowered.replace(phrase, " ")
-    found: dict[str, frozenset[str]] = {}
+    found: dict[str, tuple[str, ...]] = {}
     for device_type in device_types():
         for words, actions in type_complaints(device_type):
             if any(_contains(lowered, w) for w in words):
-                found[device_type] = found.get(device_type, frozenset()) | actions
+                found[device_type] = tuple(dict.fromkeys(found.get(device_type, ()) + actions))
     return found
 
 
@@ -135,7 +149,8 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
                if room not in registry.rooms and any(_contains(lowered, w) for w in (room, *words))}
     types = {t for t, fragment in device_types().items()
              if any(_contains(lowered, w) for w in fragment.get("x-words", ()))}
-    if not types:
+    cued = not types
+    if cued:
         types = {t for t, fragment in device_types().items()
                  if any(_contains(lowered, w) for w in (*fragment.get("x-cues", ()), *_complaint_words(t)))}
     everything = any(_contains(lowered, w) for w in EVERYTHING_WORDS)
@@ -151,7 +166,7 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
             rest = rest.replace(phrase.lower(), " ")
     named_more = any(_contains(rest, w) for w in (*room_words, *type_words, *EVERYTHING_WORDS, *QUANTIFIERS))
     return Mentions(frozenset(devices), frozenset(rooms), frozenset(types), everything, frozenset(unknown),
-                    frozenset(exact) if exact and not named_more else frozenset())
+                    frozenset(exact) if exact and not named_more else frozenset(), cued and bool(types))
 
 
 def _fits(target: Target, mentions: Mentions) -> bool:
@@ -166,6 +181,12 @@ def _fits(target: Target, mentions: Mentions) -> bool:
     if not (mentions.rooms or mentions.types):
         return False
     return (not mentions.rooms or rooms <= mentions.rooms) and (not mentions.types or kinds <= mentions.types)
+
+
+def widest(targets: Sequence[Target]) -> tuple[Target, ...]:
+    """The targets no other one of them contains: a room's lights rather than one of its lights."""
+    members = [frozenset(d.id for d in t.members) for t in targets]
+    return tuple(t for t, own in zip(targets, members, strict=True) if not any(own < other for other in members))
 
 
 def candidate_targets(registry: Registry, mentions: Mentions) -> tuple[Target, ...]:

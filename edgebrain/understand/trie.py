@@ -71,11 +71,16 @@ class TokenTrie(Generic[P]):
 
 
 def build(items: Iterable[tuple[str, P]], endings: dict[int, list[int]], tokenize: Tokenize,
-          meaning: Callable[[P], Hashable] = lambda payload: payload) -> TokenTrie[P]:
-    """A trie of ``tokenize(text) + ending tokens`` for every (text, payload) and every ending kind."""
+          meaning: Callable[[P], Hashable] = lambda payload: payload,
+          barred: Callable[[P], int] = lambda payload: 0) -> TokenTrie[P]:
+    """A trie of ``tokenize(text) + ending tokens`` for every (text, payload) and every ending kind.
+
+    ``barred`` gives the ending kinds a payload may not take.
+    """
     trie: TokenTrie[P] = TokenTrie(meaning)
     for text, payload in items:
         tokens = tokenize(text)
         for end, end_tokens in endings.items():
-            trie.add(tokens + end_tokens, end, payload)
+            if not end & barred(payload):
+                trie.add(tokens + end_tokens, end, payload)
     return trie

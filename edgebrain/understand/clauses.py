@@ -1,0 +1,79 @@
+"""Split a request of several commands into clauses that each name their own devices.
+
+"关掉客厅灯，打开落地灯" is two one-command requests, and each leaves the model far less to choose
+(often nothing). A clause that names nothing of the registry is part of its neighbour ("50 percent",
+"看不清"), or, when it names an action, is about the devices of the clause before it ("turn it off at
+11"). A complaint beside a request about the same devices is answered by that request ("the living room
+is too dry, turn the humidifier up" is one command).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..registry import Registry
+from .mentions import Mentions, asked_actions, candidate_targets, complaint_actions, find_mentions
+
+COORDINATION = re.compile(r"\b(and|then|also|plus|as well)\b|[,;，；、]|和|然后|再|并且|同时|还有|跟")
+
+
+@dataclass(frozen=True)
+class Clause:
+    """The words of one command, what they mention, and whether they name an action or complain."""
+
+    text: str
+    mentions: Mentions
+    names_action: bool
+    complains: bool
+
+
+def _clause(registry: Registry, text: str, mentions: Mentions | None = None) -> Clause:
+    return Clause(text, mentions or find_mentions(registry, text), asked_actions(text) is not None,
+                  bool(complaint_actions(registry, text)))
+
+
+def _devices(registry: Registry, clause: Clause) -> set[str]:
+    return {d.id for t in candidate_targets(registry, clause.mentions) for d in t.members}
+
+
+def _answered(registry: Registry, complaint: Clause, request: Clause) -> bool:
+    """True when ``request`` names an action for a device that ``complaint`` is about."""
+    return (complaint.complains and not complaint.names_action and request.names_action
+            and bool(_devices(registry, complaint) & _devices(registry, request)))
+
+
+def split_clauses(registry: Registry, text: str) -> list[Clause] | None:
+    """The clauses of ``text``, or None when they cannot stand alone (a later clause must see the rest)."""
+    parts = [p.strip() for p in COORDINATION.split(text) if p and p.strip()]
+    parts = [p for p in parts if not COORDINATION.fullmatch(p)]
+    if len(parts) < 2:
+        return None
+    clauses: list[Clause] = []
+    leading = ""
+    for part in parts:
+        clause = _clause(registry, f"{leading} {part}".strip())
+        if clause.mentions.unknown_rooms:
+            return None
+        if not clause.mentions.named and not clause.names_action:
+            # "50 percent", "看不清", "please": more words for a neighbour, not a command of their own.
+            if clauses:
+                clauses[-1] = _clause(registry, f"{clauses[-1].text} {part}")
+            else:
+                leading = clause.text
+            continue
+        leading = ""
+        if clause.mentions.empty:
+            if not clauses:
+                return None
+            # "and turn it off at 11": an action for the devices named just before.
+            clause = Clause(clause.text, clauses[-1].mentions, True, clause.complains)
+        clauses.append(clause)
+    if leading:
+        return None
+    merged: list[Clause] = []
+    for clause in clauses:
+        if merged and (_answered(registry, merged[-1], clause) or _answered(registry, clause, merged[-1])):
+            clause = _clause(registry, f"{merged.pop().text} {clause.text}")
+        merged.append(clause)
+    return merged
