@@ -168,6 +168,15 @@ def test_code_decides_what_the_words_settle(registry):
         "客厅太暗了": (Command("living_room_light", "on"), Command("living_room_lamp", "on")),
         "卧室好冷": (Command("bedroom_ac", "increase"),),
         "the living room is too dry, turn the humidifier up": (Command("living_room_humidifier", "increase"),),
+        # A quantifier means every device that fits, as one group.
+        "turn off both air conditioners": (Command("living_room_ac", "off"), Command("bedroom_ac", "off")),
+        "客厅的灯全部打开": (Command("living_room_light", "on"), Command("living_room_lamp", "on")),
+        # "switch on" is a verb, not the switch type (the coffee machine plug).
+        "could you switch on the reading lamp": (Command("living_room_lamp", "on"),),
+        "开排风扇": (Command("kitchen_fan", "on"),),
+        # A room without such a device moves nothing, like a room the home lacks.
+        "the kitchen is too dry": (),
+        "turn on the bedroom humidifier": (),
         # "it" is the device of the clause before; the time is the second clause's.
         "turn on the bedroom light now and turn it off at 11 pm": (Command("bedroom_light", "on"),
                                                                    Command("bedroom_light", "off", None, "23:00")),

@@ -125,7 +125,12 @@ def test_named_actions_narrow_the_choice():
     assert asked_actions("dim the bedroom light to 20 percent") == {"decrease", "set"}
     assert asked_actions("dim the bedroom light to 20 percent", one_value=True) == {"set"}
     assert asked_actions("卧室空调调到24度", one_value=True) == {"set"}
+    assert asked_actions("turn the humidifier up to 60", one_value=True) == {"set"}
     assert asked_actions("turn on the fan", one_value=True) == {"on", "set"}
+    # 开/关 alone ask for an action where a request starts, not inside other words.
+    assert asked_actions("开厨房灯") == asked_actions("@20:00 开空调") == {"on", "open", "set"}
+    assert asked_actions("请关窗帘") == {"off", "close", "set"}
+    assert asked_actions("关于空调") is None and asked_actions("开关") is None
 
 
 def test_complaints_keep_the_actions_that_answer_them(registry):
@@ -152,6 +157,7 @@ def test_clauses_stand_alone_or_join_a_neighbour(registry):
     assert _clauses(registry, "open the curtains halfway, 50 percent") == ["open the curtains halfway 50 percent"]
     assert _clauses(registry, "厨房太暗了，看不清") == ["厨房太暗了 看不清"]
     assert _clauses(registry, "please, turn on the fan") == ["please turn on the fan"]
+    assert _clauses(registry, "switch on every light in the house") is None
     # A complaint next to a request about the same device is answered by the request.
     assert _clauses(registry, "the living room is too dry, turn the humidifier up") == [
         "the living room is too dry turn the humidifier up"]

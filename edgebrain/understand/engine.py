@@ -26,6 +26,8 @@ from .mentions import (
     candidate_targets,
     complaint_actions,
     find_mentions,
+    fitting_targets,
+    named_by,
     widest,
 )
 from .numbers import normalize_numbers
@@ -178,18 +180,25 @@ class Understander:
         targets = candidate_targets(self.registry, mentions) if narrow else self.registry.targets
         numbers = numbers_in(model_words)
         one = max_lines == 1
+        fitting = fitting_targets(self.registry, mentions) if narrow and one else ()
+        if fitting and mentions.whole:
+            # "All the lights", "客厅的灯全部", "too dark in the kitchen": every device that fits, as the
+            # widest group; when nothing fits, every target is offered and the model decides.
+            targets = widest(fitting)
+        elif fitting and mentions.rooms and mentions.singular and len(named_by(fitting, mentions.singular)) == 1:
+            # "The living room light": of the room's lights, the one whose own name says "light" (not
+            # the floor lamp). Several such names stay a choice: a shared name may mean all of them.
+            targets = named_by(fitting, mentions.singular)
         # One request asking for more or less is not an on/off request; with several, any may be.
-        exclude = _ON_OFF if one and asks_for_direction(words) else frozenset()
+        exclude = _ON_OFF if one and asks_for_direction(model_words) else frozenset()
         asked = answers = None
         if self.techniques.action_words:
             answers = complaint_actions(self.registry, words)
-            asked = asked_actions(words, one_value=one and bool(numbers)) or (None if answers else inherited)
+            # The model's words: numbers are digits there ("up to sixty" is "up to 60").
+            asked = asked_actions(model_words, one_value=one and bool(numbers)) or (None if answers else inherited)
             if one and asked is None:
                 # A complaint that names no action gets the schema's first answer: "too dark" -> on.
                 answers = {kind: actions[:1] for kind, actions in answers.items()}
-            if answers and narrow and mentions.rooms and not mentions.devices:
-                # "It's too dark in the kitchen" is about the kitchen's lights, not one of them.
-                targets = widest(targets)
         lines = command_lines(targets, self.phrases, numbers, exclude, answers, asked)
         # Where two spellings mean the same command the decoder takes the first: the user's own words.
         lowered = words.lower()
@@ -243,8 +252,11 @@ class Understander:
         if is_question(cleaned):
             return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000)
         mentions = find_mentions(self.registry, cleaned)
-        if mentions.unknown_rooms and not (mentions.rooms or mentions.exact):
-            # "The garage light", "地下室的灯": a room this home does not have; never a nearby device.
+        lacking = (mentions.rooms and mentions.types and not (mentions.devices or mentions.everything)
+                   and not fitting_targets(self.registry, mentions))
+        if (mentions.unknown_rooms and not (mentions.rooms or mentions.exact)) or lacking:
+            # "The garage light", "地下室的灯": a room this home does not have; "the kitchen is too dry":
+            # a room without such a device. Never a device elsewhere.
             return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000)
         max_lines = MAX_LINES if COORDINATION.search(cleaned) or len(times) > 1 else 1
         user = self._tokens(self.layout.request(model_text))
@@ -263,8 +275,9 @@ class Understander:
         else:
             lines = self._lines(cleaned, model_text, mentions, max_lines)
             # Words that name the registry's devices ask for something; "none" stays open only when they
-            # name nothing of it, or a room the home does not have.
-            allow_none = mentions.empty or bool(mentions.unknown_rooms) or not self.techniques.narrowing
+            # name nothing of it, a room the home does not have, or a device the room lacks.
+            allow_none = (mentions.empty or bool(mentions.unknown_rooms) or not self.techniques.narrowing
+                          or not fitting_targets(self.registry, mentions))
             decoded = self.decoder.decode(len(self._prefix), user, lines, times, allow_none, max_lines,
                                           self._overlaps)
         commands: list[Command] = []

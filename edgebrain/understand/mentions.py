@@ -51,6 +51,14 @@ class Mentions:
     unknown_rooms: frozenset[str] = frozenset()
     exact: frozenset[str] = frozenset()
     cued: bool = False  # the types come from cues ("too dark", "看不清"), not from type words
+    quantified: bool = False  # "all", "both", 所有, 都, "everything"
+    plural: bool = False  # a type word in the plural: "the lights"
+    singular: tuple[str, ...] = ()  # type words in the singular: "the light"
+
+    @property
+    def whole(self) -> bool:
+        """True when the words mean every device that fits: "all the lights", "too dark in the kitchen"."""
+        return self.quantified or self.plural or (self.cued and bool(self.rooms) and not self.devices)
 
     @property
     def named(self) -> bool:
@@ -69,11 +77,24 @@ _NOT_DIRECTION = {"shut down": "shut off", "switch down": "switch off", "close d
 _DIRECTIONS = ("increase", "decrease")
 
 
+# 开 and 关 alone are verbs only where a request starts ("开厨房灯", "@20:00 开空调", "请关窗帘"); elsewhere
+# they are parts of other words (开关 is a switch, 关于 "about"), so they are not in the schema's x-words.
+_LEADING_VERB = re.compile(r"(?:^|[\s,，。!！@\d:]|请|帮我|给我|麻烦)([开关])(?![关心始于])")
+_LEADING_ACTIONS = {"开": {"on", "open"}, "关": {"off", "close"}}
+
+
+# "Turn the humidifier up to 60" names a value, not a step up.
+_TO_VALUE = re.compile(r"\b(?:up|down) to (?=\d)")
+
+
 def _named_actions(text: str) -> set[str]:
-    lowered = text.lower()
+    lowered = _TO_VALUE.sub("set to ", text.lower())
     for phrase, meaning in _NOT_DIRECTION.items():
         lowered = lowered.replace(phrase, meaning)
-    return {a for a, words in action_words().items() if any(_contains(lowered, w) for w in words)}
+    named = {a for a, words in action_words().items() if any(_contains(lowered, w) for w in words)}
+    for verb in _LEADING_VERB.findall(lowered):
+        named |= _LEADING_ACTIONS[verb]
+    return named
 
 
 def asks_for_direction(text: str) -> bool:
@@ -135,9 +156,13 @@ def _device_words(phrases: tuple[str, ...], room_words: set[str]) -> set[str]:
     return {w for w in words if w not in room_words and "的" not in w}
 
 
+# "Switch on the lamp" uses the verb; only the noun ("the switch") names the switch type.
+_SWITCH_VERB = re.compile(r"\bswitch(?=\s+(?:on|off|it|them|everything|all|every|both|the|my)\b)")
+
+
 def find_mentions(registry: Registry, text: str) -> Mentions:
     """Find the registry's device words, room names and type words (or type cues) in ``text``."""
-    lowered = text.lower()
+    lowered = _SWITCH_VERB.sub("turn", text.lower())
     room_words = {w for room, words in ROOM_WORDS.items() for w in (room, *words)}
     type_words = {w for fragment in device_types().values() for w in fragment.get("x-words", ())}
     devices = {d.id for d in registry
@@ -149,6 +174,8 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
                if room not in registry.rooms and any(_contains(lowered, w) for w in (room, *words))}
     types = {t for t, fragment in device_types().items()
              if any(_contains(lowered, w) for w in fragment.get("x-words", ()))}
+    hits = {w.lower() for w in type_words if _contains(lowered, w)}
+    plurals = {w for w in hits if w.endswith("s") and w[:-1] in hits | {t.lower() for t in type_words}}
     cued = not types
     if cued:
         types = {t for t, fragment in device_types().items()
@@ -166,7 +193,9 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
             rest = rest.replace(phrase.lower(), " ")
     named_more = any(_contains(rest, w) for w in (*room_words, *type_words, *EVERYTHING_WORDS, *QUANTIFIERS))
     return Mentions(frozenset(devices), frozenset(rooms), frozenset(types), everything, frozenset(unknown),
-                    frozenset(exact) if exact and not named_more else frozenset(), cued and bool(types))
+                    frozenset(exact) if exact and not named_more else frozenset(), cued and bool(types),
+                    everything or any(_contains(lowered, w) for w in QUANTIFIERS), bool(plurals),
+                    tuple(sorted(w for w in hits - plurals if w.isascii())))
 
 
 def _fits(target: Target, mentions: Mentions) -> bool:
@@ -183,16 +212,27 @@ def _fits(target: Target, mentions: Mentions) -> bool:
     return (not mentions.rooms or rooms <= mentions.rooms) and (not mentions.types or kinds <= mentions.types)
 
 
+def named_by(targets: Sequence[Target], words: Sequence[str]) -> tuple[Target, ...]:
+    """The single devices among ``targets`` whose own names or aliases contain one of ``words``."""
+    return tuple(t for t in targets if not t.is_group
+                 and any(_contains(p.lower(), w) for d in t.members for p in (d.name, *d.aliases) for w in words))
+
+
 def widest(targets: Sequence[Target]) -> tuple[Target, ...]:
     """The targets no other one of them contains: a room's lights rather than one of its lights."""
     members = [frozenset(d.id for d in t.members) for t in targets]
     return tuple(t for t, own in zip(targets, members, strict=True) if not any(own < other for other in members))
 
 
-def candidate_targets(registry: Registry, mentions: Mentions) -> tuple[Target, ...]:
-    """Targets that fit what the words name; every target when they name nothing."""
+def fitting_targets(registry: Registry, mentions: Mentions) -> tuple[Target, ...]:
+    """Targets that fit what the words name; none when they name nothing or nothing fits."""
     if mentions.empty:
-        return registry.targets
+        return ()
     if mentions.exact:
         return tuple(t for t in registry.targets if not t.is_group and t.id in mentions.exact)
-    return tuple(t for t in registry.targets if _fits(t, mentions)) or registry.targets
+    return tuple(t for t in registry.targets if _fits(t, mentions))
+
+
+def candidate_targets(registry: Registry, mentions: Mentions) -> tuple[Target, ...]:
+    """Targets that fit what the words name; every target when they name nothing or nothing fits."""
+    return fitting_targets(registry, mentions) or registry.targets
