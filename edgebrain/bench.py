@@ -15,7 +15,6 @@ from typing import Any
 
 from .errors import ConfigError, EdgebrainError
 
-WARM_UP = "switch the kitchen light on please"
 DEFAULT_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "devset.jsonl"
 
 
@@ -117,8 +116,6 @@ def run_bench(args: argparse.Namespace) -> int:
     understander = load_understander(args.devices, args.model, args.threads or DEFAULT_THREADS,
                                      techniques=techniques)
     ready_s = time.perf_counter() - started
-    understander.understand(WARM_UP, "12:00")  # the first request pays for allocations; not counted
-    understander.forget()
     fast_rss = peak_rss_mb()
     plain = None
     if not args.fast_only:

@@ -138,7 +138,15 @@ class Understander:
         self.decoder = ReplyDecoder(backend, self.layout.end, self.techniques.jump_forward,
                                     self.techniques.same_meaning)
         self._recent: OrderedDict[str, Understanding] = OrderedDict()
+        self._warm_up()
         log.info("prompt of %d tokens evaluated", len(self._prefix))
+
+    def _warm_up(self) -> None:
+        """Run the model once on throwaway words: the first real request should not pay for allocations."""
+        self.backend.reset_to(len(self._prefix))
+        self.backend.eval(self._tokens(self.layout.request("hello")))
+        self.backend.logits()
+        self.backend.reset_to(len(self._prefix))
 
     def _load_prompt(self) -> None:
         """Evaluate the fixed prompt, or restore its KV state saved by an earlier start."""
