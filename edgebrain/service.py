@@ -229,7 +229,7 @@ class Service:
             return error_message(request.id, code, str(exc))
         commands: tuple[Command, ...] = understanding.commands
         scheduled: list[dict[str, Any]] = []
-        errors: list[str] = []
+        errors: list[str] = list(understanding.rejected)  # e.g. a value out of every named device's range
         routed = 0
         for command in commands:
             try:

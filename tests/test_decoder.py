@@ -177,6 +177,8 @@ def test_code_decides_what_the_words_settle(registry):
         # A room without such a device moves nothing, like a room the home lacks.
         "the kitchen is too dry": (),
         "turn on the bedroom humidifier": (),
+        # A value no named device takes moves nothing (the reason is in ``rejected``).
+        "set the AC to 99": (),
         # "it" is the device of the clause before; the time is the second clause's.
         "turn on the bedroom light now and turn it off at 11 pm": (Command("bedroom_light", "on"),
                                                                    Command("bedroom_light", "off", None, "23:00")),
@@ -197,3 +199,12 @@ def test_a_line_that_covers_every_target_left_ends_the_reply(registry):
     decoded = decoder.decode(len(prompt), backend.tokenize("x\n"), lines, allow_none=False,
                              overlaps=lambda a, b: "everything" in (a, b) or a == b)
     assert [(line.target, line.action) for line, _ in decoded.lines] == [("everything", "off")]
+
+
+def test_a_value_out_of_range_says_which_range(registry):
+    understander, _ = make(registry, {})
+    result = understander.understand("把所有灯的亮度调到百分之五百", "15:00")
+    assert result.commands == ()
+    assert result.rejected == ("the value 500 is out of range: living_room_light takes 0-100, living_room_lamp "
+                               "takes 0-100, bedroom_light takes 0-100, kitchen_light takes 0-100, "
+                               "kitchen_counter_light takes 0-100",)

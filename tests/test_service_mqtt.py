@@ -71,6 +71,14 @@ def test_questions_and_chit_chat_move_nothing(service, watcher):
     assert watcher.on("home/#") == []
 
 
+def test_a_value_out_of_range_is_refused_with_the_range(service, watcher):
+    watcher.publish("eb/text", json.dumps({"text": "把卧室空调调到一千度", "id": "hot"}))
+    (result,) = results(watcher)
+    assert (result["id"], result["status"], result["commands"]) == ("hot", "rejected", [])
+    assert result["errors"] == ["the value 1000 is out of range: bedroom_ac takes 16-30"]
+    assert watcher.on("home/#") == []
+
+
 def test_hermes_query_is_answered(service, watcher):
     watcher.publish("hermes/nlu/query", json.dumps({"input": "turn on the AC", "siteId": "den", "sessionId": "s1"}))
     watcher.publish("hermes/nlu/query", json.dumps({"input": "tell me a joke", "siteId": "den", "sessionId": "s2"}))

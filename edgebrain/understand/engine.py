@@ -42,6 +42,7 @@ _ON_OFF = frozenset({"on", "off", "toggle", "open", "close"})
 # Several commands come joined by a conjunction or a comma (clauses.COORDINATION); without one, one
 # line is the answer.
 _TIME_MARK = re.compile(r"@(\d\d:\d\d)")
+_WHOLE_NUMBER = re.compile(r"(?<![\d:@.])(\d+)(?![\d:])")
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,18 @@ class Understander:
         lines.sort(key=lambda line: (line.phrase.lower() not in lowered, line.phrase not in words))
         return lines
 
+    def _out_of_range(self, model_text: str, mentions: Mentions) -> str:
+        """Why a value the words ask for fits none of the devices they name ("调到一千度"); "" if it fits."""
+        numbers = [int(n) for n in _WHOLE_NUMBER.findall(model_text)]
+        if not numbers or asked_actions(model_text, one_value=True) != frozenset({"set"}):
+            return ""
+        ranges = {t.id: r for t in fitting_targets(self.registry, mentions)
+                  if not t.is_group and (r := t.value_range()) is not None}
+        if not ranges or any(low <= n <= high for n in numbers for low, high in ranges.values()):
+            return ""
+        named = ", ".join(f"{target} takes {low}-{high}" for target, (low, high) in ranges.items())
+        return f"the value {', '.join(map(str, numbers))} is out of range: {named}"
+
     def _clause_plans(self, model_text: str) -> list[tuple[list[Line], tuple[str, ...]]] | None:
         """One single-line plan per clause when every clause names its own devices (see clauses.py)."""
         clauses = split_clauses(self.registry, model_text)
@@ -267,6 +280,9 @@ class Understander:
             # a room without such a device. Never a device elsewhere.
             return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000)
         max_lines = MAX_LINES if COORDINATION.search(cleaned) or len(times) > 1 else 1
+        if max_lines == 1 and (refused := self._out_of_range(model_text, mentions)):
+            return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000,
+                                 rejected=(refused,))
         user = self._tokens(self.layout.request(model_text))
         plans = self._clause_plans(model_text) if max_lines > 1 and self.techniques.clauses else None
         if plans:

@@ -22,7 +22,7 @@ _UNIT_AFTER = re.compile(r"\s*(?:hours?\b|minutes?\b|mins?\b|degrees?\b|percent\
 
 _ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
               "八": 8, "九": 9}
-_ZH_RUN = re.compile(r"[零〇一二两三四五六七八九十百]+")
+_ZH_RUN = re.compile(r"[零〇一二两三四五六七八九十百千]+")
 _ZH_TIME_OF_DAY = ("凌晨", "早上", "早晨", "上午", "中午", "下午", "傍晚", "晚上", "今晚", "明早", "明晚", "夜里")
 
 
@@ -43,9 +43,14 @@ def _en_value(match: re.Match[str]) -> str:
 
 
 def zh_to_int(run: str) -> int | None:
-    """Value of a Chinese numeral like 二十四, 十五, 一百, 三十; None if it is not a plain number."""
+    """Value of a Chinese numeral like 二十四, 十五, 一百, 一千; None if it is not a plain number."""
     if not run:
         return None
+    if "千" in run:
+        head, _, tail = run.partition("千")
+        thousands = _ZH_DIGITS.get(head) if head else 1
+        rest = zh_to_int(tail.lstrip("零〇")) if tail.lstrip("零〇") else 0
+        return None if thousands is None or rest is None else thousands * 1000 + rest
     if "百" in run:
         head, _, tail = run.partition("百")
         hundreds = _ZH_DIGITS.get(head) if head else 1
@@ -94,7 +99,7 @@ def _zh_replace(text: str) -> str:
 def normalize_numbers(text: str) -> str:
     """Replace spelled-out English and Chinese numbers by digits; 百分之五十 becomes 50%."""
     text = _EN_NUMBER.sub(_en_value, text)
-    text = re.sub(r"百分之([零〇一二两三四五六七八九十百]+)",
+    text = re.sub(r"百分之([零〇一二两三四五六七八九十百千]+)",
                   lambda m: f"{zh_to_int(m.group(1))}%" if zh_to_int(m.group(1)) is not None else m.group(0),
                   text)
     return _zh_replace(text)
