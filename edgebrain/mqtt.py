@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -29,6 +30,15 @@ Handler = Callable[[str, bytes], None]
 AckHandler = Callable[[str, bytes, Callable[[], None]], None]
 # CONNACK reasons that no retry can fix: the daemon stops with a clear message instead.
 FATAL_REASONS = ("Bad user name or password", "Not authorized", "Client identifier not valid", "Banned")
+
+
+
+def _no_delay(client: paho.Client, userdata: object, sock: object) -> None:
+    """Send each small MQTT packet at once: Nagle's algorithm would hold one ~40 ms behind a delayed ACK."""
+    setter = getattr(sock, "setsockopt", None)
+    if setter is not None:
+        with contextlib.suppress(OSError):
+            setter(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ class MqttClient:
         client.on_disconnect = self._handle_disconnect
         client.on_message = self._handle_message
         client.on_subscribe = self._handle_subscribe
+        client.on_socket_open = _no_delay
         return client
 
     # -- lifecycle ---------------------------------------------------------------------------------

@@ -100,6 +100,8 @@ class Watcher:
             qos=2, retainAsPublished=True))
         self.client.connect("127.0.0.1" if not tls else "localhost", port, properties=properties,
                             clean_start=not persistent)
+        # The watcher times what others send; its own small packets must not wait behind Nagle's algorithm.
+        self.client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.client.loop_start()
         if not subscribed.wait(10):
             raise RuntimeError("watcher could not subscribe")
