@@ -23,7 +23,7 @@ def test_development_set_is_large_and_varied():
     assert sum(any("\u4e00" <= ch <= "\u9fff" for ch in c.text) for c in cases) >= 50
 
 
-# Written after the rules were designed, never tuned on: does what the development set taught hold?
+# Written to check the rules are not fitted to the development set (docs/understanding.md).
 HELD_OUT = DEFAULT_SET.with_name("heldout.jsonl")
 
 
