@@ -64,6 +64,13 @@ def test_questions_and_unknown_devices_give_no_commands(cli_env):
     assert [json.loads(line)["commands"] for line in result.stdout.splitlines()] == [[], [], []]
 
 
+def test_a_value_out_of_range_is_explained(cli_env):
+    result = run(["parse", "--now", "15:00", "set the bedroom AC to 99 degrees"], cli_env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"text": "set the bedroom AC to 99 degrees", "commands": [],
+                                         "errors": ["the value 99 is out of range: bedroom_ac takes 16-30"]}
+
+
 def test_bad_registry_exits_2_with_a_message(cli_env, tmp_path):
     (tmp_path / "x.yaml").write_text("devices:\n  - {id: x, type: toaster, name: X}\n")
     result = run(["parse", "--devices", str(tmp_path), "turn on x"], cli_env)

@@ -93,8 +93,11 @@ class Understanding:
     cached: bool = False
 
     def to_dict(self) -> dict[str, object]:
-        """The CLI's JSON line: text and commands."""
-        return {"text": self.text, "commands": [c.to_dict() for c in self.commands]}
+        """The CLI's JSON line: text and commands, and why a command was refused if one was."""
+        line: dict[str, object] = {"text": self.text, "commands": [c.to_dict() for c in self.commands]}
+        if self.rejected:
+            line["errors"] = list(self.rejected)
+        return line
 
 
 def clean_text(text: str) -> str:
