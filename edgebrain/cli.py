@@ -203,6 +203,11 @@ def cmd_model(args: argparse.Namespace) -> int:
 
     if args.action == "fetch":
         info = modelfile.fetch(progress=_progress, hf_timeout=args.timeout)
+        if not args.no_prompt:
+            from .understand.loader import load_understander
+
+            # Evaluating the prompt takes ~13 s on two cores; done here once, every start restores it.
+            load_understander(args.devices, str(info.path))
     else:
         info = modelfile.resolve(args.model)
         info = modelfile.verify(info.path, source=info.source, rehash=True)
@@ -277,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--model", metavar="PATH", help="model file to inspect (info)")
     model.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for Hugging Face (fetch)")
     model.add_argument("--json", action="store_true", help="print JSON")
+    model.add_argument("--devices", metavar="DIR",
+                       help="registry whose prompt state fetch prepares (default: the example registry)")
+    model.add_argument("--no-prompt", action="store_true", help="fetch only; do not prepare the prompt state")
     model.set_defaults(func=cmd_model)
 
     bench = sub.add_parser("bench", help="accuracy, latency and memory on the development set")
