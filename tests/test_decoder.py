@@ -177,6 +177,14 @@ def test_code_decides_what_the_words_settle(registry):
         # A room without such a device moves nothing, like a room the home lacks.
         "the kitchen is too dry": (),
         "turn on the bedroom humidifier": (),
+        # A request not to do something moves nothing; a reminder is a request.
+        "don't turn on the kitchen light": (),
+        "别关灯": (),
+        "it's not too dark in the kitchen": (),
+        "don't forget to turn off the kitchen light": (Command("kitchen_light", "off"),),
+        "turn off the bedroom light, don't turn on the bedroom fan": (Command("bedroom_light", "off"),),
+        "turn off the bedroom light, I don't need it": (Command("bedroom_light", "off"),),
+        "客厅特别暗": (Command("living_room_light", "on"), Command("living_room_lamp", "on")),
         # A value no named device takes moves nothing (the reason is in ``rejected``).
         "set the AC to 99": (),
         # "it" is the device of the clause before; the time is the second clause's.

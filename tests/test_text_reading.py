@@ -189,3 +189,14 @@ def test_a_room_complaint_is_about_the_whole_room(registry):
     targets = [registry.target(t) for t in ("living_room_light", "living_room_lamp", "living_room_lights")]
     assert [t.id for t in widest(targets)] == ["living_room_lights"]
     assert [t.id for t in widest(targets[:2])] == ["living_room_light", "living_room_lamp"]
+
+
+def test_negations():
+    from edgebrain.understand.questions import is_negated
+
+    for text in ("don't turn on the light", "do not open the curtains", "never mind", "不要开空调", "别关灯",
+                 "请别开灯", "it's not too dark"):
+        assert is_negated(text), text
+    for text in ("turn on the light", "don't forget to turn off the light", "别忘了关灯", "客厅特别暗", "区别不大吧",
+                 "it's not bright enough"):
+        assert not is_negated(text), text

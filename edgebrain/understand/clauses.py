@@ -10,10 +10,11 @@ is too dry, turn the humidifier up" is one command).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..registry import Registry
 from .mentions import Mentions, asked_actions, candidate_targets, complaint_actions, find_mentions
+from .questions import is_negated
 
 COORDINATION = re.compile(r"\b(and|then|also|plus|as well)\b|[,;，；、]|和|然后|再|并且|同时|还有|跟")
 
@@ -26,11 +27,13 @@ class Clause:
     mentions: Mentions
     names_action: bool
     complains: bool
+    negated: bool = False  # "don't turn on the AC": this clause asks for nothing
 
 
-def _clause(registry: Registry, text: str, mentions: Mentions | None = None) -> Clause:
+def _clause(registry: Registry, text: str, mentions: Mentions | None = None, own: str | None = None) -> Clause:
+    """The clause of ``text``; whether it is negated is read from its ``own`` words (those that name)."""
     return Clause(text, mentions or find_mentions(registry, text), asked_actions(text) is not None,
-                  bool(complaint_actions(registry, text)))
+                  bool(complaint_actions(registry, text)), is_negated(text if own is None else own))
 
 
 def _devices(registry: Registry, clause: Clause) -> set[str]:
@@ -52,13 +55,14 @@ def split_clauses(registry: Registry, text: str) -> list[Clause] | None:
     clauses: list[Clause] = []
     leading = ""
     for part in parts:
-        clause = _clause(registry, f"{leading} {part}".strip())
+        clause = _clause(registry, f"{leading} {part}".strip(), own=part)
         if clause.mentions.unknown_rooms:
             return None
         if not clause.mentions.named and not clause.names_action:
             # "50 percent", "看不清", "please": more words for a neighbour, not a command of their own.
             if clauses:
-                clauses[-1] = _clause(registry, f"{clauses[-1].text} {part}")
+                # "Turn off the lights, I don't need them": the added words do not negate the request.
+                clauses[-1] = replace(_clause(registry, f"{clauses[-1].text} {part}"), negated=clauses[-1].negated)
             else:
                 leading = clause.text
             continue
@@ -67,13 +71,15 @@ def split_clauses(registry: Registry, text: str) -> list[Clause] | None:
             if not clauses:
                 return None
             # "and turn it off at 11": an action for the devices named just before.
-            clause = Clause(clause.text, clauses[-1].mentions, True, clause.complains)
+            clause = replace(clause, mentions=clauses[-1].mentions, names_action=True)
         clauses.append(clause)
     if leading:
         return None
     merged: list[Clause] = []
     for clause in clauses:
         if merged and (_answered(registry, merged[-1], clause) or _answered(registry, clause, merged[-1])):
-            clause = _clause(registry, f"{merged.pop().text} {clause.text}")
+            before = merged.pop()
+            request = clause if clause.names_action else before
+            clause = replace(_clause(registry, f"{before.text} {clause.text}"), negated=request.negated)
         merged.append(clause)
     return merged

@@ -32,7 +32,7 @@ from .mentions import (
 )
 from .numbers import normalize_numbers
 from .prompt import LAYOUTS, Segments
-from .questions import is_question
+from .questions import is_negated, is_question
 from .times import read_times
 
 log = logging.getLogger(__name__)
@@ -240,6 +240,8 @@ class Understander:
             # "Turn on the bedroom light and the fan": the second clause asks what the first asked.
             lines = self._lines(clause.text, clause.text, clause.mentions, 1, inherited)
             inherited = asked_actions(clause.text) or inherited
+            if clause.negated:
+                continue  # "…, but don't turn on the fan": that clause asks for nothing
             if not lines:
                 return None
             plans.append((lines, tuple(_TIME_MARK.findall(clause.text))))
@@ -288,7 +290,11 @@ class Understander:
                                  rejected=(refused,))
         user = self._tokens(self.layout.request(model_text))
         plans = self._clause_plans(model_text) if max_lines > 1 and self.techniques.clauses else None
-        if plans:
+        if plans is None and is_negated(cleaned):
+            # "Don't turn on the light", "别关灯": nothing to do (and when unsure which part is denied,
+            # doing nothing is the safe reading).
+            return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000)
+        if plans is not None:
             found: list[tuple[Line, str | None]] = []
             evaluated = decisions = 0
             cached = False

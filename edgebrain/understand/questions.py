@@ -1,4 +1,5 @@
-"""Questions are not commands: "is the AC on?" and "空调开着吗" must move nothing."""
+"""Questions and negations are not commands: "is the AC on?", "空调开着吗", "don't turn on the light",
+"别关灯" and "it's not too dark" must move nothing."""
 
 from __future__ import annotations
 
@@ -21,3 +22,17 @@ def is_question(text: str) -> bool:
     if _EN_QUESTION.search(lowered) or _ZH_QUESTION.search(lowered):
         return True
     return lowered.endswith(("?", "？"))
+
+
+# 别 is "don't" where a request starts; inside words (特别, 区别) it is not.
+_NEGATION = re.compile(r"\b(?:don'?t|do not|never|no need to)\b|\bnot (?:too|so|that)\b|不要|不用|不必|甭|"
+                       r"(?:^|[\s,，。!！@\d:]|你|请|先|就|可)别")
+
+
+# "Don't forget to turn off the lights" asks for it to be done.
+_REMINDER = re.compile(r"\b(?:don'?t|do not|never) forget\b|(?:别|不要)忘(?:了|记)?")
+
+
+def is_negated(text: str) -> bool:
+    """True when the words ask for something not to be done, or deny a complaint."""
+    return _NEGATION.search(_REMINDER.sub(" ", text.strip().lower())) is not None
