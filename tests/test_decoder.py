@@ -190,6 +190,8 @@ def test_code_decides_what_the_words_settle(registry):
         # "it" is the device of the clause before; the time is the second clause's.
         "turn on the bedroom light now and turn it off at 11 pm": (Command("bedroom_light", "on"),
                                                                    Command("bedroom_light", "off", None, "23:00")),
+        "turn on the bedroom light and turn it off at 11 pm, please": (
+            Command("bedroom_light", "on"), Command("bedroom_light", "off", None, "23:00")),
     }
     for text, expected in cases.items():
         assert understander.understand(text, "15:00").commands == expected, text

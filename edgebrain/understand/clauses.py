@@ -61,8 +61,11 @@ def split_clauses(registry: Registry, text: str) -> list[Clause] | None:
         if not clause.mentions.named and not clause.names_action:
             # "50 percent", "看不清", "please": more words for a neighbour, not a command of their own.
             if clauses:
-                # "Turn off the lights, I don't need them": the added words do not negate the request.
-                clauses[-1] = replace(_clause(registry, f"{clauses[-1].text} {part}"), negated=clauses[-1].negated)
+                # They name nothing, so the devices stay those of the clause (which may be inherited:
+                # "…and turn it off at 11, please"); nor do they negate it ("…, I don't need them").
+                before = clauses[-1]
+                clauses[-1] = replace(_clause(registry, f"{before.text} {part}", before.mentions),
+                                      negated=before.negated)
             else:
                 leading = clause.text
             continue

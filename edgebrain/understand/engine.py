@@ -39,8 +39,6 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 500
 _ON_OFF = frozenset({"on", "off", "toggle", "open", "close"})
-# Several commands come joined by a conjunction or a comma (clauses.COORDINATION); without one, one
-# line is the answer.
 _TIME_MARK = re.compile(r"@(\d\d:\d\d)")
 _WHOLE_NUMBER = re.compile(r"(?<![\d:@.])(\d+)(?![\d:])")
 
@@ -124,6 +122,11 @@ def prepare(text: str, now: str) -> tuple[str, tuple[str, ...]]:
     """The words as the model sees them (digits, @HH:MM markers) and the times they name."""
     reading = read_times(normalize_numbers(text), now)
     return reading.text, reading.times
+
+
+def _nothing(text: str, model_text: str, started: float, *rejected: str) -> Understanding:
+    """No command for these words, and why when the user can fix it."""
+    return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000, rejected=rejected)
 
 
 class Understander:
@@ -276,24 +279,24 @@ class Understander:
     def _read(self, text: str, cleaned: str, model_text: str, times: tuple[str, ...],
               started: float) -> Understanding:
         if is_question(cleaned):
-            return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000)
+            return _nothing(text, model_text, started)
         mentions = find_mentions(self.registry, cleaned)
         lacking = (mentions.rooms and mentions.types and not (mentions.devices or mentions.everything)
                    and not fitting_targets(self.registry, mentions))
         if (mentions.unknown_rooms and not (mentions.rooms or mentions.exact)) or lacking:
             # "The garage light", "地下室的灯": a room this home does not have; "the kitchen is too dry":
             # a room without such a device. Never a device elsewhere.
-            return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000)
+            return _nothing(text, model_text, started)
+        # Several commands come joined by a conjunction or a comma; without one, one line is the answer.
         max_lines = MAX_LINES if COORDINATION.search(cleaned) or len(times) > 1 else 1
         if max_lines == 1 and (refused := self._out_of_range(model_text, mentions)):
-            return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000,
-                                 rejected=(refused,))
+            return _nothing(text, model_text, started, refused)
         user = self._tokens(self.layout.request(model_text))
         plans = self._clause_plans(model_text) if max_lines > 1 and self.techniques.clauses else None
         if plans is None and is_negated(cleaned):
             # "Don't turn on the light", "别关灯": nothing to do (and when unsure which part is denied,
             # doing nothing is the safe reading).
-            return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000)
+            return _nothing(text, model_text, started)
         if plans is not None:
             found: list[tuple[Line, str | None]] = []
             evaluated = decisions = 0
