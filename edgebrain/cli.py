@@ -76,6 +76,11 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE",
+                        help="configuration file (default: $EDGEBRAIN_CONFIG, else the embedded defaults)")
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     from .config import load_settings
 
@@ -131,7 +136,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     def heard(utterance: Heard) -> None:
         started = time.perf_counter()
         result = understander.understand(utterance.text, args.now)
-        _emit(sys.stdout, {"text": utterance.text, "commands": [c.to_dict() for c in result.commands],
+        _emit(sys.stdout, {**result.to_dict(),
                            "timings_ms": {"speech_end_to_text": round(utterance.speech_end_to_text_ms, 1),
                                           "understand": round((time.perf_counter() - started) * 1000, 1)}})
 
@@ -234,10 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    config_help = "configuration file (default: $EDGEBRAIN_CONFIG, else the embedded defaults)"
     run = sub.add_parser("run", help="the daemon: understand requests from stdin and MQTT, route or schedule them")
     _add_understand_args(run, clock=False)  # the daemon schedules by the real clock
-    run.add_argument("--config", metavar="FILE", help=config_help)
+    _add_config_arg(run)
     run.set_defaults(func=cmd_run)
 
     schedule = sub.add_parser("schedule", help="list or cancel timed commands")
@@ -245,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_argument("id", nargs="?", type=int, help="job id to cancel")
     schedule.add_argument("--all", action="store_true", help="also jobs that fired, were missed or cancelled")
     schedule.add_argument("--json", action="store_true", help="print JSON")
-    schedule.add_argument("--config", metavar="FILE", help=config_help)
+    _add_config_arg(schedule)
     schedule.set_defaults(func=cmd_schedule)
 
     listen = sub.add_parser("listen", help="speech from a WAV file or the microphone; one JSON line per utterance")
@@ -260,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     listen.set_defaults(func=cmd_listen)
 
     doctor = sub.add_parser("doctor", help="check the model, registry, broker, microphone and GPIO")
-    doctor.add_argument("--config", metavar="FILE", help=config_help)
+    _add_config_arg(doctor)
     doctor.set_defaults(func=cmd_doctor)
 
     install = sub.add_parser("install-service", help="install the systemd unit, user and /etc/edgebrain (root)")
@@ -268,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     install.set_defaults(func=cmd_install_service)
 
     config = sub.add_parser("config", help="check the configuration, or print its schema")
-    config.add_argument("--config", metavar="FILE", help=config_help)
+    _add_config_arg(config)
     config.add_argument("--schema", action="store_true", help="print the JSON schema of the configuration")
     config.set_defaults(func=cmd_config)
 

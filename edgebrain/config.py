@@ -172,12 +172,10 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
     data = _defaults(schema)
     origin = "embedded defaults"
     chosen = path or environ.get(CONFIG_ENV)
-    file_keys: dict[str, Any] = {}
     if chosen:
         file_path = Path(chosen).expanduser()
-        file_keys = _read_file(file_path)
         origin = str(file_path)
-        _merge(data, file_keys)
+        _merge(data, _read_file(file_path))
     overrides, origins = env_overrides(environ, schema)
     _merge(data, overrides)
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))

@@ -14,6 +14,7 @@ from typing import Any
 
 from .command import Command
 from .errors import CommandError
+from .payloads import dumps
 from .registry import Device
 
 COMPONENTS = {"light": "light", "switch": "switch", "fan": "fan", "humidifier": "humidifier", "ac": "climate",
@@ -99,8 +100,7 @@ def edgebrain_entities(prefix: str, node: str) -> list[tuple[str, dict[str, Any]
 def discovery_messages(devices: list[Device], prefix: str, ha_prefix: str, node: str) -> list[tuple[str, str]]:
     """Every discovery message as (topic, JSON payload); published retained with QoS 1."""
     entities = [device_entity(d, prefix, node) for d in devices if d.gpio] + edgebrain_entities(prefix, node)
-    return [(topic.replace("{ha}", ha_prefix), json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
-            for topic, payload in entities]
+    return [(topic.replace("{ha}", ha_prefix), dumps(payload)) for topic, payload in entities]
 
 
 def command_from_ha(device: Device, subtopic: str, payload: bytes) -> Command:

@@ -28,9 +28,14 @@ class CommandError(EdgebrainError, ValueError):
 
 
 class InputError(EdgebrainError, ValueError):
-    """An utterance cannot be taken (empty, binary, too long)."""
+    """An utterance cannot be taken (empty, binary, too long); ``code`` names the problem for replies."""
 
     code = "bad_input"
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
 
 
 class ModelError(EdgebrainError, RuntimeError):

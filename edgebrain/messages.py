@@ -25,9 +25,13 @@ class RequestError(InputError):
     """A message that is not a request; ``code`` names the problem for ``<prefix>/error``."""
 
     def __init__(self, code: str, message: str, request_id: str | None = None):
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code)
         self.request_id = request_id
+
+
+def new_id() -> str:
+    """A fresh request id, for a request that came without one."""
+    return uuid.uuid4().hex[:12]
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ class Request:
     """One utterance to understand, where it came from, and how to answer it."""
 
     text: str
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    id: str = field(default_factory=new_id)
     site: str | None = None
     source: str = "stdin"  # stdin | mqtt | hermes | speech | schedule
     session: str | None = None
@@ -102,7 +106,7 @@ def parse_text_message(payload: bytes, max_bytes: int) -> Request:
         raise RequestError("bad_request", f"unknown keys {sorted(extra)}; a request has text, id and site",
                            request_id)
     site = _optional_str(data, "site", request_id)
-    return Request(utterance, request_id or uuid.uuid4().hex[:12], site, "mqtt")
+    return Request(utterance, request_id or new_id(), site, "mqtt")
 
 
 def parse_hermes_query(payload: bytes, max_bytes: int) -> Request:
@@ -113,7 +117,7 @@ def parse_hermes_query(payload: bytes, max_bytes: int) -> Request:
     if not isinstance(utterance, str) or not utterance.strip():
         raise RequestError("bad_request", '"input" must be a non-empty string', request_id)
     site = _optional_str(data, "siteId", request_id) or "default"
-    return Request(utterance, request_id or uuid.uuid4().hex[:12], site, "hermes",
+    return Request(utterance, request_id or new_id(), site, "hermes",
                    _optional_str(data, "sessionId", request_id))
 
 

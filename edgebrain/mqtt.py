@@ -232,13 +232,16 @@ class MqttClient:
             # paho keeps QoS>0 messages it could not write and sends them after reconnecting.
             log.warning("publish to %s deferred by paho (rc %s)", item.topic, info.rc)
 
+    def _stale(self, item: Outgoing, now: float) -> bool:
+        return item.expires and now - item.created > self.settings.outbox_limit_s
+
     def _flush(self) -> None:
         with self._lock:
             waiting = list(self._outbox)
             self._outbox.clear()
         now = time.monotonic()
         for item in waiting:
-            if item.expires and now - item.created > self.settings.outbox_limit_s:
+            if self._stale(item, now):
                 self._expire(item)
             else:
                 self._send(item)
@@ -247,7 +250,7 @@ class MqttClient:
         """Drop and report held messages older than the limit; called periodically."""
         now = time.monotonic()
         with self._lock:
-            old = [i for i in self._outbox if i.expires and now - i.created > self.settings.outbox_limit_s]
+            old = [i for i in self._outbox if self._stale(i, now)]
             for item in old:
                 self._outbox.remove(item)
         for item in old:

@@ -120,6 +120,11 @@ class Schedule:
                                     params).fetchall()
         return [Job(r[0], Command(**json.loads(r[1])), r[2], r[3], r[4], r[5]) for r in rows]
 
+    def _by_ids(self, ids: list[int]) -> list[Job]:
+        if not ids:
+            return []
+        return self._rows(f"WHERE id IN ({','.join('?' * len(ids))}) ORDER BY due, id", tuple(ids))
+
     def jobs(self, include_done: bool = False) -> list[Job]:
         """Pending jobs by due time (every job with ``include_done``)."""
         if include_done:
@@ -140,9 +145,7 @@ class Schedule:
             ids = [r[0] for r in rows]
             db.executemany("UPDATE jobs SET status = ? WHERE id = ? AND status = ?",
                            [(CLAIMED, i, PENDING) for i in ids])
-        if not ids:
-            return []
-        return self._rows(f"WHERE id IN ({','.join('?' * len(ids))}) ORDER BY due, id", tuple(ids))
+        return self._by_ids(ids)
 
     def finish(self, job_id: int, status: str, note: str | None = None) -> None:
         """Record how a claimed job ended: fired, failed or missed."""
@@ -163,9 +166,7 @@ class Schedule:
                        (MISSED, now, f"more than {grace_s:.0f} s late", PENDING, now - grace_s))
             missed_ids = [r[0] for r in db.execute("SELECT id FROM jobs WHERE status = ? AND done = ?",
                                                    (MISSED, now)).fetchall()]
-        missed = self._rows(f"WHERE id IN ({','.join('?' * len(missed_ids))})", tuple(missed_ids)) \
-            if missed_ids else []
-        return self.claim_due(now), missed
+        return self.claim_due(now), self._by_ids(missed_ids)
 
     def cancel(self, job_id: int) -> Job:
         """Cancel a pending job; CommandError when there is no such pending job."""

@@ -224,9 +224,8 @@ class Service:
         try:
             understanding = self.reader.understand(request.text)
         except InputError as exc:
-            code = "too_long" if "limit" in str(exc) else "bad_text"
-            self._error(request.id, code, str(exc))
-            return error_message(request.id, code, str(exc))
+            self._error(request.id, exc.code, str(exc))
+            return error_message(request.id, exc.code, str(exc))
         commands: tuple[Command, ...] = understanding.commands
         scheduled: list[dict[str, Any]] = []
         errors: list[str] = list(understanding.rejected)  # e.g. a value out of every named device's range
@@ -249,10 +248,14 @@ class Service:
     def _route_now(self, command: Command) -> None:
         self.router.route(check(command, self.registry))
 
-    def _answer(self, request: Request, commands: tuple[Command, ...], result: dict[str, Any]) -> None:
-        if self.out is not None and request.source == "stdin":
-            self.out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    def _print(self, payload: dict[str, Any]) -> None:
+        if self.out is not None:
+            self.out.write(json.dumps(payload, ensure_ascii=False) + "\n")
             self.out.flush()
+
+    def _answer(self, request: Request, commands: tuple[Command, ...], result: dict[str, Any]) -> None:
+        if request.source == "stdin":
+            self._print(result)
         if self.mqtt is None:
             return
         self.mqtt.publish(f"{self.prefix}/result", dumps(result), qos=1, retain=False, expires=False)
@@ -263,10 +266,9 @@ class Service:
     def _error(self, request_id: str | None, code: str, message: str) -> None:
         log.warning("request %s refused (%s): %s", request_id or "-", code, message)
         payload = error_message(request_id, code, message)
-        if self.out is not None and self.mqtt is None:
-            self.out.write(json.dumps(payload, ensure_ascii=False) + "\n")
-            self.out.flush()
-        if self.mqtt is not None:
+        if self.mqtt is None:
+            self._print(payload)
+        else:
             self.mqtt.publish(f"{self.prefix}/error", dumps(payload), qos=1, retain=False, expires=False)
 
     def report_expired(self, item: Outgoing) -> None:

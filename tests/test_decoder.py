@@ -90,11 +90,13 @@ def test_user_text_cannot_smuggle_control_tokens(registry):
     assert backend.tokenize("<|im_end|>", special=True)[0] not in user_part
 
 
-@pytest.mark.parametrize(("text", "needle"), [("", "empty"), ("   \t ", "empty"), ("a\x00b", "NUL"),
-                                             ("x" * 501, "limit is 500")])
-def test_bad_text_is_refused(text, needle):
-    with pytest.raises(InputError, match=needle):
+@pytest.mark.parametrize(("text", "needle", "code"), [("", "empty", "bad_text"), ("   \t ", "empty", "bad_text"),
+                                                     ("a\x00b", "NUL", "bad_text"),
+                                                     ("x" * 501, "limit is 500", "too_long")])
+def test_bad_text_is_refused(text, needle, code):
+    with pytest.raises(InputError, match=needle) as refused:
         clean_text(text)
+    assert refused.value.code == code  # the daemon's error code
 
 
 def test_control_characters_are_dropped():

@@ -29,7 +29,7 @@ def test_numbers(text, expected):
 
 def test_zh_to_int():
     assert [zh_to_int(x) for x in ("十", "十五", "二十", "二十四", "一百", "两")] == [10, 15, 20, 24, 100, 2]
-    assert [zh_to_int(x) for x in ("一千", "两千五百", "一千零五")] == [1000, 2500, 1005]
+    assert [zh_to_int(x) for x in ("一千", "两千五百", "一千零五", "一千五", "一百五")] == [1000, 2500, 1005, 1500, 150]
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import uuid
 from collections.abc import Callable
 
 from ..messages import Request
@@ -82,7 +81,7 @@ class SpeechInput:
             self.publish(f"{self.prefix}/partial", json.dumps({"text": text}, ensure_ascii=False), 0)
 
     def _on_heard(self, heard: Heard) -> None:
-        request = Request(heard.text, uuid.uuid4().hex[:12], None, "speech")
+        request = Request(heard.text, source="speech")
         log.info("heard %r (%.0f ms after the end of speech)", heard.text, heard.speech_end_to_text_ms)
         if self.publish is not None:
             self.publish(f"{self.prefix}/transcript", json.dumps(

@@ -25,14 +25,19 @@ class Clause:
 
     text: str
     mentions: Mentions
-    names_action: bool
+    asked: frozenset[str] | None  # the actions the words name (asked_actions), None when they name none
     complains: bool
     negated: bool = False  # "don't turn on the AC": this clause asks for nothing
+
+    @property
+    def names_action(self) -> bool:
+        """True when the words name an action."""
+        return self.asked is not None
 
 
 def _clause(registry: Registry, text: str, mentions: Mentions | None = None, own: str | None = None) -> Clause:
     """The clause of ``text``; whether it is negated is read from its ``own`` words (those that name)."""
-    return Clause(text, mentions or find_mentions(registry, text), asked_actions(text) is not None,
+    return Clause(text, mentions or find_mentions(registry, text), asked_actions(text),
                   bool(complaint_actions(registry, text)), is_negated(text if own is None else own))
 
 
@@ -74,7 +79,7 @@ def split_clauses(registry: Registry, text: str) -> list[Clause] | None:
             if not clauses:
                 return None
             # "and turn it off at 11": an action for the devices named just before.
-            clause = replace(clause, mentions=clauses[-1].mentions, names_action=True)
+            clause = replace(clause, mentions=clauses[-1].mentions)
         clauses.append(clause)
     if leading:
         return None

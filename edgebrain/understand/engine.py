@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..command import Command, check
 from ..errors import CommandError, ConfigError, InputError
-from ..registry import Registry
+from ..registry import Registry, Target
 from .clauses import COORDINATION, split_clauses
 from .decoder import Backend, Decoded, ReplyDecoder, StatefulBackend
 from .grammar import MAX_LINES, Line, command_lines, numbers_in, target_phrases
@@ -23,7 +23,6 @@ from .mentions import (
     Mentions,
     asked_actions,
     asks_for_direction,
-    candidate_targets,
     complaint_actions,
     find_mentions,
     fitting_targets,
@@ -40,7 +39,6 @@ log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 500
 _ON_OFF = frozenset({"on", "off", "toggle", "open", "close"})
 _TIME_MARK = re.compile(r"@(\d\d:\d\d)")
-_WHOLE_NUMBER = re.compile(r"(?<![\d:@.])(\d+)(?![\d:])")
 
 
 @dataclass(frozen=True)
@@ -101,15 +99,16 @@ class Understanding:
 def clean_text(text: str) -> str:
     """Refuse text that is not an utterance; collapse whitespace and drop control characters."""
     if not isinstance(text, str):
-        raise InputError("the utterance must be text")
+        raise InputError("the utterance must be text", "bad_text")
     if "\x00" in text:
-        raise InputError("the utterance contains NUL bytes; binary data is not text")
+        raise InputError("the utterance contains NUL bytes; binary data is not text", "bad_text")
     cleaned = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
     cleaned = " ".join(cleaned.split())
     if not cleaned:
-        raise InputError("the utterance is empty")
+        raise InputError("the utterance is empty", "bad_text")
     if len(cleaned) > MAX_TEXT_CHARS:
-        raise InputError(f"the utterance is {len(cleaned)} characters long; the limit is {MAX_TEXT_CHARS}")
+        raise InputError(f"the utterance is {len(cleaned)} characters long; the limit is {MAX_TEXT_CHARS}",
+                         "too_long")
     return cleaned
 
 
@@ -192,18 +191,19 @@ class Understander:
         ``inherited`` are the actions asked by the clause before, for a clause that names none.
         """
         narrow = self.techniques.narrowing
-        targets = candidate_targets(self.registry, mentions) if narrow else self.registry.targets
+        fitting = fitting_targets(self.registry, mentions) if narrow else ()
+        # When the words name nothing of the registry, or nothing fits, every target is offered.
+        targets = fitting or self.registry.targets
         numbers = numbers_in(model_words)
         one = max_lines == 1
-        fitting = fitting_targets(self.registry, mentions) if narrow and one else ()
-        if fitting and mentions.whole:
+        if one and fitting and mentions.whole:
             # "All the lights", "客厅的灯全部", "too dark in the kitchen": every device that fits, as the
-            # widest group; when nothing fits, every target is offered and the model decides.
+            # widest group.
             targets = widest(fitting)
-        elif fitting and mentions.rooms and mentions.singular and len(named_by(fitting, mentions.singular)) == 1:
+        elif one and fitting and mentions.rooms and len(named := named_by(fitting, mentions.singular)) == 1:
             # "The living room light": of the room's lights, the one whose own name says "light" (not
             # the floor lamp). Several such names stay a choice: a shared name may mean all of them.
-            targets = named_by(fitting, mentions.singular)
+            targets = named
         # One request asking for more or less is not an on/off request; with several, any may be.
         exclude = _ON_OFF if one and asks_for_direction(model_words) else frozenset()
         asked = answers = None
@@ -220,13 +220,13 @@ class Understander:
         lines.sort(key=lambda line: (line.phrase.lower() not in lowered, line.phrase not in words))
         return lines
 
-    def _out_of_range(self, model_text: str, mentions: Mentions) -> str:
-        """Why a value the words ask for fits none of the devices they name ("调到一千度"); "" if it fits."""
-        numbers = [int(n) for n in _WHOLE_NUMBER.findall(model_text)]
+    @staticmethod
+    def _out_of_range(model_text: str, fitting: Sequence[Target]) -> str:
+        """Why a value the words ask for fits none of the ``fitting`` devices ("调到一千度"); "" if it fits."""
+        numbers = numbers_in(model_text, max_digits=None)
         if not numbers or asked_actions(model_text, one_value=True) != frozenset({"set"}):
             return ""
-        ranges = {t.id: r for t in fitting_targets(self.registry, mentions)
-                  if not t.is_group and (r := t.value_range()) is not None}
+        ranges = {t.id: r for t in fitting if not t.is_group and (r := t.value_range()) is not None}
         if not ranges or any(low <= n <= high for n in numbers for low, high in ranges.values()):
             return ""
         named = ", ".join(f"{target} takes {low}-{high}" for target, (low, high) in ranges.items())
@@ -241,10 +241,10 @@ class Understander:
         inherited: frozenset[str] | None = None
         for clause in clauses:
             # "Turn on the bedroom light and the fan": the second clause asks what the first asked.
-            lines = self._lines(clause.text, clause.text, clause.mentions, 1, inherited)
-            inherited = asked_actions(clause.text) or inherited
+            asked_before, inherited = inherited, clause.asked or inherited
             if clause.negated:
                 continue  # "…, but don't turn on the fan": that clause asks for nothing
+            lines = self._lines(clause.text, clause.text, clause.mentions, 1, asked_before)
             if not lines:
                 return None
             plans.append((lines, tuple(_TIME_MARK.findall(clause.text))))
@@ -281,15 +281,15 @@ class Understander:
         if is_question(cleaned):
             return _nothing(text, model_text, started)
         mentions = find_mentions(self.registry, cleaned)
-        lacking = (mentions.rooms and mentions.types and not (mentions.devices or mentions.everything)
-                   and not fitting_targets(self.registry, mentions))
+        fitting = fitting_targets(self.registry, mentions)
+        lacking = mentions.rooms and mentions.types and not (mentions.devices or mentions.everything or fitting)
         if (mentions.unknown_rooms and not (mentions.rooms or mentions.exact)) or lacking:
             # "The garage light", "地下室的灯": a room this home does not have; "the kitchen is too dry":
             # a room without such a device. Never a device elsewhere.
             return _nothing(text, model_text, started)
         # Several commands come joined by a conjunction or a comma; without one, one line is the answer.
         max_lines = MAX_LINES if COORDINATION.search(cleaned) or len(times) > 1 else 1
-        if max_lines == 1 and (refused := self._out_of_range(model_text, mentions)):
+        if max_lines == 1 and (refused := self._out_of_range(model_text, fitting)):
             return _nothing(text, model_text, started, refused)
         user = self._tokens(self.layout.request(model_text))
         plans = self._clause_plans(model_text) if max_lines > 1 and self.techniques.clauses else None
@@ -312,8 +312,7 @@ class Understander:
             lines = self._lines(cleaned, model_text, mentions, max_lines)
             # Words that name the registry's devices ask for something; "none" stays open only when they
             # name nothing of it, a room the home does not have, or a device the room lacks.
-            allow_none = (mentions.empty or bool(mentions.unknown_rooms) or not self.techniques.narrowing
-                          or not fitting_targets(self.registry, mentions))
+            allow_none = not fitting or bool(mentions.unknown_rooms) or not self.techniques.narrowing
             decoded = self.decoder.decode(len(self._prefix), user, lines, times, allow_none, max_lines,
                                           self._overlaps)
         commands: list[Command] = []

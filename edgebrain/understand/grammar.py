@@ -23,7 +23,8 @@ ACTION_WORDS = {"increase": "up", "decrease": "down"}
 BULLET = "- "
 MAX_LINES = 6
 TIME_MARK = " @"
-_NUMBER = re.compile(r"(?<![\d:@.])(\d{1,3})(?![\d:])")
+_NUMBER = re.compile(r"(?<![\d:@.])(\d+)(?![\d:])")
+VALUE_DIGITS = 3  # no device value has more digits; a year or "1000 degrees" offers no set line
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,9 @@ def target_phrases(registry: Registry) -> dict[str, str]:
 NONE_TEXT = BULLET + NONE
 
 
-def numbers_in(text: str) -> tuple[int, ...]:
-    """Whole numbers written in the text, time markers excluded."""
-    return tuple(dict.fromkeys(int(m.group(1)) for m in _NUMBER.finditer(text)))
+def numbers_in(text: str, max_digits: int | None = VALUE_DIGITS) -> tuple[int, ...]:
+    """Whole numbers written in the text, time markers excluded; those of at most ``max_digits`` digits."""
+    return tuple(dict.fromkeys(int(n) for n in _NUMBER.findall(text) if max_digits is None or len(n) <= max_digits))
 
 
 def command_lines(targets: Iterable[Target], phrases: dict[str, str],

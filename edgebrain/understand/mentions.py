@@ -172,9 +172,8 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
              if any(_contains(lowered, w) for w in (room, *ROOM_WORDS.get(room, ())))}
     unknown = {room for room, words in ROOM_WORDS.items()
                if room not in registry.rooms and any(_contains(lowered, w) for w in (room, *words))}
-    types = {t for t, fragment in device_types().items()
-             if any(_contains(lowered, w) for w in fragment.get("x-words", ()))}
     hits = {w.lower() for w in type_words if _contains(lowered, w)}
+    types = {t for t, fragment in device_types().items() if any(w.lower() in hits for w in fragment.get("x-words", ()))}
     plurals = {w for w in hits if w.endswith("s") and w[:-1] in hits | {t.lower() for t in type_words}}
     cued = not types
     if cued:

@@ -22,6 +22,7 @@ _UNIT_AFTER = re.compile(r"\s*(?:hours?\b|minutes?\b|mins?\b|degrees?\b|percent\
 
 _ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
               "八": 8, "九": 9}
+_ZH_SCALES = (("千", 1000), ("百", 100))
 _ZH_RUN = re.compile(r"[零〇一二两三四五六七八九十百千]+")
 _ZH_TIME_OF_DAY = ("凌晨", "早上", "早晨", "上午", "中午", "下午", "傍晚", "晚上", "今晚", "明早", "明晚", "夜里")
 
@@ -46,21 +47,17 @@ def zh_to_int(run: str) -> int | None:
     """Value of a Chinese numeral like 二十四, 十五, 一百, 一千; None if it is not a plain number."""
     if not run:
         return None
-    if "千" in run:
-        head, _, tail = run.partition("千")
-        thousands = _ZH_DIGITS.get(head) if head else 1
-        rest = zh_to_int(tail.lstrip("零〇")) if tail.lstrip("零〇") else 0
-        return None if thousands is None or rest is None else thousands * 1000 + rest
-    if "百" in run:
-        head, _, tail = run.partition("百")
-        hundreds = _ZH_DIGITS.get(head) if head else 1
-        rest = zh_to_int(tail.lstrip("零〇")) if tail.lstrip("零〇") else 0
-        if hundreds is None or rest is None:
-            return None
-        # 一百五 means 150, like 一百五十.
-        if len(tail) == 1 and tail in _ZH_DIGITS:
-            rest = _ZH_DIGITS[tail] * 10
-        return hundreds * 100 + rest
+    for mark, scale in _ZH_SCALES:
+        if mark in run:
+            head, _, tail = run.partition(mark)
+            lead = _ZH_DIGITS.get(head) if head else 1
+            rest = zh_to_int(tail.lstrip("零〇")) if tail.lstrip("零〇") else 0
+            if lead is None or rest is None:
+                return None
+            # 一百五 means 150, like 一百五十 (and 一千五 1500): a lone digit counts in the next unit down.
+            if len(tail) == 1 and tail in _ZH_DIGITS:
+                rest = _ZH_DIGITS[tail] * scale // 10
+            return lead * scale + rest
     if "十" in run:
         head, _, tail = run.partition("十")
         tens = _ZH_DIGITS.get(head) if head else 1
