@@ -70,15 +70,16 @@ class Tally:
     by_category: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     failures: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, case: Case, got: tuple[str, ...], elapsed_ms: float, tokens: int) -> None:
-        """Record one utterance."""
+    def add(self, case: Case, got: tuple[str, ...], elapsed_ms: float, tokens: int, home: str = "") -> None:
+        """Record one utterance (of ``home``, when the run spans several registries)."""
         ok = got == case.commands
         self.latencies.append(elapsed_ms)
         self.tokens.append(tokens)
         self.by_category[case.category].append(ok)
         if not ok:
-            self.failures.append({"text": case.text, "now": case.now, "want": [json.loads(c) for c in case.commands],
-                                  "got": [json.loads(c) for c in got]})
+            failure = {"text": case.text, "now": case.now, "category": case.category,
+                       "want": [json.loads(c) for c in case.commands], "got": [json.loads(c) for c in got]}
+            self.failures.append({"home": home, **failure} if home else failure)
 
     def report(self) -> dict[str, Any]:
         """Accuracy, latency percentiles, tokens, per category."""
@@ -110,8 +111,10 @@ def run_bench(args: argparse.Namespace) -> int:
     from .understand.loader import load_understander
     from .understand.plain import PlainParser
 
-    cases = load_cases(Path(args.dataset) if args.dataset else DEFAULT_SET)[: args.limit]
     techniques = Techniques.without(args.without)
+    if args.suite or args.homes:
+        return _run_homes(args, techniques)
+    cases = load_cases(Path(args.dataset) if args.dataset else DEFAULT_SET)[: args.limit]
     started = time.perf_counter()
     understander = load_understander(args.devices, args.model, args.threads or DEFAULT_THREADS,
                                      techniques=techniques)
@@ -160,6 +163,34 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.json:
         text = json.dumps({**report, "failures": fast.failures, "plain_failures": slow.failures},
                           ensure_ascii=False, indent=2)
+        if args.json == "-":
+            sys.stdout.write(text + "\n")
+        else:
+            Path(args.json).write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+def _run_homes(args: argparse.Namespace, techniques: Any) -> int:
+    """``--suite DIR`` and ``--homes N``: accuracy per class over many registries (fast path only)."""
+    from .suites import generated_homes, print_suite, run_homes, suite_homes
+    from .understand.llama import DEFAULT_THREADS
+
+    threads = args.threads or DEFAULT_THREADS
+    report: dict[str, Any] = {"without": list(args.without)}
+    failures: list[dict[str, Any]] = []
+    if args.suite:
+        tally, figures = run_homes(suite_homes(Path(args.suite)), args.model, threads, techniques)
+        report["suite"] = print_suite(f"suite {args.suite}", tally, figures)
+        failures += tally.failures
+    if args.homes:
+        tally, figures = run_homes(generated_homes(args.homes, args.seed), args.model, threads, techniques)
+        report["generated"] = print_suite(f"generated (seed {args.seed})", tally, figures)
+        failures += tally.failures
+    if args.show_failures:
+        for failure in failures:
+            print(json.dumps(failure, ensure_ascii=False))
+    if args.json:
+        text = json.dumps({**report, "failures": failures}, ensure_ascii=False, indent=2)
         if args.json == "-":
             sys.stdout.write(text + "\n")
         else:

@@ -233,6 +233,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
+    from .suites import DEFAULT_SUITE
     from .understand.engine import TECHNIQUES
 
     parser = argparse.ArgumentParser(prog="edgebrain", description=__doc__)
@@ -301,6 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--without", action="append", default=[], metavar="TECHNIQUE", choices=TECHNIQUES,
                        help=f"switch one technique off to measure what it buys ({', '.join(TECHNIQUES)})")
     bench.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N utterances")
+    bench.add_argument("--suite", metavar="DIR", nargs="?", const=str(DEFAULT_SUITE),
+                       help="hand-written homes: a folder per home with devices.yaml and cases.jsonl "
+                            "(default: tests/data/homes)")
+    bench.add_argument("--homes", type=int, default=0, metavar="N", help="N generated homes (tests/homes.py)")
+    bench.add_argument("--seed", type=int, default=0, help="first seed of the generated homes")
     bench.set_defaults(func=cmd_bench)
     return parser
 

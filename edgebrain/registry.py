@@ -105,6 +105,20 @@ class Registry:
         """The target (device or group) with this id."""
         return self._targets_by_id[target_id]
 
+    def union(self, targets: Iterable[Target]) -> Target:
+        """One target for the devices of several ("the bedside lamps", a name two devices share), with
+        the actions any of them takes (each action reaches the members that take it)."""
+        ids = {d.id for t in targets for d in t.members}
+        members = tuple(d for d in self.devices if d.id in ids)
+        for target in self.targets:
+            if {d.id for d in target.members} == ids:
+                return target
+        actions = tuple(dict.fromkeys(a for d in members for a in d.actions))
+        target = Target("+".join(d.id for d in members), members, actions,
+                        " and ".join(d.name.lower() for d in members))
+        self._targets_by_id.setdefault(target.id, target)
+        return target
+
     @property
     def rooms(self) -> tuple[str, ...]:
         """Rooms in order of first appearance."""

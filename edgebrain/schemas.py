@@ -70,3 +70,46 @@ def action_words() -> dict[str, tuple[str, ...]]:
     """Return the words that ask for each action ("turn off", "关掉"), from the command schema."""
     words: dict[str, list[str]] = load_schema("command")["properties"]["action"].get("x-words", {})
     return {action: tuple(w) for action, w in words.items()}
+
+
+def room_synonyms() -> tuple[tuple[str, ...], ...]:
+    """Return the sets of words for one common room ("bedroom", "卧室"), from the registry schema."""
+    room = load_schema("devices")["$defs"]["device"]["properties"]["room"]
+    return tuple(tuple(words) for words in room.get("x-synonyms", ()))
+
+
+def action_states() -> dict[str, tuple[str, ...]]:
+    """Return the words that tell a state ("is on", "开着") rather than ask for an action, per action."""
+    states: dict[str, Any] = load_schema("command")["properties"]["action"].get("x-states", {})
+    return {action: tuple(words) for action, words in states.items() if action != "description"}
+
+
+def value_extremes() -> dict[str, tuple[str, ...]]:
+    """Return the words for the end of a range ("max", "拉满"), keyed "max" and "min"."""
+    extremes: dict[str, Any] = load_schema("command")["properties"]["value"].get("x-extremes", {})
+    return {end: tuple(extremes.get(end, ())) for end in ("max", "min")}
+
+
+def type_extreme_actions(device_type: str) -> dict[str, str]:
+    """Return the action a type takes for an end of its range instead of a set (covers: open, close)."""
+    actions: dict[str, str] = device_types()[device_type].get("x-extremes", {})
+    return actions
+
+
+def unsupported_words() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Return the things and the actions no device type takes (locks, media; "unlock", "pause")."""
+    unsupported: dict[str, Any] = load_schema("command").get("x-unsupported", {})
+    return tuple(unsupported.get("things", ())), tuple(unsupported.get("actions", ()))
+
+
+def group_words() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Return the words for every device ("everything", 所有设备), the quantifiers ("all", 都), and the
+    phrases in which a quantifier word quantifies nothing ("all the way")."""
+    groups: dict[str, Any] = load_schema("command").get("x-groups", {})
+    return tuple(groups.get("everything", ())), tuple(groups.get("quantifiers", ())), tuple(groups.get("not", ()))
+
+
+def type_same_actions(device_type: str) -> dict[str, str]:
+    """Return actions of other types that mean one of this type's own (a cover: "on" is "open")."""
+    same: dict[str, str] = device_types()[device_type].get("x-same", {})
+    return same

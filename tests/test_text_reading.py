@@ -120,7 +120,9 @@ def test_named_actions_narrow_the_choice():
     assert asked_actions("switch the humidifier off") == {"off", "set"}
     assert asked_actions("把空调都打开") == {"on", "open", "set"}
     assert asked_actions("风扇风小一点") == {"decrease", "set"}
-    assert asked_actions("shut down everything in the bedroom") == {"off", "close", "set"}
+    # The longer word wins: "shut down" is off, not the "shut" of close; "light up" is on, not up.
+    assert asked_actions("shut down everything in the bedroom") == {"off", "set"}
+    assert asked_actions("light up the hallway") == {"on", "set"}
     assert asked_actions("it's too dark in here") is None  # no action named: the model decides
     # A value (a set word or a unit) with a number makes a one-command request a set, and only a set.
     assert asked_actions("dim the bedroom light to 20 percent") == {"decrease", "set"}

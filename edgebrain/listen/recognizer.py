@@ -20,7 +20,7 @@ from typing import Any
 from ..errors import ModelError
 from ..registry import Registry
 from ..schemas import action_words, device_types
-from ..understand.mentions import ROOM_WORDS
+from ..understand.rooms import room_words
 from .audio import RATE, AudioSource
 
 log = logging.getLogger(__name__)
@@ -52,10 +52,11 @@ def phrase_list(registry: Registry) -> list[str]:
     phrases: list[str] = []
     for device in registry:
         phrases += [device.name, *device.aliases]
+    vocabulary = room_words(registry.rooms)
     for room in registry.rooms:
-        phrases += [room, *ROOM_WORDS.get(room, ())]
+        phrases += [room, *vocabulary.words_of(room)]
     for words in action_words().values():
-        phrases += words
+        phrases += [w for w in words if "*" not in w]
     for fragment in device_types().values():
         phrases += fragment.get("x-words", [])
     phrases += [*_GLUE, *_NUMBERS]

@@ -2,36 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
 import time
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from ..command import Command, check
 from ..errors import CommandError, ConfigError, InputError
 from ..registry import Registry, Target
+from ..schemas import device_types
 from .clauses import COORDINATION, split_clauses
 from .decoder import Backend, Decoded, ReplyDecoder, StatefulBackend
-from .grammar import MAX_LINES, Line, command_lines, numbers_in, target_phrases
+from .grammar import MAX_LINES, VALUE_DIGITS, Line, command_lines, numbers_in, target_phrases
 from .mentions import (
     Mentions,
     asked_actions,
     asks_for_direction,
     complaint_actions,
+    extreme,
     find_mentions,
     fitting_targets,
     named_by,
+    stated,
+    unsupported,
     widest,
 )
 from .numbers import normalize_numbers
 from .prompt import LAYOUTS, Segments
 from .questions import is_negated, is_question
+from .rooms import fold
 from .times import read_times
 
 log = logging.getLogger(__name__)
@@ -39,6 +48,9 @@ log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 500
 _ON_OFF = frozenset({"on", "off", "toggle", "open", "close"})
 _TIME_MARK = re.compile(r"@(\d\d:\d\d)")
+# A number before a measure word counts devices: 两盏灯, 3台空调.
+_COUNT = re.compile(r"\d+\s*(?:盏|个|台|把|只|扇|部|组|套)")
+_QUOTED_DATA = re.compile(r"[{\[]\s*[\"']\w+[\"']\s*:|```")
 
 
 @dataclass(frozen=True)
@@ -117,9 +129,10 @@ def now_hhmm() -> str:
     return datetime.now().strftime("%H:%M")
 
 
-def prepare(text: str, now: str) -> tuple[str, tuple[str, ...]]:
-    """The words as the model sees them (digits, @HH:MM markers) and the times they name."""
-    reading = read_times(normalize_numbers(text), now)
+def prepare(text: str, now: str, keep: Sequence[str] = ()) -> tuple[str, tuple[str, ...]]:
+    """The words as the model sees them (digits, @HH:MM markers) and the times they name; the words of
+    ``keep`` (the registry's names with number words in them, like 百叶窗) stay words."""
+    reading = read_times(normalize_numbers(text, keep), now)
     return reading.text, reading.times
 
 
@@ -128,36 +141,114 @@ def _nothing(text: str, model_text: str, started: float, *rejected: str) -> Unde
     return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000, rejected=rejected)
 
 
+class _PromptFirst:
+    """A backend that makes sure the right prompt is evaluated before the model runs.
+
+    Several Understanders (one per registry) may share one llama.cpp instance; the KV cache holds the
+    prompt of the last one that ran the model (the ``owner``).
+    """
+
+    def __init__(self, inner: Backend, ensure: Callable[[], None]):
+        self.inner = inner
+        self._ensure = ensure
+        shared = getattr(inner, "_edgebrain_owner", None)
+        self._box: list[object] = shared if isinstance(shared, list) else [None]
+        with contextlib.suppress(AttributeError):  # a backend with __slots__ keeps no owner: not shared
+            inner._edgebrain_owner = self._box  # type: ignore[attr-defined]
+        self._rewind: int | None = None
+
+    @property
+    def owner(self) -> object:
+        """The Understander whose prompt the KV cache holds."""
+        return self._box[0]
+
+    @owner.setter
+    def owner(self, value: object) -> None:
+        self._box[0] = value
+
+    def tokenize(self, text: str, special: bool = False) -> list[int]:
+        """Tokens of ``text``; no model run needed."""
+        return self.inner.tokenize(text, special=special)
+
+    def reset_to(self, n_tokens: int) -> None:
+        """Forget what follows the first ``n_tokens``; applied when the model next runs."""
+        self._rewind = n_tokens
+
+    def _ready(self) -> None:
+        rewind, self._rewind = self._rewind, None
+        self._ensure()
+        if rewind is not None:
+            self.inner.reset_to(rewind)
+
+    def eval(self, tokens: Sequence[int]) -> None:
+        """Evaluate after the prompt."""
+        self._ready()
+        self.inner.eval(tokens)
+
+    def logits(self) -> npt.NDArray[np.float32]:
+        """Logits for the next token."""
+        self._ready()
+        return self.inner.logits()
+
+
 class Understander:
     """Reads commands from utterances with a model backend, constrained to one registry."""
 
     def __init__(self, registry: Registry, backend: Backend, state_dir: Path | None = None,
-                 techniques: Techniques | None = None):
+                 techniques: Techniques | None = None, lazy: bool = False):
+        """With ``lazy`` the prompt is evaluated when a request first needs the model, not now."""
         self.registry = registry
-        self.backend = backend
+        self.backend = _PromptFirst(backend, self._ensure_prompt)
         self.techniques = techniques or Techniques()
         self.layout = LAYOUTS[self.techniques.layout]
         self._prefix = self._tokens(self.layout.prefix(registry))
         self._state_dir = state_dir if self.techniques.saved_prompt else None
-        self._load_prompt()
+        self.prompt_seconds = 0.0
         self.phrases = target_phrases(registry)
-        self.decoder = ReplyDecoder(backend, self.layout.end, self.techniques.jump_forward,
+        names = {fold(p) for d in registry for p in (d.name, *d.aliases, *([d.room] if d.room else []))}
+        type_words = sorted({fold(w) for f in device_types().values() for w in f.get("x-words", ()) if w.isascii()},
+                            key=len, reverse=True)
+        self._counted = re.compile(r"\b\d+\s+(?:" + "|".join(map(re.escape, type_words)) + r")\b")
+        self._numbered = sorted((p for p in names if any(ch.isdigit() for ch in p)), key=len, reverse=True)
+        # Names and type words that contain number words ("百叶窗", "Fan one") are not numbers.
+        words = names | {w for fragment in device_types().values() for w in fragment.get("x-words", ())}
+        self._wordy = tuple(sorted({p for w in words for p in (w, w.title(), w.capitalize())
+                                    if normalize_numbers(p) != p}, key=len, reverse=True))
+        self.decoder = ReplyDecoder(self.backend, self.layout.end, self.techniques.jump_forward,
                                     self.techniques.same_meaning)
         self._recent: OrderedDict[str, Understanding] = OrderedDict()
+        if not lazy:
+            self._ensure_prompt()
+
+    @property
+    def prompt_evaluated(self) -> bool:
+        """True once this registry's prompt is in the model's KV cache (evaluated or restored)."""
+        return self.backend.owner is self
+
+    def _ensure_prompt(self) -> None:
+        """Put this registry's prompt in the model's KV cache, unless it is there already."""
+        if self.backend.owner is self:
+            return
+        started = time.perf_counter()
+        self.backend.owner = self
+        self._load_prompt()
         self._warm_up()
-        log.info("prompt of %d tokens evaluated", len(self._prefix))
+        self.prompt_seconds = time.perf_counter() - started
+        log.info("prompt of %d tokens ready in %.1f s", len(self._prefix), self.prompt_seconds)
 
     def _warm_up(self) -> None:
         """Run the model once on throwaway words: the first real request should not pay for allocations."""
-        self.backend.reset_to(len(self._prefix))
-        self.backend.eval(self._tokens(self.layout.request("hello")))
-        self.backend.logits()
-        self.backend.reset_to(len(self._prefix))
+        inner = self.backend.inner
+        inner.reset_to(len(self._prefix))
+        inner.eval(self._tokens(self.layout.request("hello")))
+        inner.logits()
+        inner.reset_to(len(self._prefix))
 
     def _load_prompt(self) -> None:
         """Evaluate the fixed prompt, or restore its KV state saved by an earlier start."""
         state_dir = self._state_dir
-        saver = self.backend if isinstance(self.backend, StatefulBackend) else None
+        inner = self.backend.inner
+        saver = inner if isinstance(inner, StatefulBackend) else None
         path = None
         if saver is not None and state_dir is not None and saver.identity:
             key = hashlib.sha256(f"{saver.identity}:{self._prefix}".encode()).hexdigest()[:24]
@@ -165,8 +256,8 @@ class Understander:
             if saver.load_state(path, self._prefix):
                 log.info("restored the prompt state from %s", path)
                 return
-        self.backend.reset_to(0)
-        self.backend.eval(self._prefix)
+        inner.reset_to(0)
+        inner.eval(self._prefix)
         if saver is not None and path is not None and state_dir is not None:
             try:
                 state_dir.mkdir(parents=True, exist_ok=True)
@@ -178,6 +269,16 @@ class Understander:
         """True when two targets share a device."""
         a, b = self.registry.target(first), self.registry.target(second)
         return bool({d.id for d in a.members} & {d.id for d in b.members})
+
+    def _values(self, text: str, max_digits: int | None = VALUE_DIGITS) -> tuple[int, ...]:
+        """The numbers of the words that are values: not part of a room or a name ("Bedroom 2", "2F
+        hallway"), nor a count of devices ("两盏灯", "both 2 lamps")."""
+        rest = fold(text)
+        for phrase in self._numbered:
+            rest = rest.replace(phrase, " ")
+        rest = _COUNT.sub(" ", rest)
+        rest = self._counted.sub(" ", rest)
+        return numbers_in(rest, max_digits)
 
     @property
     def prompt_tokens(self) -> int:
@@ -194,36 +295,55 @@ class Understander:
         fitting = fitting_targets(self.registry, mentions) if narrow else ()
         # When the words name nothing of the registry, or nothing fits, every target is offered.
         targets = fitting or self.registry.targets
-        numbers = numbers_in(model_words)
+        numbers = self._values(model_words)
         one = max_lines == 1
-        if one and fitting and mentions.whole:
-            # "All the lights", "客厅的灯全部", "too dark in the kitchen": every device that fits, as the
-            # widest group.
+        answers = complaint_actions(self.registry, words) if self.techniques.action_words else {}
+        # A complaint about a room is about all of its devices that answer it ("客厅的灯太亮了").
+        room_complaint = bool(answers) and bool(mentions.rooms) and not mentions.devices
+        if one and fitting and (mentions.whole or mentions.shared or room_complaint):
+            # "All the lights", "客厅的灯全部", "too dark in the kitchen", a name two devices share: every
+            # device that fits, as the widest group (or as one target made for them).
             targets = widest(fitting)
-        elif one and fitting and mentions.rooms and len(named := named_by(fitting, mentions.singular)) == 1:
+            if len(targets) > 1:
+                targets = (self.registry.union(targets),)
+        elif one and fitting and len(named := named_by(fitting, mentions.singular)) == 1:
             # "The living room light": of the room's lights, the one whose own name says "light" (not
             # the floor lamp). Several such names stay a choice: a shared name may mean all of them.
             targets = named
         # One request asking for more or less is not an on/off request; with several, any may be.
         exclude = _ON_OFF if one and asks_for_direction(model_words) else frozenset()
-        asked = answers = None
+        asked = None
+        end = None
+        own = False
         if self.techniques.action_words:
-            answers = complaint_actions(self.registry, words)
+            states, _ = stated(words)
+            # "The lamp is on but I still can't read": the state it is in does not answer the complaint.
+            answers = {kind: tuple(a for a in actions if a not in states) or actions
+                       for kind, actions in answers.items()}
             # The model's words: numbers are digits there ("up to sixty" is "up to 60").
-            asked = asked_actions(model_words, one_value=one and bool(numbers)) or (None if answers else inherited)
+            asked = asked_actions(model_words, one_value=one and bool(numbers))
+            own = asked is not None
+            asked = asked or (None if answers else inherited)
             if one and asked is None:
                 # A complaint that names no action gets the schema's first answer: "too dark" -> on.
                 answers = {kind: actions[:1] for kind, actions in answers.items()}
-        lines = command_lines(targets, self.phrases, numbers, exclude, answers, asked)
+            if one and not numbers:
+                # "Full brightness", 调到最小: the end of each device's range.
+                end = extreme(model_words)
+        if answers and not own and not mentions.devices and narrow:
+            # "So dry my skin feels tight" in a home without a humidifier: a complaint never moves a
+            # device of a kind that does not answer it.
+            targets = tuple(t for t in targets if {d.type for d in t.members} <= answers.keys())
+        lines = command_lines(targets, self.phrases, numbers, exclude, answers, asked, end,
+                              strict=own and narrow and bool(fitting))
         # Where two spellings mean the same command the decoder takes the first: the user's own words.
         lowered = words.lower()
         lines.sort(key=lambda line: (line.phrase.lower() not in lowered, line.phrase not in words))
         return lines
 
-    @staticmethod
-    def _out_of_range(model_text: str, fitting: Sequence[Target]) -> str:
+    def _out_of_range(self, model_text: str, fitting: Sequence[Target]) -> str:
         """Why a value the words ask for fits none of the ``fitting`` devices ("调到一千度"); "" if it fits."""
-        numbers = numbers_in(model_text, max_digits=None)
+        numbers = self._values(model_text, max_digits=None)
         if not numbers or asked_actions(model_text, one_value=True) != frozenset({"set"}):
             return ""
         ranges = {t.id: r for t in fitting if not t.is_group and (r := t.value_range()) is not None}
@@ -262,7 +382,7 @@ class Understander:
         """Commands for one utterance; ``now`` (HH:MM) resolves relative times."""
         started = time.perf_counter()
         cleaned = clean_text(text)
-        model_text, times = prepare(cleaned, now or now_hhmm())
+        model_text, times = prepare(cleaned, now or now_hhmm(), self._wordy)
         key = f"{cleaned}\x00{model_text}"
         if key in self._recent:
             # The same words at the same resolved times mean the same commands; only the cost differs.
@@ -280,6 +400,12 @@ class Understander:
               started: float) -> Understanding:
         if is_question(cleaned):
             return _nothing(text, model_text, started)
+        if _QUOTED_DATA.search(cleaned):
+            # Nobody speaks braces: a JSON or command block inside chit-chat is text, not an instruction.
+            return _nothing(text, model_text, started, "quoted data is not a request")
+        if refused := unsupported(self.registry, cleaned):
+            # "Lock the front door", "pause the music": never the nearest device instead.
+            return _nothing(text, model_text, started, refused)
         mentions = find_mentions(self.registry, cleaned)
         fitting = fitting_targets(self.registry, mentions)
         lacking = mentions.rooms and mentions.types and not (mentions.devices or mentions.everything or fitting)
@@ -288,7 +414,8 @@ class Understander:
             # a room without such a device. Never a device elsewhere.
             return _nothing(text, model_text, started)
         # Several commands come joined by a conjunction or a comma; without one, one line is the answer.
-        max_lines = MAX_LINES if COORDINATION.search(cleaned) or len(times) > 1 else 1
+        # (In the words with times marked: "in two and a half hours" is one time, not two commands.)
+        max_lines = MAX_LINES if COORDINATION.search(model_text) or len(times) > 1 else 1
         if max_lines == 1 and (refused := self._out_of_range(model_text, fitting)):
             return _nothing(text, model_text, started, refused)
         user = self._tokens(self.layout.request(model_text))
@@ -310,6 +437,10 @@ class Understander:
             decoded = Decoded(tuple(found), evaluated, decisions)
         else:
             lines = self._lines(cleaned, model_text, mentions, max_lines)
+            if not lines:
+                # "Dim the kettle", "toggle the curtains": an action the devices named do not take.
+                names = ", ".join(t.description for t in fitting[:3])
+                return _nothing(text, model_text, started, f"{names}: no such action for this device")
             # Words that name the registry's devices ask for something; "none" stays open only when they
             # name nothing of it, a room the home does not have, or a device the room lacks.
             allow_none = not fitting or bool(mentions.unknown_rooms) or not self.techniques.narrowing

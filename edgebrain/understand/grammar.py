@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..registry import Registry, Target
-from ..schemas import device_types
-from .mentions import ROOM_WORDS
+from ..schemas import device_types, type_extreme_actions, type_same_actions
+from .rooms import room_words
 
 NONE = "none"
 # Words the model writes for schema actions: "turn it up" is copied far more reliably than "increase".
@@ -75,6 +75,7 @@ def target_phrases(registry: Registry) -> dict[str, str]:
         for phrase in (device.name, *device.aliases, device.id.replace("_", " ")):
             claim(phrase, device.id)
     types = device_types()
+    vocabulary = room_words(registry.rooms)
     for target in registry.targets:
         if not target.is_group:
             continue
@@ -84,7 +85,7 @@ def target_phrases(registry: Registry) -> dict[str, str]:
         if len(kinds) == 1 and len(rooms) == 1:
             room = next(iter(rooms)) or ""
             for word in types[next(iter(kinds))].get("x-words", ()):
-                for room_word in (room, *ROOM_WORDS.get(room, ())):
+                for room_word in (room, *vocabulary.words_of(room)):
                     claim(_join(room_word, word), target.id)
     for target in registry.targets:
         kinds = {d.type for d in target.members}
@@ -99,8 +100,9 @@ def target_phrases(registry: Registry) -> dict[str, str]:
             if len(rooms) == 1:
                 room = next(iter(rooms)) or ""
                 claim(f"everything in the {room}", target.id)
-                for room_word in ROOM_WORDS.get(room, ()):
-                    claim(f"{room_word}所有设备", target.id)
+                for room_word in vocabulary.words_of(room):
+                    if not room_word.isascii():
+                        claim(f"{room_word}所有设备", target.id)
             else:
                 for phrase in ("everything", "all devices", "所有设备", "所有电器"):
                     claim(phrase, target.id)
@@ -116,12 +118,17 @@ def numbers_in(text: str, max_digits: int | None = VALUE_DIGITS) -> tuple[int, .
 def command_lines(targets: Iterable[Target], phrases: dict[str, str],
                   values: Sequence[int] | None = None, exclude: frozenset[str] = frozenset(),
                   answers: Mapping[str, Sequence[str]] | None = None,
-                  asked: frozenset[str] | None = None) -> list[Line]:
+                  asked: frozenset[str] | None = None, extreme: str | None = None,
+                  strict: bool = False) -> list[Line]:
     """Every line for these targets, by each of their phrases; ``set`` only with ``values``.
 
     Actions in ``exclude`` are left out, and a target whose types all have an entry in ``answers``
     (device type -> actions that answer a complaint) keeps only those, as long as one is left; so do
-    the actions in ``asked``, the ones the words name, as long as one of them makes a line.
+    the actions in ``asked``, the ones the words name, as long as one of them makes a line. With
+    ``extreme`` ("max" or "min") a target is set to that end of its range, or takes its type's action
+    for it (a cover opens). With ``strict`` (the words themselves name the actions) a target that takes
+    none of them, nor an action of its type that means the same, gets no line: "dim the kettle" is
+    nothing, never another action.
     """
     by_target: dict[str, list[str]] = {}
     for phrase, target_id in phrases.items():
@@ -138,9 +145,21 @@ def command_lines(targets: Iterable[Target], phrases: dict[str, str],
         if answers and kinds <= answers.keys():
             answering = set.intersection(*(set(answers[k]) for k in kinds))
             actions = [a for a in actions if a in answering] or actions
-        if asked is not None:
-            actions = [a for a in actions if a in asked and (a != "set" or settable)] or actions
-        for phrase in by_target.get(target.id, [target.id]):
+        if extreme is not None:
+            instead = {type_extreme_actions(d.type).get(extreme) for d in target.members}
+            if len(instead) == 1 and None not in instead:
+                actions = [a for a in instead if a is not None and a in target.actions] or actions
+            elif value_range is not None:
+                settable, actions = [value_range[1] if extreme == "max" else value_range[0]], ["set"]
+        elif asked is not None:
+            wanted = [a for a in actions if a in asked and (a != "set" or settable)]
+            if strict and not wanted:
+                same = {type_same_actions(d.type).get(a) for d in target.members for a in asked}
+                wanted = [a for a in actions if a in same]
+                if not wanted:
+                    continue
+            actions = wanted or actions
+        for phrase in by_target.get(target.id) or [target.description]:
             for action in actions:
                 values_here = settable if action == "set" else [None]
                 lines.extend(Line(target.id, action, value, phrase) for value in values_here)

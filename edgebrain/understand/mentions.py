@@ -10,33 +10,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..registry import Registry, Target
-from ..schemas import action_words, device_types, type_complaints, value_units
+from ..schemas import (
+    action_states,
+    action_words,
+    device_types,
+    group_words,
+    type_complaints,
+    unsupported_words,
+    value_extremes,
+    value_units,
+)
+from .rooms import contains as _contains
+from .rooms import find as _find
+from .rooms import find_rooms, fold, room_words
 
-# Room names people use, for the English room keys of a registry; rooms a registry lacks are how
-# "turn on the garage light" is known to be about something that is not there.
-ROOM_WORDS: dict[str, tuple[str, ...]] = {
-    "living room": ("客厅", "起居室", "lounge"),
-    "bedroom": ("卧室", "睡房"),
-    "kitchen": ("厨房",),
-    "bathroom": ("浴室", "卫生间", "洗手间"),
-    "study": ("书房",),
-    "dining room": ("餐厅", "饭厅"),
-    "hallway": ("走廊", "门厅"),
-    "garage": ("车库",),
-    "garden": ("花园", "院子"),
-    "balcony": ("阳台",),
-    "office": ("办公室",),
-    "basement": ("地下室",),
-}
-EVERYTHING_WORDS = ("everything", "all devices", "every device", "all the devices", "电器", "设备", "所有东西",
-                    "全部关", "全关", "全开")
-QUANTIFIERS = ("all", "every", "both", "全部", "所有", "都", "全")
-# Words too common in device names to point at one device by themselves.
-_GENERIC = {"light", "lights", "lamp", "room", "living", "main", "machine", "with", "the", "and", "plug",
-            "fan", "fans", "air", "conditioner", "conditioning", "counter", "kitchen", "bedroom", "standing"}
+EVERYTHING_WORDS, QUANTIFIERS, NOT_QUANTIFIERS = group_words()
+# Grammar words: never enough to point at a device by themselves.
+_FUNCTION_WORDS = {"the", "and", "with", "for", "of", "my", "our", "one", "two", "room", "all", "new", "old"}
 _CJK = re.compile(r"[\u3400-\u9fff]+")
 
 
@@ -54,6 +47,8 @@ class Mentions:
     quantified: bool = False  # "all", "both", 所有, 都, "everything"
     plural: bool = False  # a type word in the plural: "the lights"
     singular: tuple[str, ...] = ()  # type words in the singular: "the light"
+    near: frozenset[str] = frozenset()  # rooms named partly beside one named fully ("bedroom": "Bedroom 2")
+    shared: bool = False  # the exact devices are several that share the name the words use
 
     @property
     def whole(self) -> bool:
@@ -71,15 +66,14 @@ class Mentions:
         return not (self.devices or self.rooms or self.types or self.everything)
 
 
-# "Shut down" and "turn it down to 20" name no direction: one is off, the other a set.
-_NOT_DIRECTION = {"shut down": "shut off", "switch down": "switch off", "close down": "close",
-                  "turn it down to": "set to", "turn down to": "set to"}
+# "Turn it down to 20" names no direction: it is a set.
+_NOT_DIRECTION = {"turn it down to": "set to", "turn down to": "set to"}
 _DIRECTIONS = ("increase", "decrease")
 
 
 # 开 and 关 alone are verbs only where a request starts ("开厨房灯", "@20:00 开空调", "请关窗帘"); elsewhere
 # they are parts of other words (开关 is a switch, 关于 "about"), so they are not in the schema's x-words.
-_LEADING_VERB = re.compile(r"(?:^|[\s,，。!！@\d:]|请|帮我|给我|麻烦)([开关])(?![关心始于])")
+_LEADING_VERB = re.compile(r"(?:^|[\s,，。!！@\d:]|请|帮我|给我|麻烦)([开关])(?![关心始于着])")
 _LEADING_ACTIONS = {"开": {"on", "open"}, "关": {"off", "close"}}
 
 
@@ -87,14 +81,74 @@ _LEADING_ACTIONS = {"开": {"on", "open"}, "关": {"off", "close"}}
 _TO_VALUE = re.compile(r"\b(?:up|down) to (?=\d)")
 
 
+def _blank(text: str, phrase: str) -> tuple[str, bool]:
+    """``text`` with every occurrence of ``phrase`` blanked out, and whether there was one."""
+    found = False
+    while (match := _find(text, phrase)) is not None:
+        found = True
+        text = text[:match.start()] + " " * (match.end() - match.start()) + text[match.end():]
+    return text, found
+
+
+def stated(text: str) -> tuple[frozenset[str], str]:
+    """The states the words tell ("the lamp is on", "灯开着"), and the words without them."""
+    rest = fold(text)
+    states = set()
+    for state, words in action_states().items():
+        for word in sorted(words, key=len, reverse=True):
+            rest, found = _blank(rest, word)
+            if found:
+                states.add(state)
+    return frozenset(states), rest
+
+
 def _named_actions(text: str) -> set[str]:
-    lowered = _TO_VALUE.sub("set to ", text.lower())
+    """Actions named by their words; longer words first, so "light up" is on and "shut down" off."""
+    _, lowered = stated(_TO_VALUE.sub("set to ", verbs_read(text.lower())))
     for phrase, meaning in _NOT_DIRECTION.items():
         lowered = lowered.replace(phrase, meaning)
-    named = {a for a, words in action_words().items() if any(_contains(lowered, w) for w in words)}
+    named = set()
+    for word, action in sorted(((w, a) for a, words in action_words().items() for w in words),
+                               key=lambda item: -len(item[0])):
+        lowered, found = _blank(lowered, word)
+        if found:
+            named.add(action)
+            # A word may name two actions (打开: on for a light, open for curtains).
+            named.update(a for a, words in action_words().items() if word in words)
     for verb in _LEADING_VERB.findall(lowered):
         named |= _LEADING_ACTIONS[verb]
     return named
+
+
+def extreme(text: str) -> str | None:
+    """ "max" or "min" when the words ask for the end of a range ("full brightness", 调到最小)."""
+    folded = fold(text)
+    for end, words in value_extremes().items():
+        if any(_contains(folded, w) for w in words):
+            return end
+    return None
+
+
+def _phrases(registry: Registry) -> list[str]:
+    """The registry's names and aliases, folded, longest first."""
+    return sorted({fold(p) for d in registry for p in (d.name, *d.aliases)}, key=len, reverse=True)
+
+
+def unsupported(registry: Registry, text: str) -> str:
+    """What the words ask for that no device here does ("lock the door", "pause the music"); "" if none.
+
+    Words inside a registered device's name or alias do not count: a cover named "Garage door" opens.
+    """
+    rest = fold(text)
+    phrases = _phrases(registry)
+    for phrase in phrases:
+        rest, _ = _blank(rest, phrase)
+    things, actions = unsupported_words()
+    # "Start the vacuum" where a switch is named "Robot vacuum": a word of a name names that device.
+    named = [w for w in (*things, *actions) if _contains(rest, w) and not any(_contains(p, w) for p in phrases)]
+    if not named:
+        return ""
+    return f"nothing in this home can do that: no device here takes {', '.join(repr(w) for w in named[:3])}"
 
 
 def asks_for_direction(text: str) -> bool:
@@ -127,9 +181,9 @@ def complaint_actions(registry: Registry, text: str) -> dict[str, tuple[str, ...
     leans towards "off" for complaints, so the grammar keeps only the actions the schema lists, in its
     order: the first one answers the complaint when the words name no action.
     """
-    lowered = text.lower()
+    lowered = fold(text)
     # Words inside a device's own name are no complaint: "关掉抽油烟机" names the range hood.
-    for phrase in sorted({p.lower() for d in registry for p in (d.name, *d.aliases)}, key=len, reverse=True):
+    for phrase in sorted({fold(p) for d in registry for p in (d.name, *d.aliases)}, key=len, reverse=True):
         lowered = lowered.replace(phrase, " ")
     found: dict[str, tuple[str, ...]] = {}
     for device_type in device_types():
@@ -139,70 +193,109 @@ def complaint_actions(registry: Registry, text: str) -> dict[str, tuple[str, ...
     return found
 
 
-def _contains(text: str, phrase: str) -> bool:
-    phrase = phrase.lower()
-    if re.search(r"[a-z0-9]", phrase):
-        return re.search(r"(?<![a-z0-9])" + re.escape(phrase) + r"(?![a-z0-9])", text) is not None
-    return bool(phrase) and phrase in text
-
-
-def _device_words(phrases: tuple[str, ...], room_words: set[str]) -> set[str]:
-    """Whole phrases, their distinctive English words and their Chinese two-character pieces."""
-    words = {p.lower() for p in phrases}
-    for phrase in phrases:
-        words.update(w for w in re.findall(r"[a-z][a-z-]{3,}", phrase.lower()) if w not in _GENERIC)
-        for run in _CJK.findall(phrase):
-            words.update(run[i:i + 2] for i in range(len(run) - 1))
-    return {w for w in words if w not in room_words and "的" not in w}
+def _device_words(registry: Registry, excluded: set[str]) -> dict[str, frozenset[str]]:
+    """Words that point at devices: whole names and aliases, and the words and Chinese two-character
+    pieces of them that are not room, type or grammar words, each with the devices it points at."""
+    pointing: dict[str, set[str]] = {}
+    for device in registry:
+        phrases = [fold(p) for p in (device.name, device.id.replace("_", " "), *device.aliases)]
+        words = set(phrases)
+        for phrase in phrases:
+            words.update(re.findall(r"[a-z][a-z0-9-]{2,}", phrase))
+            for run in _CJK.findall(phrase):
+                words.update(run[i:i + 2] for i in range(len(run) - 1))
+        for word in words:
+            if word not in excluded and word not in _FUNCTION_WORDS and "的" not in word:
+                pointing.setdefault(word, set()).add(device.id)
+                if word.isascii() and " " not in word and not word.endswith("s"):
+                    pointing.setdefault(word + "s", set()).add(device.id)  # "the venetians"
+    return {w: frozenset(ids) for w, ids in pointing.items()}
 
 
 # "Switch on the lamp" uses the verb; only the noun ("the switch") names the switch type.
 _SWITCH_VERB = re.compile(r"\bswitch(?=\s+(?:on|off|it|them|everything|all|every|both|the|my)\b)")
+# "Light up the hallway" uses the verb: it asks for the room's lights, not the one named "light". Where
+# a verb stands (not in "turn the light up") it reads as "illuminate", which the schema knows.
+_LIGHT_VERB = re.compile(r"(^\s*|[,;.!?，。]\s*|\b(?:please|pls|can you|could you|would you|will you|and|then|"
+                         r"just|to)\s+)light\s+up\b", re.IGNORECASE)
+
+
+def verbs_read(text: str) -> str:
+    """The words with verbs that look like device words read as verbs ("light up" as "illuminate")."""
+    return _LIGHT_VERB.sub(r"\1illuminate", text)
+
+
+def _type_words() -> set[str]:
+    return {fold(w) for fragment in device_types().values() for w in fragment.get("x-words", ())}
 
 
 def find_mentions(registry: Registry, text: str) -> Mentions:
     """Find the registry's device words, room names and type words (or type cues) in ``text``."""
-    lowered = _SWITCH_VERB.sub("turn", text.lower())
-    room_words = {w for room, words in ROOM_WORDS.items() for w in (room, *words)}
-    type_words = {w for fragment in device_types().values() for w in fragment.get("x-words", ())}
-    devices = {d.id for d in registry
-               if any(_contains(lowered, w) for w in
-                      _device_words((d.name, d.id.replace("_", " "), *d.aliases), room_words) - type_words)}
-    rooms = {room for room in registry.rooms
-             if any(_contains(lowered, w) for w in (room, *ROOM_WORDS.get(room, ())))}
-    unknown = {room for room, words in ROOM_WORDS.items()
-               if room not in registry.rooms and any(_contains(lowered, w) for w in (room, *words))}
-    hits = {w.lower() for w in type_words if _contains(lowered, w)}
-    types = {t for t, fragment in device_types().items() if any(w.lower() in hits for w in fragment.get("x-words", ()))}
-    plurals = {w for w in hits if w.endswith("s") and w[:-1] in hits | {t.lower() for t in type_words}}
+    lowered = fold(verbs_read(_SWITCH_VERB.sub("turn", text.lower())))
+    vocabulary = room_words(registry.rooms)
+    type_words = _type_words()
+    # Room words of this home are rooms; others ("garden" where there is no garden) may name a device.
+    own_rooms = set(vocabulary.exact) | set(vocabulary.partial)
+    # ...and the words of type words ("air" of "air conditioner") name no one device.
+    excluded = {w for word in own_rooms | type_words for w in (word, *word.split())}
+    devices = {d for word, ids in _device_words(registry, excluded).items() if _contains(lowered, word) for d in ids}
+    # Devices named by a whole name or alias, with no other room, type or "everything" word beside
+    # them, are all the words can mean: "把落地灯关了" is about the floor lamp, not every light.
+    rest = lowered
+    exact: set[str] = set()
+    shared = False
+    # Longest phrases first, across devices: "排风扇" is the extractor fan before "风扇" is the other fan.
+    # A name several devices share means all of them.
+    for phrase in _phrases(registry):
+        if _contains(rest, phrase):
+            owners = {d.id for d in registry if phrase in (fold(p) for p in (d.name, *d.aliases))}
+            exact |= owners
+            shared = shared or len(owners) > 1
+            rest, _ = _blank(rest, phrase)
+    found = find_rooms(registry.rooms, lowered)
+    # A room named partly ("bedroom" for "Bedroom 2") counts when no room is named fully.
+    rooms, near = (found.exact, found.partial) if found.exact else (found.partial, frozenset())
+    # A room word inside a device's own name ("Garage light", "the porch light" for "Front porch light")
+    # is that device, not a missing room.
+    hits = {w for w in type_words if _contains(lowered, w)}
+    types = {t for t, fragment in device_types().items() if any(fold(w) in hits for w in fragment.get("x-words", ()))}
+    plurals = {w for w in hits if w.endswith("s") and w[:-1] in hits | type_words}
+    if not types:
+        # "Turn the brightness up": the value's own word means the type, as its plural would.
+        types = {t for t, fragment in device_types().items()
+                 if any(_contains(lowered, w) for w in fragment.get("x-value", {}).get("words", ()))}
+        plurals |= {f"{t}s" for t in types}
     cued = not types
     if cued:
         types = {t for t, fragment in device_types().items()
                  if any(_contains(lowered, w) for w in (*fragment.get("x-cues", ()), *_complaint_words(t)))}
+    # A room word inside the name of a device of the kind asked for ("the porch light" for "Front porch
+    # light") is that device; otherwise ("the patio lights" where only the blinds say patio) the home
+    # lacks that room.
+    fitting_names = [fold(p) for d in registry if not types or d.type in types for p in (d.name, *d.aliases)]
+    unknown = frozenset(w for w in find_rooms(registry.rooms, rest).unknown
+                        if not any(_contains(p, w) for p in fitting_names))
     everything = any(_contains(lowered, w) for w in EVERYTHING_WORDS)
-    # Devices named by a whole name or alias, with no other room, type or "everything" word beside
-    # them, are all the words can mean: "把落地灯关了" is about the floor lamp, not every light.
-    rest = lowered
-    exact = set()
-    # Longest phrases first, across devices: "排风扇" is the extractor fan before "风扇" is the other fan.
-    for phrase, device_id in sorted(((p, d.id) for d in registry for p in (d.name, *d.aliases)),
-                                    key=lambda item: -len(item[0])):
-        if _contains(rest, phrase):
-            exact.add(device_id)
-            rest = rest.replace(phrase.lower(), " ")
-    named_more = any(_contains(rest, w) for w in (*room_words, *type_words, *EVERYTHING_WORDS, *QUANTIFIERS))
-    return Mentions(frozenset(devices), frozenset(rooms), frozenset(types), everything, frozenset(unknown),
+    counted = lowered
+    for phrase in NOT_QUANTIFIERS:
+        counted, _ = _blank(counted, phrase)
+    for phrase in NOT_QUANTIFIERS:
+        rest, _ = _blank(rest, phrase)
+    named_more = any(_contains(rest, w) for w in (*vocabulary.words, *type_words, *EVERYTHING_WORDS, *QUANTIFIERS))
+    return Mentions(frozenset(devices), rooms, frozenset(types), everything, unknown,
                     frozenset(exact) if exact and not named_more else frozenset(), cued and bool(types),
-                    everything or any(_contains(lowered, w) for w in QUANTIFIERS), bool(plurals),
-                    tuple(sorted(w for w in hits - plurals if w.isascii())))
+                    everything or any(_contains(counted, w) for w in QUANTIFIERS), bool(plurals),
+                    tuple(sorted(w for w in hits - plurals if w.isascii())), near,
+                    shared and bool(exact) and not named_more)
 
 
 def _fits(target: Target, mentions: Mentions) -> bool:
     members = target.members
-    if {d.id for d in members} <= mentions.devices:
-        return True
     rooms = {d.room for d in members}
     kinds = {d.type for d in members}
+    if ({d.id for d in members} <= mentions.devices and (not mentions.rooms or rooms <= mentions.rooms)
+            and (mentions.cued or not mentions.types or kinds <= mentions.types)):
+        return True
     if mentions.everything and len(kinds) > 1:
         # "everything in the kitchen" is the kitchen's group; "everything" alone the house-wide one.
         return rooms <= mentions.rooms if mentions.rooms else len(rooms) > 1
@@ -229,7 +322,20 @@ def fitting_targets(registry: Registry, mentions: Mentions) -> tuple[Target, ...
         return ()
     if mentions.exact:
         return tuple(t for t in registry.targets if not t.is_group and t.id in mentions.exact)
-    return tuple(t for t in registry.targets if _fits(t, mentions))
+    fitting = tuple(t for t in registry.targets if _fits(t, mentions))
+    if not fitting and mentions.near:
+        # "The bedroom fan" when the room called bedroom has none but "Bedroom 2" has one.
+        fitting = tuple(t for t in registry.targets if _fits(t, replace(mentions, rooms=mentions.near)))
+    if mentions.everything and not mentions.types:
+        # "Everything in the bedroom": the room's group of every kind, when it has one.
+        fitting = tuple(t for t in fitting if len({d.type for d in t.members}) > 1) or fitting
+    named_types = {d.type for d in registry if d.id in mentions.devices}
+    if mentions.devices and mentions.types <= named_types:
+        # "The reading nook lights": the device the words name beats the group their type word means.
+        named = tuple(t for t in fitting if {d.id for d in t.members} <= mentions.devices)
+        if named:
+            return named
+    return fitting
 
 
 def candidate_targets(registry: Registry, mentions: Mentions) -> tuple[Target, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 _EN_UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -81,7 +82,7 @@ def _zh_replace(text: str) -> str:
         # 一点 / 一下 / 一些 after a verb mean "a little", not one o'clock.
         if run == "一" and not after.startswith(("点半", "点钟")) and not any(
                 before.endswith(w) for w in _ZH_TIME_OF_DAY) and not after.startswith(
-                ("个小时", "小时", "分钟", "度", "%", "档")):
+                ("个小时", "个半", "小时", "分钟", "度", "%", "档")):
             continue
         value = zh_to_int(run)
         if value is None:
@@ -93,10 +94,27 @@ def _zh_replace(text: str) -> str:
     return "".join(out)
 
 
-def normalize_numbers(text: str) -> str:
-    """Replace spelled-out English and Chinese numbers by digits; 百分之五十 becomes 50%."""
+def normalize_numbers(text: str, keep: Sequence[str] = ()) -> str:
+    """Replace spelled-out English and Chinese numbers by digits; 百分之五十 becomes 50%.
+
+    The words of ``keep`` (names like 百叶窗 or "Fan one") are left as they are.
+    """
+    kept: list[str] = []
+    for phrase in sorted(keep, key=len, reverse=True):
+        if phrase and phrase in text:
+            # A private-use character stands in for the phrase while numbers are read.
+            text = text.replace(phrase, chr(0xE000 + len(kept)))
+            kept.append(phrase)
+    text = _normalize(text)
+    for index, phrase in enumerate(kept):
+        text = text.replace(chr(0xE000 + index), phrase)
+    return text
+
+
+def _normalize(text: str) -> str:
     text = _EN_NUMBER.sub(_en_value, text)
     text = re.sub(r"百分之([零〇一二两三四五六七八九十百千]+)",
                   lambda m: f"{zh_to_int(m.group(1))}%" if zh_to_int(m.group(1)) is not None else m.group(0),
                   text)
-    return _zh_replace(text)
+    # 百分之80: digits after 百分之 are a percentage too.
+    return _zh_replace(re.sub(r"百分之\s*(\d+)", r"\1%", text))

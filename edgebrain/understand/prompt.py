@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..registry import Registry
+from ..registry import Device, Registry
 from ..schemas import device_types, type_value_meaning
 from .grammar import ACTION_WORDS, BULLET, NONE, target_phrases
+from .mentions import find_mentions
+from .questions import is_question
 
 _ACTION_TAIL = re.compile(r" (on|off|toggle|open|close|up|down|set \d+)( @\d\d:\d\d)?$")
 
@@ -95,10 +97,59 @@ def describe_registry(registry: Registry) -> str:
     return "\n".join(lines)
 
 
+# Fewer fixed examples than this apply to a registry: worked examples are written for its own devices.
+MIN_EXAMPLES = 12
+
+
+def _first(registry: Registry, device_type: str, index: int = 0) -> Device | None:
+    found = [d for d in registry if d.type == device_type]
+    return found[index] if len(found) > index else None
+
+
+def _own_examples(registry: Registry) -> list[Example]:
+    """Worked examples for this registry's own devices, one per class of request the model decides."""
+    examples: list[Example] = []
+    light, switch, fan = _first(registry, "light"), _first(registry, "switch"), _first(registry, "fan")
+    ac, cover, other = _first(registry, "ac"), _first(registry, "cover"), _first(registry, "light", 1)
+    if light is not None:
+        name = light.name.lower()
+        examples += [Example(f"switch on the {name}", (f"{name} on",)),
+                     Example(f"is the {name} on?", (NONE,)),
+                     Example(f"the {name} is too bright", (f"{name} down",))]
+    if switch is not None:
+        name = switch.name.lower()
+        examples += [Example(f"get the {name} going @07:30", (f"{name} on @07:30",)),
+                     Example(f"stop the {name}", (f"{name} off",))]
+    if fan is not None:
+        examples.append(Example(f"{fan.name.lower()} to 40 percent", (f"{fan.name.lower()} set 40",)))
+    if ac is not None:
+        examples.append(Example(f"make the {ac.name.lower()} warmer", (f"{ac.name.lower()} up",)))
+    if cover is not None:
+        examples.append(Example(f"open the {cover.name.lower()} halfway, 50 percent",
+                                (f"{cover.name.lower()} set 50",)))
+    if light is not None and other is not None:
+        examples.append(Example(f"turn off the {light.name.lower()} and the {other.name.lower()}",
+                                (f"{light.name.lower()} off", f"{other.name.lower()} off")))
+    examples += [Example("lock the front door", (NONE,)), Example("what's the weather like", (NONE,))]
+    return examples
+
+
+def _names_what_is_here(registry: Registry, example: Example) -> bool:
+    """True for a "none" example that is none only where the home lacks what it names ("the garage light")."""
+    if example.reply != (NONE,) or is_question(example.text):
+        return False
+    mentions = find_mentions(registry, example.text)
+    return bool(mentions.exact or mentions.rooms)
+
+
 def examples_for(registry: Registry) -> list[Example]:
-    """The worked examples that only name targets this registry has."""
-    known = target_phrases(registry)
-    return [e for e in EXAMPLES if e.phrases() <= set(known)]
+    """The worked examples that only name targets this registry has; its own when few of those apply."""
+    known = set(target_phrases(registry))
+    fixed = [e for e in EXAMPLES if e.phrases() <= known and not _names_what_is_here(registry, e)]
+    if len(fixed) >= MIN_EXAMPLES:
+        return fixed
+    texts = {e.text for e in fixed}
+    return fixed + [e for e in _own_examples(registry) if e.phrases() <= known and e.text not in texts]
 
 
 def system_prompt(registry: Registry) -> str:

@@ -11,7 +11,9 @@ _EN_QUESTION = re.compile(r"^(is|are|was|were|do|does|did|has|have|what|what's|w
                           r"who|isn't|aren't|doesn't|didn't)\b")
 _ZH_REQUEST = re.compile(r"^(请|能不能|能否|可以|可不可以|帮我|麻烦|能帮|你能|你可以)|"
                          r"(好吗|好不好|可以吗|行吗|行不行)[？?]?$")
-_ZH_QUESTION = re.compile(r"多少|几度|什么|怎么样|是不是|有没有|哪些|哪个|吗[？?]?$|呢[？?]?$|没有[？?]?$|了没")
+# 什么都 / 什么也 is "anything at all" ("什么都看不见"), not a question.
+_ZH_QUESTION = re.compile(r"多少|几度|什么(?![都也])|怎么样|是不是|有没有|哪些|哪个|吗[？?]?$|呢[？?]?$|"
+                          r"没有[？?]?$|了没")
 
 
 def is_question(text: str) -> bool:

@@ -1,0 +1,132 @@
+"""Evaluation on many homes: hand-written suites (a folder per home) and generated registries.
+
+A suite folder holds one folder per home, each with its registry (``devices.yaml``) and its labelled
+requests (``cases.jsonl``). Generated homes come from ``tests/homes.py`` in a source checkout. Every
+home gets its own Understander over one shared llama.cpp instance; a home's prompt is evaluated only
+when one of its requests needs the model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .bench import Case, Tally, load_cases, percentile
+from .errors import ConfigError, EdgebrainError
+from .registry import Registry, load_registry
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_SUITE = REPO / "tests" / "data" / "homes"
+
+
+@dataclass(frozen=True)
+class Home:
+    """One registry and the requests labelled for it."""
+
+    name: str
+    registry: Registry | None  # None when the registry is refused (every case then fails)
+    cases: tuple[Case, ...]
+    error: str = ""
+
+
+def suite_homes(folder: Path) -> list[Home]:
+    """The homes of a suite folder, in name order; a refused registry is kept with its error."""
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: suite folder not found")
+    homes = []
+    for home in sorted(p for p in folder.iterdir() if (p / "cases.jsonl").is_file()):
+        cases = tuple(load_cases(home / "cases.jsonl"))
+        try:
+            homes.append(Home(home.name, load_registry(home), cases))
+        except EdgebrainError as exc:
+            homes.append(Home(home.name, None, cases, str(exc)))
+    if not homes:
+        raise ConfigError(f"{folder}: no home folders with cases.jsonl")
+    return homes
+
+
+def _generator() -> Any:
+    """The home generator of a source checkout (tests/homes.py)."""
+    path = REPO / "tests" / "homes.py"
+    if not path.is_file():
+        raise ConfigError(f"{path}: the home generator ships with the source checkout only")
+    spec = importlib.util.spec_from_file_location("edgebrain_test_homes", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def generated_homes(count: int, seed: int = 0) -> Iterator[Home]:
+    """``count`` generated homes, written to a temporary folder and loaded like any registry."""
+    generator = _generator()
+    with tempfile.TemporaryDirectory(prefix="edgebrain-homes-") as tmp:
+        for home in generator.generate_homes(count, seed):
+            folder = Path(tmp) / f"home-{home.seed}"
+            home.write(folder)
+            cases = tuple(load_cases(folder / "cases.jsonl"))
+            try:
+                yield Home(folder.name, load_registry(folder), cases)
+            except EdgebrainError as exc:
+                yield Home(folder.name, None, cases, str(exc))
+
+
+def run_homes(homes: Iterator[Home] | list[Home], model: str | None, threads: int,
+              techniques: Any = None) -> tuple[Tally, dict[str, Any]]:
+    """Every home's requests through the fast path; the tally and the prompt-evaluation figures."""
+    from .understand.engine import Understander
+    from .understand.llama import LlamaBackend
+    from .understand.modelfile import resolve
+
+    info = resolve(model)
+    backend = LlamaBackend.from_path(info.path, threads, identity=info.sha256)
+    tally = Tally()
+    ready: list[float] = []
+    count = 0
+    for home in homes:
+        count += 1
+        if home.registry is None:
+            log.warning("home %s: registry refused: %s", home.name, home.error)
+            for case in home.cases:
+                tally.add(case, (json.dumps({"error": home.error}),), 0.0, 0)
+            continue
+        started = time.perf_counter()
+        # No saved state: a throwaway registry should not leave a prompt file behind.
+        understander = Understander(home.registry, backend, None, techniques, lazy=True)
+        for case in home.cases:
+            try:
+                result = understander.understand(case.text, case.now)
+                got = tuple(sorted(json.dumps(c.to_dict(), sort_keys=True, ensure_ascii=False)
+                                   for c in result.commands))
+                tally.add(case, got, result.elapsed_ms, result.evaluated_tokens, home.name)
+            except EdgebrainError as exc:
+                tally.add(case, (json.dumps({"error": str(exc)}),), 0.0, 0, home.name)
+        if understander.prompt_evaluated:
+            ready.append(understander.prompt_seconds)
+        log.info("home %s done in %.1f s", home.name, time.perf_counter() - started)
+    figures = {"homes": count, "prompts_evaluated": len(ready),
+               "prompt_s_p50": round(percentile(ready, 0.5), 2) if ready else 0.0}
+    return tally, figures
+
+
+def print_suite(name: str, tally: Tally, figures: dict[str, Any]) -> dict[str, Any]:
+    """Print accuracy per class and overall; return the report."""
+    report = {**tally.report(), **figures}
+    latency = report["latency_ms"]
+    print(f"{name}: {figures['homes']} homes, accuracy {report['accuracy']:.1%} of {len(tally.latencies)}, "
+          f"p50 {latency.get('p50')} ms, p95 {latency.get('p95')} ms; prompt evaluated for "
+          f"{figures['prompts_evaluated']} homes (p50 {figures['prompt_s_p50']} s)")
+    for category, score in report["by_category"].items():
+        print(f"  {category:12} {score:.1%} of {len(tally.by_category[category])}")
+    return report

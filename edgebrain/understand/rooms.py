@@ -1,0 +1,140 @@
+"""Rooms an utterance names, in any script: the registry's own rooms, their common synonyms, and parts.
+
+A registry room is named *exactly* by its own words ("Bedroom 2", "卧室") or by a word of its synonym
+set in the registry schema ("卧室" for "bedroom"), and *partly* by what is left without its number or
+qualifier ("bedroom" for "Bedroom 2" or "Master bedroom", "次卧" for "次卧2"). A room word of a set that
+no registry room belongs to ("the garage light" in a home without a garage) names a room the home
+lacks. Longer words are matched first and consume their span, so "master bedroom" is not also "bedroom".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..schemas import room_synonyms
+
+_APOSTROPHES = re.compile(r"['’`]")
+_HYPHENS = re.compile(r"(?<=\w)[-‐–](?=\w)")
+# What makes one room of several alike: a number, a floor ("2F", "1st floor", "二楼"), "#2", "no. 2".
+_QUALIFIER = re.compile(r"(?:\b(?:no\.?\s*)?#?\d+(?:st|nd|rd|th|f)?\b(?:\s*floor\b)?|\d+\s*楼|[一二三四五]楼|\d+|"
+                        r"[一二三四五六]号)", re.IGNORECASE)
+
+
+def fold(text: str) -> str:
+    """Lower case without apostrophes or hyphens: "Kid's room" and "kids room", "under-cabinet" and
+    "under cabinet" read alike."""
+    return _HYPHENS.sub(" ", _APOSTROPHES.sub("", text.lower()))
+
+
+def contains(text: str, phrase: str) -> bool:
+    """True when the folded ``text`` has ``phrase`` as whole words (any substring for Chinese).
+
+    A ``*`` in the phrase stands for one to four words: "get * going" matches "get the kettle going".
+    """
+    return find(text, phrase) is not None
+
+
+def find(text: str, phrase: str) -> re.Match[str] | None:
+    """Where ``phrase`` (see ``contains``) occurs in the folded ``text``."""
+    pattern = _pattern(phrase)
+    return pattern.search(text) if pattern is not None else None
+
+
+@lru_cache(maxsize=8192)
+def _pattern(phrase: str) -> re.Pattern[str] | None:
+    phrase = fold(phrase).strip()
+    if not phrase:
+        return None
+    parts = [re.escape(p.strip()) for p in phrase.split("*")]
+    body = r"\s+(?:\S+\s+){0,3}?".join(parts) if len(parts) > 1 else parts[0]
+    if re.search(r"[a-z0-9]", phrase):
+        body = r"(?<![a-z0-9])" + body + r"(?![a-z0-9])"
+    return re.compile(body)
+
+
+@dataclass(frozen=True)
+class RoomWords:
+    """Which registry rooms each room word names, and how."""
+
+    exact: dict[str, frozenset[str]]  # word -> registry rooms it names fully
+    partial: dict[str, frozenset[str]]  # word -> registry rooms it names partly
+    unknown: frozenset[str]  # room words of no registry room
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Every room word, the registry's and the schema's."""
+        return frozenset(self.exact) | frozenset(self.partial) | self.unknown
+
+    def words_of(self, room: str) -> tuple[str, ...]:
+        """The words that name ``room`` fully, its own first."""
+        own = fold(room)
+        return (own, *sorted(w for w, rooms in self.exact.items() if room in rooms and w != own))
+
+
+def _synonyms(word: str) -> tuple[str, ...]:
+    folded = fold(word)
+    for words in room_synonyms():
+        if folded in (fold(w) for w in words):
+            return tuple(fold(w) for w in words)
+    return (folded,)
+
+
+def _parts(room: str) -> set[str]:
+    """What names a room partly: the room without its number or floor, and common rooms inside it."""
+    folded = fold(room)
+    parts: set[str] = set()
+    head = " ".join(_QUALIFIER.sub(" ", folded).split())
+    if head and head != folded:
+        parts.update(_synonyms(head))
+    # "主卧" is partly a bedroom because "master bedroom" and "主卧室" are.
+    own = _synonyms(room)
+    for words in room_synonyms():
+        for word in words:
+            if fold(word) not in own and any(contains(name, word) for name in own):
+                parts.update(_synonyms(word))
+    return parts - set(own)
+
+
+@lru_cache(maxsize=64)
+def room_words(rooms: tuple[str, ...]) -> RoomWords:
+    """The room vocabulary of a registry with these rooms."""
+    exact: dict[str, set[str]] = {}
+    partial: dict[str, set[str]] = {}
+    for room in rooms:
+        for word in _synonyms(room):
+            exact.setdefault(word, set()).add(room)
+        for word in _parts(room):
+            partial.setdefault(word, set()).add(room)
+    known = set(exact) | set(partial)
+    unknown = {fold(w) for words in room_synonyms() for w in words} - known
+    return RoomWords({w: frozenset(r) for w, r in exact.items()},
+                     {w: frozenset(r - exact.get(w, set())) for w, r in partial.items()},
+                     frozenset(unknown))
+
+
+@dataclass(frozen=True)
+class RoomMentions:
+    """The registry rooms words name fully and partly, and the room words that name none."""
+
+    exact: frozenset[str]
+    partial: frozenset[str]
+    unknown: frozenset[str]
+
+
+def find_rooms(rooms: tuple[str, ...], text: str) -> RoomMentions:
+    """The rooms the folded ``text`` names; longer words first, each taking its span."""
+    vocabulary = room_words(rooms)
+    exact: set[str] = set()
+    partial: set[str] = set()
+    unknown: set[str] = set()
+    rest = text
+    for word in sorted(vocabulary.words, key=len, reverse=True):
+        while (match := find(rest, word)) is not None:
+            exact |= vocabulary.exact.get(word, frozenset())
+            partial |= vocabulary.partial.get(word, frozenset())
+            if word in vocabulary.unknown:
+                unknown.add(word)
+            rest = rest[:match.start()] + " " * (match.end() - match.start()) + rest[match.end():]
+    return RoomMentions(frozenset(exact), frozenset(partial - exact), frozenset(unknown))
