@@ -33,6 +33,7 @@ from .mentions import (
     find_mentions,
     fitting_targets,
     named_by,
+    started_appliances,
     stated,
     unsupported,
     widest,
@@ -299,8 +300,11 @@ class Understander:
         one = max_lines == 1
         answers = complaint_actions(self.registry, words) if self.techniques.action_words else {}
         # A complaint about a room is about all of its devices that answer it ("客厅的灯太亮了").
-        room_complaint = bool(answers) and bool(mentions.rooms) and not mentions.devices
-        if one and fitting and (mentions.whole or mentions.shared or room_complaint):
+        room_complaint = bool(answers) and not mentions.devices and (
+            bool(mentions.rooms) or len({d.room for t in fitting for d in t.members}) == 1)
+        # A name several devices share, when the words name nothing else: all of them.
+        shared = bool(mentions.sharing) and all({d.id for d in t.members} <= mentions.sharing for t in fitting)
+        if one and fitting and (mentions.whole or mentions.everything or shared or room_complaint):
             # "All the lights", "客厅的灯全部", "too dark in the kitchen", a name two devices share: every
             # device that fits, as the widest group (or as one target made for them).
             targets = widest(fitting)
@@ -310,8 +314,6 @@ class Understander:
             # "The living room light": of the room's lights, the one whose own name says "light" (not
             # the floor lamp). Several such names stay a choice: a shared name may mean all of them.
             targets = named
-        # One request asking for more or less is not an on/off request; with several, any may be.
-        exclude = _ON_OFF if one and asks_for_direction(model_words) else frozenset()
         asked = None
         end = None
         own = False
@@ -322,6 +324,8 @@ class Understander:
                        for kind, actions in answers.items()}
             # The model's words: numbers are digits there ("up to sixty" is "up to 60").
             asked = asked_actions(model_words, one_value=one and bool(numbers))
+            if asked is None and started_appliances(self.registry, words):
+                asked = frozenset({"on"})  # "do the floors": start the vacuum
             own = asked is not None
             asked = asked or (None if answers else inherited)
             if one and asked is None:
@@ -334,6 +338,8 @@ class Understander:
             # "So dry my skin feels tight" in a home without a humidifier: a complaint never moves a
             # device of a kind that does not answer it.
             targets = tuple(t for t in targets if {d.type for d in t.members} <= answers.keys())
+        # One request asking for more or less is not an on/off request ("open up the blinds" still opens).
+        exclude = _ON_OFF - (asked or frozenset()) if one and asks_for_direction(model_words) else frozenset()
         lines = command_lines(targets, self.phrases, numbers, exclude, answers, asked, end,
                               strict=own and narrow and bool(fitting))
         # Where two spellings mean the same command the decoder takes the first: the user's own words.

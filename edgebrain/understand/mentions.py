@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ..registry import Registry, Target
+from ..registry import GROUP_WIDE_ACTIONS, Registry, Target
 from ..schemas import (
     action_states,
     action_words,
@@ -48,7 +48,7 @@ class Mentions:
     plural: bool = False  # a type word in the plural: "the lights"
     singular: tuple[str, ...] = ()  # type words in the singular: "the light"
     near: frozenset[str] = frozenset()  # rooms named partly beside one named fully ("bedroom": "Bedroom 2")
-    shared: bool = False  # the exact devices are several that share the name the words use
+    sharing: frozenset[str] = frozenset()  # devices that share a name the words use ("the ceiling fan")
 
     @property
     def whole(self) -> bool:
@@ -77,8 +77,8 @@ _LEADING_VERB = re.compile(r"(?:^|[\s,，。!！@\d:]|请|帮我|给我|麻烦)(
 _LEADING_ACTIONS = {"开": {"on", "open"}, "关": {"off", "close"}}
 
 
-# "Turn the humidifier up to 60" names a value, not a step up.
-_TO_VALUE = re.compile(r"\b(?:up|down) to (?=\d)")
+# "Turn the humidifier up to 60", "the AC to 25": a value, not a step up.
+_TO_VALUE = re.compile(r"\b(?:(?:up|down) )?to (?=\d)")
 
 
 def _blank(text: str, phrase: str) -> tuple[str, bool]:
@@ -102,11 +102,20 @@ def stated(text: str) -> tuple[frozenset[str], str]:
     return frozenset(states), rest
 
 
+# "The temperature on the ACs": a preposition, not the action.
+_PREPOSITION_ON = re.compile(r"(?<![a-z])(?!(?:turn|switch|put|power|flip|click|them|it|things|everything) )"
+                             r"([a-z]+) on (?=(?:the|my|a|an|this|that|all|both|every)\b)")
+
+
 def _named_actions(text: str) -> set[str]:
     """Actions named by their words; longer words first, so "light up" is on and "shut down" off."""
     _, lowered = stated(_TO_VALUE.sub("set to ", verbs_read(text.lower())))
+    lowered = _PREPOSITION_ON.sub(r"\1 at ", lowered)
     for phrase, meaning in _NOT_DIRECTION.items():
         lowered = lowered.replace(phrase, meaning)
+    # "Too dim to read" is a complaint, not the action "dim".
+    for phrase in _all_complaint_words():
+        lowered, _ = _blank(lowered, phrase)
     named = set()
     for word, action in sorted(((w, a) for a, words in action_words().items() for w in words),
                                key=lambda item: -len(item[0])):
@@ -170,6 +179,14 @@ def asked_actions(text: str, one_value: bool = False) -> frozenset[str] | None:
     return frozenset(named | {"set"}) if named else None
 
 
+def _all_complaint_words() -> list[str]:
+    """Complaint words that contain an action word ("too dim"), longest first."""
+    actions = [w for words in action_words().values() for w in words]
+    found = {w for t in device_types() for w in _complaint_words(t)
+             if " " in w and any(_contains(fold(w), a) for a in actions)}
+    return sorted(found, key=len, reverse=True)
+
+
 def _complaint_words(device_type: str) -> tuple[str, ...]:
     return tuple(w for words, _ in type_complaints(device_type) for w in words)
 
@@ -183,14 +200,19 @@ def complaint_actions(registry: Registry, text: str) -> dict[str, tuple[str, ...
     """
     lowered = fold(text)
     # Words inside a device's own name are no complaint: "关掉抽油烟机" names the range hood.
-    for phrase in sorted({fold(p) for d in registry for p in (d.name, *d.aliases)}, key=len, reverse=True):
-        lowered = lowered.replace(phrase, " ")
+    for phrase in _phrases(registry):
+        lowered, _ = _blank(lowered, phrase)
     found: dict[str, tuple[str, ...]] = {}
     for device_type in device_types():
         for words, actions in type_complaints(device_type):
             if any(_contains(lowered, w) for w in words):
                 found[device_type] = tuple(dict.fromkeys(found.get(device_type, ()) + actions))
     return found
+
+
+def _pieces(phrase: str) -> set[str]:
+    """The Chinese two-character pieces of a phrase."""
+    return {run[i:i + 2] for run in _CJK.findall(phrase) for i in range(len(run) - 1)}
 
 
 def _device_words(registry: Registry, excluded: set[str]) -> dict[str, frozenset[str]]:
@@ -202,8 +224,7 @@ def _device_words(registry: Registry, excluded: set[str]) -> dict[str, frozenset
         words = set(phrases)
         for phrase in phrases:
             words.update(re.findall(r"[a-z][a-z0-9-]{2,}", phrase))
-            for run in _CJK.findall(phrase):
-                words.update(run[i:i + 2] for i in range(len(run) - 1))
+            words.update(_pieces(phrase))
         for word in words:
             if word not in excluded and word not in _FUNCTION_WORDS and "的" not in word:
                 pointing.setdefault(word, set()).add(device.id)
@@ -229,6 +250,22 @@ def _type_words() -> set[str]:
     return {fold(w) for fragment in device_types().values() for w in fragment.get("x-words", ())}
 
 
+def started_appliances(registry: Registry, text: str) -> frozenset[str]:
+    """The appliance the words ask to start without naming it ("do the floors", 烧壶水): the one plug-type
+    device named like the appliance the schema's cue belongs to."""
+    folded = fold(text)
+    found: set[str] = set()
+    for device_type, fragment in device_types().items():
+        for appliance in fragment.get("x-appliances", ()):
+            if not any(_contains(folded, cue) for cue in appliance["cues"]):
+                continue
+            named = {d.id for d in registry if d.type == device_type and any(
+                _contains(fold(p), n) for p in (d.name, *d.aliases) for n in appliance["names"])}
+            if len(named) == 1:
+                found |= named
+    return frozenset(found)
+
+
 def find_mentions(registry: Registry, text: str) -> Mentions:
     """Find the registry's device words, room names and type words (or type cues) in ``text``."""
     lowered = fold(verbs_read(_SWITCH_VERB.sub("turn", text.lower())))
@@ -237,29 +274,48 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     # Room words of this home are rooms; others ("garden" where there is no garden) may name a device.
     own_rooms = set(vocabulary.exact) | set(vocabulary.partial)
     # ...and the words of type words ("air" of "air conditioner") name no one device.
-    excluded = {w for word in own_rooms | type_words for w in (word, *word.split())}
+    excluded = {w for word in own_rooms | type_words for w in (word, *word.split(), *_pieces(word))}
     devices = {d for word, ids in _device_words(registry, excluded).items() if _contains(lowered, word) for d in ids}
     # Devices named by a whole name or alias, with no other room, type or "everything" word beside
     # them, are all the words can mean: "把落地灯关了" is about the floor lamp, not every light.
-    rest = lowered
-    exact: set[str] = set()
-    shared = False
-    # Longest phrases first, across devices: "排风扇" is the extractor fan before "风扇" is the other fan.
-    # A name several devices share means all of them.
-    for phrase in _phrases(registry):
-        if _contains(rest, phrase):
-            owners = {d.id for d in registry if phrase in (fold(p) for p in (d.name, *d.aliases))}
-            exact |= owners
-            shared = shared or len(owners) > 1
-            rest, _ = _blank(rest, phrase)
     found = find_rooms(registry.rooms, lowered)
     # A room named partly ("bedroom" for "Bedroom 2") counts when no room is named fully.
     rooms, near = (found.exact, found.partial) if found.exact else (found.partial, frozenset())
+    rest = lowered
+    exact: set[str] = set()
+    sharing: set[str] = set()
+    # Longest phrases first, across devices: "排风扇" is the extractor fan before "风扇" is the other fan.
+    # A name several devices share means all of them. A name that is only a type word ("Light", 空调)
+    # names its device only when no other name is there: in "the Hue light" it is the type.
+    phrases = _phrases(registry)
+    for pass_words in ([p for p in phrases if p not in type_words], [p for p in phrases if p in type_words]):
+        if exact and pass_words and pass_words[0] in type_words:
+            break
+        for phrase in pass_words:
+            if _contains(rest, phrase):
+                owners = {d.id for d in registry if phrase in (fold(p) for p in (d.name, *d.aliases))}
+                kind = {d.type for d in registry if d.id in owners}
+                if phrase in type_words and len([d for d in registry if d.type in kind and d.room in rooms]) > len(
+                        [d for d in registry if d.id in owners and d.room in rooms]):
+                    continue  # "卧室的加湿器" where one of the room's two humidifiers is named 加湿器: the type
+                exact |= owners
+                if len(owners) > 1:
+                    sharing |= owners
+                rest, _ = _blank(rest, phrase)
+    if not exact and (started := started_appliances(registry, lowered)):
+        exact, devices = set(started), devices | started
     # A room word inside a device's own name ("Garage light", "the porch light" for "Front porch light")
     # is that device, not a missing room.
     hits = {w for w in type_words if _contains(lowered, w)}
+    # Plurals the schema does not list ("the ACs", "humidifiers", "switches") are the type's too.
+    plurals = {w for w in type_words if w.isascii() and not _contains(lowered, w)
+               and any(_contains(lowered, w + end) for end in ("s", "es"))}
+    hits |= plurals
     types = {t for t, fragment in device_types().items() if any(fold(w) in hits for w in fragment.get("x-words", ()))}
-    plurals = {w for w in hits if w.endswith("s") and w[:-1] in hits | type_words}
+    plurals |= {w for w in hits if w.endswith("s") and w[:-1] in hits | type_words}
+    if rooms and any(not w.isascii() for w in hits):
+        # Chinese does not mark the plural: "浴室的灯" is the bathroom's lights.
+        plurals.add("灯们")
     if not types:
         # "Turn the brightness up": the value's own word means the type, as its plural would.
         types = {t for t, fragment in device_types().items()
@@ -275,7 +331,8 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     fitting_names = [fold(p) for d in registry if not types or d.type in types for p in (d.name, *d.aliases)]
     unknown = frozenset(w for w in find_rooms(registry.rooms, rest).unknown
                         if not any(_contains(p, w) for p in fitting_names))
-    everything = any(_contains(lowered, w) for w in EVERYTHING_WORDS)
+    # "所有的灯全部关掉": a type word makes "全部关" all of that type, not everything.
+    everything = (cued or not types) and any(_contains(lowered, w) for w in EVERYTHING_WORDS)
     counted = lowered
     for phrase in NOT_QUANTIFIERS:
         counted, _ = _blank(counted, phrase)
@@ -285,8 +342,7 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     return Mentions(frozenset(devices), rooms, frozenset(types), everything, unknown,
                     frozenset(exact) if exact and not named_more else frozenset(), cued and bool(types),
                     everything or any(_contains(counted, w) for w in QUANTIFIERS), bool(plurals),
-                    tuple(sorted(w for w in hits - plurals if w.isascii())), near,
-                    shared and bool(exact) and not named_more)
+                    tuple(sorted(w for w in hits - plurals if w.isascii())), near, frozenset(sharing))
 
 
 def _fits(target: Target, mentions: Mentions) -> bool:
@@ -327,8 +383,12 @@ def fitting_targets(registry: Registry, mentions: Mentions) -> tuple[Target, ...
         # "The bedroom fan" when the room called bedroom has none but "Bedroom 2" has one.
         fitting = tuple(t for t in registry.targets if _fits(t, replace(mentions, rooms=mentions.near)))
     if mentions.everything and not mentions.types:
-        # "Everything in the bedroom": the room's group of every kind, when it has one.
-        fitting = tuple(t for t in fitting if len({d.type for d in t.members}) > 1) or fitting
+        # "Everything in the bedroom": the room's group of every kind; without one, each device there
+        # that switches on and off (never the curtains).
+        groups = tuple(t for t in fitting if len({d.type for d in t.members}) > 1)
+        singles = tuple(t for t in registry.targets if not t.is_group and set(GROUP_WIDE_ACTIONS) & set(t.actions)
+                        and (not mentions.rooms or t.members[0].room in mentions.rooms))
+        fitting = groups or singles
     named_types = {d.type for d in registry if d.id in mentions.devices}
     if mentions.devices and mentions.types <= named_types:
         # "The reading nook lights": the device the words name beats the group their type word means.

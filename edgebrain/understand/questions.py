@@ -7,9 +7,9 @@ import re
 
 _EN_REQUEST = re.compile(r"^(please\b|can (you|u)\b|could (you|u)\b|would you\b|will you\b|would you mind\b|"
                          r"can i get\b|i want\b|i'd like\b|let's\b)")
-_EN_QUESTION = re.compile(r"^(is|are|was|were|do|does|did|has|have|what|what's|whats|which|how|why|when|where|"
+_EN_QUESTION = re.compile(r"^(is|are|was|were|do(?= (?:you|i|we|they|u)\b)|does|did|has|have|what|what's|whats|which|how|why|when|where|"
                           r"who|isn't|aren't|doesn't|didn't)\b")
-_ZH_REQUEST = re.compile(r"^(请|能不能|能否|可以|可不可以|帮我|麻烦|能帮|你能|你可以)|"
+_ZH_REQUEST = re.compile(r"^(请|能不能|能否|可以|可不可以|帮我|麻烦|能帮|你能|你可以|能把|能给|能将)|"
                          r"(好吗|好不好|可以吗|行吗|行不行)[？?]?$")
 # 什么都 / 什么也 is "anything at all" ("什么都看不见"), not a question.
 _ZH_QUESTION = re.compile(r"多少|几度|什么(?![都也])|怎么样|是不是|有没有|哪些|哪个|吗[？?]?$|呢[？?]?$|"
@@ -28,7 +28,7 @@ def is_question(text: str) -> bool:
 
 # 别 is "don't" where a request starts; inside words (特别, 区别) it is not.
 _NEGATION = re.compile(r"\b(?:don'?t|do not|never|no need to)\b|\bnot (?:too|so|that)\b|不要|不用|不必|甭|"
-                       r"(?:^|[\s,，。!！@\d:]|你|请|先|就|可)别")
+                       r"(?:^|[\s,，。!！@\d:]|你|请|先|就|可|千万|万万)别")
 
 
 # "Don't forget to turn off the lights" asks for it to be done.

@@ -89,6 +89,8 @@ def _hour(hour: int, minute: int, part: str, now: int) -> int | None:
         return (hour if hour >= 11 else hour + 12) * 60 + minute
     if part in _LATE_WORDS:
         return ((hour + 12) if 6 <= hour < 12 else hour % 12) * 60 + minute
+    if hour == 12:
+        return 12 * 60 + minute  # "at 12:30" is half past noon; midnight is said as such
     # No part of day: the next time the clock shows it, as a person would mean "at 7".
     first = (hour % 12) * 60 + minute
     second = first + 12 * 60
