@@ -177,7 +177,7 @@ def test_an_action_without_a_device_acts_on_the_clause_before(registry):
     clauses = split_clauses(registry, "turn on the bedroom light now and turn it off @23:00")
     assert clauses is not None and [c.text for c in clauses] == ["turn on the bedroom light now",
                                                                  "turn it off @23:00"]
-    assert clauses[1].mentions == clauses[0].mentions and "bedroom_light" in clauses[1].mentions.devices
+    assert clauses[1].mentions == clauses[0].mentions and "bedroom_light" in clauses[1].mentions.exact
 
 
 def test_a_room_complaint_is_about_the_whole_room(registry):

@@ -142,6 +142,11 @@ def _nothing(text: str, model_text: str, started: float, *rejected: str) -> Unde
     return Understanding(text, (), model_text, elapsed_ms=(time.perf_counter() - started) * 1000, rejected=rejected)
 
 
+def _lacking(mentions: Mentions, fitting: Sequence[Target]) -> bool:
+    """True when the words name a room and a kind of device the room does not have."""
+    return bool(mentions.rooms and mentions.types and not (mentions.devices or mentions.everything or fitting))
+
+
 class _PromptFirst:
     """A backend that makes sure the right prompt is evaluated before the model runs.
 
@@ -371,7 +376,7 @@ class Understander:
             if clause.negated:
                 continue  # "…, but don't turn on the fan": that clause asks for nothing
             lines = self._lines(clause.text, clause.text, clause.mentions, 1, asked_before)
-            if not lines:
+            if not lines or _lacking(clause.mentions, fitting_targets(self.registry, clause.mentions)):
                 return None
             plans.append((lines, tuple(_TIME_MARK.findall(clause.text))))
         return plans
@@ -414,10 +419,8 @@ class Understander:
             return _nothing(text, model_text, started, refused)
         mentions = find_mentions(self.registry, cleaned)
         fitting = fitting_targets(self.registry, mentions)
-        lacking = mentions.rooms and mentions.types and not (mentions.devices or mentions.everything or fitting)
-        if (mentions.unknown_rooms and not (mentions.rooms or mentions.exact)) or lacking:
-            # "The garage light", "地下室的灯": a room this home does not have; "the kitchen is too dry":
-            # a room without such a device. Never a device elsewhere.
+        if mentions.unknown_rooms and not (mentions.rooms or mentions.exact):
+            # "The garage light", "地下室的灯": a room this home does not have. Never a device elsewhere.
             return _nothing(text, model_text, started)
         # Several commands come joined by a conjunction or a comma; without one, one line is the answer.
         # (In the words with times marked: "in two and a half hours" is one time, not two commands.)
@@ -426,6 +429,9 @@ class Understander:
             return _nothing(text, model_text, started, refused)
         user = self._tokens(self.layout.request(model_text))
         plans = self._clause_plans(model_text) if max_lines > 1 and self.techniques.clauses else None
+        if plans is None and _lacking(mentions, fitting):
+            # "The kitchen is too dry", "the bedroom humidifier": a room without such a device.
+            return _nothing(text, model_text, started)
         if plans is None and is_negated(cleaned):
             # "Don't turn on the light", "别关灯": nothing to do (and when unsure which part is denied,
             # doing nothing is the safe reading).

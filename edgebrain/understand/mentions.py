@@ -210,6 +210,14 @@ def complaint_actions(registry: Registry, text: str) -> dict[str, tuple[str, ...
     return found
 
 
+def _own_words(phrase: str, common: set[str]) -> bool:
+    """True when a name has words of its own beside the ``common`` room and type words."""
+    rest = phrase.replace("的", " ")
+    for word in sorted(common, key=len, reverse=True):
+        rest, _ = _blank(rest, word)
+    return bool(rest.strip())
+
+
 def _pieces(phrase: str) -> set[str]:
     """The Chinese two-character pieces of a phrase."""
     return {run[i:i + 2] for run in _CJK.findall(phrase) for i in range(len(run) - 1)}
@@ -275,7 +283,6 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     own_rooms = set(vocabulary.exact) | set(vocabulary.partial)
     # ...and the words of type words ("air" of "air conditioner") name no one device.
     excluded = {w for word in own_rooms | type_words for w in (word, *word.split(), *_pieces(word))}
-    devices = {d for word, ids in _device_words(registry, excluded).items() if _contains(lowered, word) for d in ids}
     # Devices named by a whole name or alias, with no other room, type or "everything" word beside
     # them, are all the words can mean: "把落地灯关了" is about the floor lamp, not every light.
     found = find_rooms(registry.rooms, lowered)
@@ -302,6 +309,13 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
                 if len(owners) > 1:
                     sharing |= owners
                 rest, _ = _blank(rest, phrase)
+    # Words of names count where no whole name took them: "Robot vacuum全部打开" is the two devices
+    # named so, not also the "Roomba" whose words overlap.
+    # A name made only of room and type words ("客厅的灯") says no more than the room and the type do.
+    named = {d.id for d in registry if d.id in exact and any(
+        _contains(lowered, p) and _own_words(p, excluded) for p in (fold(n) for n in (d.name, *d.aliases)))}
+    devices = named | {d for word, ids in _device_words(registry, excluded).items() if _contains(rest, word)
+                       for d in ids}
     if not exact and (started := started_appliances(registry, lowered)):
         exact, devices = set(started), devices | started
     # A room word inside a device's own name ("Garage light", "the porch light" for "Front porch light")

@@ -118,6 +118,9 @@ def _resolve_absolute(match: re.Match[str], now: int) -> int | None:
     elif groups.get("m"):
         minute = int(groups["m"])
     part = (groups.get("part") or groups.get("ampm") or "").replace(" ", "")
+    if not part and groups.get("m") and (groups["h"].startswith("0") or match.re is _ABSOLUTE[-1]):
+        # "at 07:00", "6:45关灯": a written clock time with a leading zero, or in Chinese, is 24-hour.
+        return _hour(hour, minute, "am" if hour < 12 else "", now) if hour != 12 else 12 * 60 + minute
     if not part:
         # "tonight at 8": the part of day may stand anywhere in the sentence.
         hint = _EN_DAY_PART.search(match.string)
@@ -132,6 +135,15 @@ def _resolve_relative(match: re.Match[str], extra: int | None, now: int) -> int:
     delta = int(groups.get("h") or 0) * 60 + int(groups.get("m") or 0)
     delta += extra or 0
     return now + delta
+
+
+_SET_VERB = re.compile(r"\b(?:set|put|keep|leave|hold)\b", re.I)
+
+
+def _is_value(text: str, start: int, end: int) -> bool:
+    """True for "put the AC at 22": a bare "at N" after a set verb, with no other number, is the value."""
+    rest = text[:start] + text[end:]
+    return bool(_SET_VERB.search(text[:start])) and not re.search(r"\d", rest) and "o'clock" not in text[start:end]
 
 
 def read_times(text: str, now: str) -> TimeReading:
@@ -151,6 +163,8 @@ def read_times(text: str, now: str) -> TimeReading:
         for match in pattern.finditer(text):
             start, end = match.span()
             if not match.group(0).strip() or not free(start, end):
+                continue
+            if pattern is _ABSOLUTE[5] and _is_value(text, start, end):
                 continue
             minutes = _resolve_absolute(match, now_minutes)
             if minutes is not None:
