@@ -172,18 +172,18 @@ def run_bench(args: argparse.Namespace) -> int:
 
 def _run_homes(args: argparse.Namespace, techniques: Any) -> int:
     """``--suite DIR`` and ``--homes N``: accuracy per class over many registries (fast path only)."""
-    from .suites import generated_homes, print_suite, run_homes, suite_homes
+    from .suites import generated_homes, load_backend, print_suite, run_homes, suite_homes
     from .understand.llama import DEFAULT_THREADS
 
-    threads = args.threads or DEFAULT_THREADS
+    backend = load_backend(args.model, args.threads or DEFAULT_THREADS)
     report: dict[str, Any] = {"without": list(args.without)}
     failures: list[dict[str, Any]] = []
     if args.suite:
-        tally, figures = run_homes(suite_homes(Path(args.suite)), args.model, threads, techniques)
+        tally, figures = run_homes(suite_homes(Path(args.suite)), backend, techniques)
         report["suite"] = print_suite(f"suite {args.suite}", tally, figures)
         failures += tally.failures
     if args.homes:
-        tally, figures = run_homes(generated_homes(args.homes, args.seed), args.model, threads, techniques)
+        tally, figures = run_homes(generated_homes(args.homes, args.seed), backend, techniques)
         report["generated"] = print_suite(f"generated (seed {args.seed})", tally, figures)
         failures += tally.failures
     if args.show_failures:

@@ -82,15 +82,20 @@ def generated_homes(count: int, seed: int = 0) -> Iterator[Home]:
                 yield Home(folder.name, None, cases, str(exc))
 
 
-def run_homes(homes: Iterator[Home] | list[Home], model: str | None, threads: int,
-              techniques: Any = None) -> tuple[Tally, dict[str, Any]]:
-    """Every home's requests through the fast path; the tally and the prompt-evaluation figures."""
-    from .understand.engine import Understander
+def load_backend(model: str | None, threads: int) -> Any:
+    """The verified model in llama.cpp, for one Understander per home."""
     from .understand.llama import LlamaBackend
     from .understand.modelfile import resolve
 
     info = resolve(model)
-    backend = LlamaBackend.from_path(info.path, threads, identity=info.sha256)
+    return LlamaBackend.from_path(info.path, threads, identity=info.sha256)
+
+
+def run_homes(homes: Iterator[Home] | list[Home], backend: Any,
+              techniques: Any = None) -> tuple[Tally, dict[str, Any]]:
+    """Every home's requests through the fast path; the tally and the prompt-evaluation figures."""
+    from .understand.engine import Understander
+
     tally = Tally()
     ready: list[float] = []
     count = 0

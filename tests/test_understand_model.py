@@ -12,7 +12,7 @@ from edgebrain.command import check
 pytestmark = pytest.mark.model
 
 # The measured accuracy is reported by `edgebrain bench`; this floor catches regressions.
-ACCURACY_FLOOR = 0.95
+ACCURACY_FLOOR = 0.98
 
 
 def test_development_set_is_large_and_varied():

@@ -1,0 +1,47 @@
+"""The real model in homes other than the example: the hand-written homes and 50 generated ones.
+
+Each request has its expected commands; a home's registry is loaded as a user would give it. The floors
+are the goals: 95 % overall and 90 % for every class of request.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edgebrain.suites import DEFAULT_SUITE, generated_homes, run_homes, suite_homes
+
+pytestmark = pytest.mark.model
+
+OVERALL, PER_CLASS = 0.95, 0.90
+CLASSES = {"basic", "scripts", "partial", "extremes", "verbs", "numbers", "indirect", "refusals"}
+
+
+@pytest.fixture(scope="module")
+def backend(model_path: Path):  # type: ignore[no-untyped-def]
+    from edgebrain.understand.llama import LlamaBackend
+
+    return LlamaBackend.from_path(model_path)
+
+
+def _check(tally) -> None:  # type: ignore[no-untyped-def]
+    report = tally.report()
+    assert set(report["by_category"]) == CLASSES
+    misses = "\n".join(f"{f.get('home')}: {f['text']!r} want {f['want']} got {f['got']}" for f in tally.failures)
+    assert report["accuracy"] >= OVERALL, misses
+    assert min(report["by_category"].values()) >= PER_CLASS, (report["by_category"], misses)
+
+
+def test_hand_written_homes(backend):
+    homes = suite_homes(DEFAULT_SUITE)
+    assert len(homes) >= 5 and sum(len(h.cases) for h in homes) >= 300
+    assert all(h.registry is not None for h in homes), [h.error for h in homes]
+    tally, _ = run_homes(homes, backend)
+    _check(tally)
+
+
+def test_fifty_generated_homes(backend):
+    tally, figures = run_homes(generated_homes(50, seed=0), backend)
+    assert figures["homes"] == 50
+    _check(tally)
