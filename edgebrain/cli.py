@@ -316,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if sys.stderr.isatty():
+        logging.getLogger("edgebrain.progress").setLevel(logging.INFO)
     try:
         code: int = args.func(args)
         return code

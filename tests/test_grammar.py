@@ -78,5 +78,8 @@ def test_complaint_and_named_actions_narrow_the_lines(registry):
                           values=(), asked=frozenset({"on"}))
     assert {line.action for line in lines} == {"open", "close"}
     # Set asked for with no number that fits leaves no set line, so the other actions stay.
+    # (Toggle, like set, is offered only when the words ask for it.)
     lines = command_lines(lights, phrases, values=(250,), asked=frozenset({"set"}))
-    assert {line.action for line in lines} == {"on", "off", "toggle", "increase", "decrease"}
+    assert {line.action for line in lines} == {"on", "off", "increase", "decrease"}
+    lines = command_lines(lights, phrases, values=(), asked=frozenset({"toggle", "set"}))
+    assert {line.action for line in lines} == {"toggle"}

@@ -62,11 +62,18 @@ class Decoded:
     user_evaluated: bool = False  # the user's tokens are in the KV cache: a next decode may reuse them
 
 
+# The model's scores for the next token after the given tokens of a reply line, read after a
+# content-free request (see _Walk.walk); it may leave anything in the KV cache.
+Calibrate = Callable[[tuple[int, ...]], npt.NDArray[np.float32]]
+
+
 class ReplyDecoder:
     """Walks a reply trie with a model backend, asking the model only at real choices."""
 
-    def __init__(self, backend: Backend, end_of_turn: str, jump_forward: bool = True, same_meaning: bool = True):
+    def __init__(self, backend: Backend, end_of_turn: str, jump_forward: bool = True, same_meaning: bool = True,
+                 calibrate: Calibrate | None = None):
         self.backend = backend
+        self.calibrate = calibrate
         self.jump_forward = jump_forward
         self.same_meaning = same_meaning
         self._end = backend.tokenize(end_of_turn, special=True)
@@ -98,6 +105,8 @@ class ReplyDecoder:
         """
         self.backend.reset_to(prompt_tokens + (len(user_tokens) if user_cached else 0))
         walker = _Walk(self.backend, [] if user_cached else list(user_tokens), self.jump_forward, self.same_meaning)
+        walker.prompt_tokens, walker.calibrate = prompt_tokens, self.calibrate
+        walker.done = list(user_tokens) if user_cached else []
         same = overlaps or (lambda a, b: a == b)
         used: list[str] = []
 
@@ -159,10 +168,14 @@ class _Walk:
         self.same_meaning = same_meaning
         self.evaluated = 0
         self.decisions = 0
+        self.prompt_tokens = 0
+        self.done: list[int] = []  # evaluated after the prompt: the user's words and the reply so far
+        self.calibrate: Calibrate | None = None
 
     def walk(self, root: Node[P], mask: int) -> Node[P]:
         """Follow the trie from ``root`` to a leaf whose ending is in ``mask``."""
         node = root
+        line: list[int] = []
         while node.children:
             allowed = node.allowed(mask)
             if not allowed:
@@ -171,13 +184,45 @@ class _Walk:
                 # Forced, or two spellings of one command ("bedroom light" / "卧室灯"): not the model's call.
                 token = allowed[0]
             else:
+                bias = self._bias(node, allowed, mask, line)
                 if self.pending:
                     self.backend.eval(self.pending)
                     self.evaluated += len(self.pending)
+                    self.done += self.pending
                     self.pending = []
-                scores = self.backend.logits()
-                token = allowed[int(np.argmax(scores[allowed]))]
+                scores = _log_softmax(self.backend.logits()[allowed]) - bias
+                token = allowed[int(np.argmax(scores))]
                 self.decisions += len(allowed) > 1
             self.pending.append(token)
+            line.append(token)
             node = node.children[token]
         return node
+
+    def _bias(self, node: Node[P], allowed: list[int], mask: int, line: list[int]) -> npt.NDArray[np.float32] | float:
+        """What the model gives each action with no request at all (contextual calibration), or 0.
+
+        A small model prefers some actions whatever the words ("run the vacuum" -> off); dividing by
+        its preference for a content-free request removes that prior. Only a choice between actions of
+        one target is calibrated; which device is meant stays the model's plain reading.
+        """
+        if self.calibrate is None or not _action_choice(node, allowed, mask):
+            return 0.0
+        neutral = _log_softmax(self.calibrate(tuple(line))[allowed])
+        # The content-free reading used the KV cache: evaluate this request's tokens again.
+        self.backend.reset_to(self.prompt_tokens)
+        self.pending, self.done = self.done + self.pending, []
+        return neutral
+
+
+def _log_softmax(scores: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    shifted = scores - np.max(scores)
+    result: npt.NDArray[np.float32] = shifted - np.log(np.sum(np.exp(shifted)))
+    return result
+
+
+def _action_choice(node: Node[P], allowed: list[int], mask: int) -> bool:
+    """True when the children are the same target with different actions ("- kettle on" / "off")."""
+    meanings = [{m[0] for m in node.children[t].meanings if m[1] & mask} for t in allowed]
+    targets = {m[0] for group in meanings for m in group if isinstance(m, tuple)}
+    actions = [{m[1] for m in group if isinstance(m, tuple)} for group in meanings]
+    return len(targets) == 1 and all(len(a) == 1 for a in actions) and len({next(iter(a)) for a in actions}) > 1

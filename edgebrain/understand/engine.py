@@ -45,8 +45,12 @@ from .rooms import fold
 from .times import read_times
 
 log = logging.getLogger(__name__)
+# Shown on a terminal by the command line (see cli.py), not logged as a warning.
+_progress = logging.getLogger("edgebrain.progress")
+_PROMPT_CHUNK = 256
 
 MAX_TEXT_CHARS = 500
+CONTENT_FREE = "N/A"  # a request with no content: what the model prefers with no words to go on
 _ON_OFF = frozenset({"on", "off", "toggle", "open", "close"})
 _TIME_MARK = re.compile(r"@(\d\d:\d\d)")
 # A number before a measure word counts devices: 两盏灯, 3台空调.
@@ -65,6 +69,7 @@ class Techniques:
     narrowing: bool = True  # keep only the targets the words mention
     clauses: bool = True  # "X and Y": each clause its own one-line request
     action_words: bool = True  # "turn off" keeps off; "too dark" keeps the actions that answer it
+    calibration: bool = True  # a choice between actions is divided by the model's content-free preference
     cache: int = 64  # recent identical utterances answered without the model (0: off)
 
     @classmethod
@@ -75,7 +80,8 @@ class Techniques:
             key = name.replace("-", "_")
             if key == "list_layout":
                 changes["layout"] = "chat"
-            elif key in {"jump_forward", "same_meaning", "saved_prompt", "narrowing", "action_words", "clauses"}:
+            elif key in {"jump_forward", "same_meaning", "saved_prompt", "narrowing", "action_words", "clauses",
+                         "calibration"}:
                 changes[key] = False
             elif key == "cache":
                 changes[key] = 0
@@ -85,7 +91,7 @@ class Techniques:
 
 
 TECHNIQUES = ("list-layout", "jump-forward", "same-meaning", "saved-prompt", "narrowing", "action-words", "clauses",
-              "cache")
+              "calibration", "cache")
 
 
 @dataclass(frozen=True)
@@ -220,8 +226,10 @@ class Understander:
         words = names | {w for fragment in device_types().values() for w in fragment.get("x-words", ())}
         self._wordy = tuple(sorted({p for w in words for p in (w, w.title(), w.capitalize())
                                     if normalize_numbers(p) != p}, key=len, reverse=True))
+        self._neutral: dict[tuple[int, ...], npt.NDArray[np.float32]] = {}
         self.decoder = ReplyDecoder(self.backend, self.layout.end, self.techniques.jump_forward,
-                                    self.techniques.same_meaning)
+                                    self.techniques.same_meaning,
+                                    self._content_free if self.techniques.calibration else None)
         self._recent: OrderedDict[str, Understanding] = OrderedDict()
         if not lazy:
             self._ensure_prompt()
@@ -241,6 +249,15 @@ class Understander:
         self._warm_up()
         self.prompt_seconds = time.perf_counter() - started
         log.info("prompt of %d tokens ready in %.1f s", len(self._prefix), self.prompt_seconds)
+
+    def _content_free(self, line: tuple[int, ...]) -> npt.NDArray[np.float32]:
+        """The model's scores after a reply line begun with ``line`` to a request with no content, once
+        per line beginning and registry (contextual calibration, Zhao et al. 2021)."""
+        if line not in self._neutral:
+            self.backend.reset_to(len(self._prefix))
+            self.backend.eval(self._tokens(self.layout.request(CONTENT_FREE)) + list(line))
+            self._neutral[line] = np.array(self.backend.logits(), copy=True)
+        return self._neutral[line]
 
     def _warm_up(self) -> None:
         """Run the model once on throwaway words: the first real request should not pay for allocations."""
@@ -263,7 +280,11 @@ class Understander:
                 log.info("restored the prompt state from %s", path)
                 return
         inner.reset_to(0)
-        inner.eval(self._prefix)
+        # A registry seen for the first time costs seconds here: say how far it has got.
+        for start in range(0, len(self._prefix), _PROMPT_CHUNK):
+            inner.eval(self._prefix[start:start + _PROMPT_CHUNK])
+            done = min(start + _PROMPT_CHUNK, len(self._prefix))
+            _progress.info("preparing the prompt for this registry: %d of %d tokens", done, len(self._prefix))
         if saver is not None and path is not None and state_dir is not None:
             try:
                 state_dir.mkdir(parents=True, exist_ok=True)
@@ -453,9 +474,14 @@ class Understander:
                 # "Dim the kettle", "toggle the curtains": an action the devices named do not take.
                 names = ", ".join(t.description for t in fitting[:3])
                 return _nothing(text, model_text, started, f"{names}: no such action for this device")
-            # Words that name the registry's devices ask for something; "none" stays open only when they
-            # name nothing of it, a room the home does not have, or a device the room lacks.
-            allow_none = not fitting or bool(mentions.unknown_rooms) or not self.techniques.narrowing
+            # "None" stays open unless the words ask for something: an action, a value, a complaint, a
+            # device or a kind of device. A room alone, or words like a device the home lacks, are not
+            # asking ("I love my living room", "the front door").
+            asks = (asked_actions(model_text) is not None or bool(complaint_actions(self.registry, cleaned))
+                    or bool(mentions.exact or mentions.devices) or bool(mentions.types and not mentions.cued)
+                    or bool(self._values(model_text)) or extreme(model_text) is not None
+                    or bool(started_appliances(self.registry, cleaned)))
+            allow_none = not fitting or bool(mentions.unknown_rooms) or not self.techniques.narrowing or not asks
             decoded = self.decoder.decode(len(self._prefix), user, lines, times, allow_none, max_lines,
                                           self._overlaps)
         commands: list[Command] = []

@@ -141,6 +141,8 @@ def command_lines(targets: Iterable[Target], phrases: dict[str, str],
             low, high = value_range
             settable = list(range(low, high + 1)) if values is None else [v for v in values if low <= v <= high]
         actions = [a for a in target.actions if a not in exclude] or list(target.actions)
+        # Toggle, like set, is a choice only when the words ask for it ("toggle", "flip", 切换).
+        actions = [a for a in actions if a != "toggle" or (asked is not None and "toggle" in asked)] or actions
         kinds = {d.type for d in target.members}
         if answers and kinds <= answers.keys():
             answering = set.intersection(*(set(answers[k]) for k in kinds))

@@ -7,8 +7,9 @@ import re
 
 _EN_REQUEST = re.compile(r"^(please\b|can (you|u)\b|could (you|u)\b|would you\b|will you\b|would you mind\b|"
                          r"can i get\b|i want\b|i'd like\b|let's\b)")
-_EN_QUESTION = re.compile(r"^(is|are|was|were|do(?= (?:you|i|we|they|u)\b)|does|did|has|have|what|what's|whats|which|how|why|when|where|"
-                          r"who|isn't|aren't|doesn't|didn't)\b")
+# "Do the floors" is a request; "do you…" asks.
+_EN_QUESTION = re.compile(r"^(is|are|was|were|do(?= (?:you|i|we|they|u)\b)|does|did|has|have|what|what's|whats|"
+                          r"which|how|why|when|where|who|isn't|aren't|doesn't|didn't)\b")
 _ZH_REQUEST = re.compile(r"^(请|能不能|能否|可以|可不可以|帮我|麻烦|能帮|你能|你可以|能把|能给|能将)|"
                          r"(好吗|好不好|可以吗|行吗|行不行)[？?]?$")
 # 什么都 / 什么也 is "anything at all" ("什么都看不见"), not a question.
