@@ -4,11 +4,12 @@ fake of our Backend interface that would answer "- none", so a wrong reading can
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from edgebrain.errors import RegistryError
 from edgebrain.registry import Device, Registry, load_registry
-from edgebrain.understand.engine import Understander
+from edgebrain.understand.engine import Techniques, Understander
 from edgebrain.understand.mentions import extreme, stated, unsupported
 from edgebrain.understand.numbers import normalize_numbers
 from edgebrain.understand.rooms import find_rooms, fold
@@ -160,3 +161,26 @@ def test_homes_share_one_model_and_each_prompt_is_evaluated_only_when_needed():
     first.forget()
     assert _got(first, "turn on a light") == {("lr_light", "on", None, None)}  # its own prompt again
     assert first.prompt_evaluated
+
+
+class _LeaningBackend(ScriptedBackend):
+    """A "model" that prefers "off" whatever the words, and "on" a little more for a real request."""
+
+    def logits(self):  # type: ignore[no-untyped-def]
+        text = self._text(self.history)
+        user, _, written = text.rsplit("<|im_start|>assistant\n", 1)[1].rsplit("\n\n", 1)[-1].partition("\n")
+        if not written.endswith("- kettle o"):
+            return super().logits()
+        scores = np.zeros(self.vocab, dtype=np.float32)
+        scores[ord("f")] = 3.0  # the prior: "off"
+        scores[ord("n")] = 0.0 if user == "N/A" else 2.0  # what the words add
+        return scores
+
+
+def test_calibration_removes_the_models_prior_between_actions():
+    kettle = _home(("kettle", "switch", "Kettle", "Kitchen", ()), ("lamp", "light", "Lamp", "Kitchen", ()))
+    calibrated = Understander(kettle, _LeaningBackend({"activate the kettle": "- kettle on"}), lazy=True)
+    assert _got(calibrated, "activate the kettle") == {("kettle", "on", None, None)}
+    plain = Understander(kettle, _LeaningBackend({"activate the kettle": "- kettle on"}), lazy=True,
+                         techniques=Techniques.without(["calibration"]))
+    assert _got(plain, "activate the kettle") == {("kettle", "off", None, None)}
