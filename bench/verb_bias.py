@@ -17,8 +17,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from edgebrain.suites import DEFAULT_SUITE, generated_homes, load_backend, suite_homes
-from edgebrain.understand.engine import Techniques, Understander
+from edgebrain.understand.engine import Understander
 from edgebrain.understand.llama import DEFAULT_THREADS
+from edgebrain.understand.reading import Techniques
 
 # Verbs no word list of the schema names: the model decides.
 STARTS = ("activate the {}", "get the {} working", "wake the {}", "engage the {}", "launch the {}",

@@ -106,10 +106,10 @@ def _print(name: str, report: dict[str, Any], cases: int) -> None:
 
 def run_bench(args: argparse.Namespace) -> int:
     """Run the set through the fast path (and the plain approach, interleaved) and print the figures."""
-    from .understand.engine import Techniques
     from .understand.llama import DEFAULT_THREADS
     from .understand.loader import load_understander
     from .understand.plain import PlainParser
+    from .understand.reading import Techniques
 
     techniques = Techniques.without(args.without)
     if args.suite or args.homes:

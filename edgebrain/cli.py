@@ -234,7 +234,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     from .suites import DEFAULT_SUITE
-    from .understand.engine import TECHNIQUES
+    from .understand.reading import TECHNIQUES
 
     parser = argparse.ArgumentParser(prog="edgebrain", description=__doc__)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")

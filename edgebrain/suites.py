@@ -117,7 +117,7 @@ def run_homes(homes: Iterator[Home] | list[Home], backend: Any,
                 tally.add(case, got, result.elapsed_ms, result.evaluated_tokens, home.name)
             except EdgebrainError as exc:
                 tally.add(case, (json.dumps({"error": str(exc)}),), 0.0, 0, home.name)
-        if understander.prompt_evaluated:
+        if understander.prompt_seconds:  # its prompt was evaluated (another home may own the cache now)
             ready.append(understander.prompt_seconds)
         log.info("home %s done in %.1f s", home.name, time.perf_counter() - started)
     figures = {"homes": count, "prompts_evaluated": len(ready),

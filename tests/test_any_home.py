@@ -9,11 +9,12 @@ import pytest
 
 from edgebrain.errors import RegistryError
 from edgebrain.registry import Device, Registry, load_registry
-from edgebrain.understand.engine import Techniques, Understander
-from edgebrain.understand.mentions import extreme, stated, unsupported
+from edgebrain.understand.engine import Understander
 from edgebrain.understand.numbers import normalize_numbers
+from edgebrain.understand.reading import Techniques
 from edgebrain.understand.rooms import find_rooms, fold
 from edgebrain.understand.times import read_times
+from edgebrain.understand.words import extreme, stated, unsupported
 from tests.fakes import ScriptedBackend
 
 

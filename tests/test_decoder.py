@@ -7,8 +7,9 @@ import pytest
 from edgebrain.command import Command
 from edgebrain.errors import InputError
 from edgebrain.understand.decoder import ReplyDecoder
-from edgebrain.understand.engine import Understander, clean_text
+from edgebrain.understand.engine import Understander
 from edgebrain.understand.grammar import Line, command_lines, target_phrases
+from edgebrain.understand.reading import clean_text
 from tests.fakes import ScriptedBackend
 
 
@@ -136,7 +137,7 @@ def test_recent_utterances_are_answered_from_the_cache(registry):
 
 def test_techniques_can_be_switched_off_one_at_a_time():
     from edgebrain.errors import ConfigError
-    from edgebrain.understand.engine import TECHNIQUES, Techniques
+    from edgebrain.understand.reading import TECHNIQUES, Techniques
 
     assert Techniques.without(["list-layout", "cache"]) == Techniques(layout="chat", cache=0)
     for name in TECHNIQUES:

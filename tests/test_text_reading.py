@@ -107,7 +107,7 @@ def test_a_device_named_alone_is_the_only_candidate(registry):
 
 
 def test_direction_words():
-    from edgebrain.understand.mentions import asks_for_direction
+    from edgebrain.understand.words import asks_for_direction
 
     assert asks_for_direction("turn up the bedroom fan") and asks_for_direction("客厅灯调亮一点")
     assert not asks_for_direction("shut down everything in the bedroom")
@@ -115,7 +115,7 @@ def test_direction_words():
 
 
 def test_named_actions_narrow_the_choice():
-    from edgebrain.understand.mentions import asked_actions
+    from edgebrain.understand.words import asked_actions
 
     assert asked_actions("switch the humidifier off") == {"off", "set"}
     assert asked_actions("把空调都打开") == {"on", "open", "set"}
@@ -137,7 +137,7 @@ def test_named_actions_narrow_the_choice():
 
 
 def test_complaints_keep_the_actions_that_answer_them(registry):
-    from edgebrain.understand.mentions import complaint_actions
+    from edgebrain.understand.words import complaint_actions
 
     # In the schema's order: the first answers a complaint that names no action.
     assert complaint_actions(registry, "it's too dark in the living room") == {"light": ("on", "increase", "set")}

@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass, replace
 
 from ..registry import Registry
-from .mentions import Mentions, asked_actions, candidate_targets, complaint_actions, find_mentions
+from .mentions import Mentions, candidate_targets, find_mentions
 from .questions import is_negated
+from .words import asked_actions, complaint_actions
 
 COORDINATION = re.compile(r"\b(and|then|also|plus|as well)\b|[,;，；、]|和|然后|再|并且|同时|还有|跟")
 

@@ -6,6 +6,7 @@ evaluated, then the walk asks the model at branching nodes and appends forced to
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -226,3 +227,53 @@ def _action_choice(node: Node[P], allowed: list[int], mask: int) -> bool:
     targets = {m[0] for group in meanings for m in group if isinstance(m, tuple)}
     actions = [{m[1] for m in group if isinstance(m, tuple)} for group in meanings]
     return len(targets) == 1 and all(len(a) == 1 for a in actions) and len({next(iter(a)) for a in actions}) > 1
+
+
+class PromptFirst:
+    """A backend that makes sure the right prompt is evaluated before the model runs.
+
+    Several Understanders (one per registry) may share one llama.cpp instance; the KV cache holds the
+    prompt of the last one that ran the model (the ``owner``).
+    """
+
+    def __init__(self, inner: Backend, ensure: Callable[[], None]):
+        self.inner = inner
+        self._ensure = ensure
+        shared = getattr(inner, "_edgebrain_owner", None)
+        self._box: list[object] = shared if isinstance(shared, list) else [None]
+        with contextlib.suppress(AttributeError):  # a backend with __slots__ keeps no owner: not shared
+            inner._edgebrain_owner = self._box  # type: ignore[attr-defined]
+        self._rewind: int | None = None
+
+    @property
+    def owner(self) -> object:
+        """The Understander whose prompt the KV cache holds."""
+        return self._box[0]
+
+    @owner.setter
+    def owner(self, value: object) -> None:
+        self._box[0] = value
+
+    def tokenize(self, text: str, special: bool = False) -> list[int]:
+        """Tokens of ``text``; no model run needed."""
+        return self.inner.tokenize(text, special=special)
+
+    def reset_to(self, n_tokens: int) -> None:
+        """Forget what follows the first ``n_tokens``; applied when the model next runs."""
+        self._rewind = n_tokens
+
+    def _ready(self) -> None:
+        rewind, self._rewind = self._rewind, None
+        self._ensure()
+        if rewind is not None:
+            self.inner.reset_to(rewind)
+
+    def eval(self, tokens: Sequence[int]) -> None:
+        """Evaluate after the prompt."""
+        self._ready()
+        self.inner.eval(tokens)
+
+    def logits(self) -> npt.NDArray[np.float32]:
+        """Logits for the next token."""
+        self._ready()
+        return self.inner.logits()

@@ -2,145 +2,52 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import re
 import time
-import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from ..command import Command, check
-from ..errors import CommandError, ConfigError, InputError
+from ..errors import CommandError
 from ..registry import Registry, Target
 from ..schemas import device_types
 from .clauses import COORDINATION, split_clauses
-from .decoder import Backend, Decoded, ReplyDecoder, StatefulBackend
+from .decoder import Backend, Decoded, PromptFirst, ReplyDecoder, StatefulBackend
 from .grammar import MAX_LINES, VALUE_DIGITS, Line, command_lines, numbers_in, target_phrases
-from .mentions import (
-    Mentions,
+from .mentions import Mentions, find_mentions, fitting_targets, named_by, widest
+from .numbers import normalize_numbers
+from .prompt import LAYOUTS, Segments
+from .questions import is_negated, is_question
+from .reading import Techniques, Understanding, clean_text, now_hhmm, prepare
+from .rooms import fold
+from .words import (
     asked_actions,
     asks_for_direction,
     complaint_actions,
     extreme,
-    find_mentions,
-    fitting_targets,
-    named_by,
     started_appliances,
     stated,
     unsupported,
-    widest,
 )
-from .numbers import normalize_numbers
-from .prompt import LAYOUTS, Segments
-from .questions import is_negated, is_question
-from .rooms import fold
-from .times import read_times
 
 log = logging.getLogger(__name__)
 # Shown on a terminal by the command line (see cli.py), not logged as a warning.
 _progress = logging.getLogger("edgebrain.progress")
 _PROMPT_CHUNK = 256
 
-MAX_TEXT_CHARS = 500
 CONTENT_FREE = "N/A"  # a request with no content: what the model prefers with no words to go on
 _ON_OFF = frozenset({"on", "off", "toggle", "open", "close"})
 _TIME_MARK = re.compile(r"@(\d\d:\d\d)")
 # A number before a measure word counts devices: 两盏灯, 3台空调.
 _COUNT = re.compile(r"\d+\s*(?:盏|个|台|把|只|扇|部|组|套)")
 _QUOTED_DATA = re.compile(r"[{\[]\s*[\"']\w+[\"']\s*:|```")
-
-
-@dataclass(frozen=True)
-class Techniques:
-    """The speed and accuracy techniques, each of which the benchmark can switch off alone."""
-
-    layout: str = "list"  # "chat": a user and an assistant turn per request
-    jump_forward: bool = True  # append forced tokens in one batch, not one evaluation per token
-    same_meaning: bool = True  # never ask the model to choose between two spellings of one command
-    saved_prompt: bool = True  # restore the prompt's KV state saved by an earlier start
-    narrowing: bool = True  # keep only the targets the words mention
-    clauses: bool = True  # "X and Y": each clause its own one-line request
-    action_words: bool = True  # "turn off" keeps off; "too dark" keeps the actions that answer it
-    calibration: bool = True  # a choice between actions is divided by the model's content-free preference
-    cache: int = 64  # recent identical utterances answered without the model (0: off)
-
-    @classmethod
-    def without(cls, names: Sequence[str]) -> Techniques:
-        """All techniques except the named ones (field names, with - for _; "list-layout")."""
-        changes: dict[str, object] = {}
-        for name in names:
-            key = name.replace("-", "_")
-            if key == "list_layout":
-                changes["layout"] = "chat"
-            elif key in {"jump_forward", "same_meaning", "saved_prompt", "narrowing", "action_words", "clauses",
-                         "calibration"}:
-                changes[key] = False
-            elif key == "cache":
-                changes[key] = 0
-            else:
-                raise ConfigError(f"unknown technique {name!r}; known: {', '.join(TECHNIQUES)}")
-        return replace(cls(), **changes)  # type: ignore[arg-type]
-
-
-TECHNIQUES = ("list-layout", "jump-forward", "same-meaning", "saved-prompt", "narrowing", "action-words", "clauses",
-              "calibration", "cache")
-
-
-@dataclass(frozen=True)
-class Understanding:
-    """The commands read from one utterance, and what reading them cost."""
-
-    text: str
-    commands: tuple[Command, ...]
-    model_text: str = ""
-    evaluated_tokens: int = 0
-    decisions: int = 0
-    elapsed_ms: float = 0.0
-    rejected: tuple[str, ...] = field(default=())
-    cached: bool = False
-
-    def to_dict(self) -> dict[str, object]:
-        """The CLI's JSON line: text and commands, and why a command was refused if one was."""
-        line: dict[str, object] = {"text": self.text, "commands": [c.to_dict() for c in self.commands]}
-        if self.rejected:
-            line["errors"] = list(self.rejected)
-        return line
-
-
-def clean_text(text: str) -> str:
-    """Refuse text that is not an utterance; collapse whitespace and drop control characters."""
-    if not isinstance(text, str):
-        raise InputError("the utterance must be text", "bad_text")
-    if "\x00" in text:
-        raise InputError("the utterance contains NUL bytes; binary data is not text", "bad_text")
-    cleaned = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
-    cleaned = " ".join(cleaned.split())
-    if not cleaned:
-        raise InputError("the utterance is empty", "bad_text")
-    if len(cleaned) > MAX_TEXT_CHARS:
-        raise InputError(f"the utterance is {len(cleaned)} characters long; the limit is {MAX_TEXT_CHARS}",
-                         "too_long")
-    return cleaned
-
-
-def now_hhmm() -> str:
-    """The local time as HH:MM."""
-    return datetime.now().strftime("%H:%M")
-
-
-def prepare(text: str, now: str, keep: Sequence[str] = ()) -> tuple[str, tuple[str, ...]]:
-    """The words as the model sees them (digits, @HH:MM markers) and the times they name; the words of
-    ``keep`` (the registry's names with number words in them, like 百叶窗) stay words."""
-    reading = read_times(normalize_numbers(text, keep), now)
-    return reading.text, reading.times
 
 
 def _nothing(text: str, model_text: str, started: float, *rejected: str) -> Understanding:
@@ -153,56 +60,6 @@ def _lacking(mentions: Mentions, fitting: Sequence[Target]) -> bool:
     return bool(mentions.rooms and mentions.types and not (mentions.devices or mentions.everything or fitting))
 
 
-class _PromptFirst:
-    """A backend that makes sure the right prompt is evaluated before the model runs.
-
-    Several Understanders (one per registry) may share one llama.cpp instance; the KV cache holds the
-    prompt of the last one that ran the model (the ``owner``).
-    """
-
-    def __init__(self, inner: Backend, ensure: Callable[[], None]):
-        self.inner = inner
-        self._ensure = ensure
-        shared = getattr(inner, "_edgebrain_owner", None)
-        self._box: list[object] = shared if isinstance(shared, list) else [None]
-        with contextlib.suppress(AttributeError):  # a backend with __slots__ keeps no owner: not shared
-            inner._edgebrain_owner = self._box  # type: ignore[attr-defined]
-        self._rewind: int | None = None
-
-    @property
-    def owner(self) -> object:
-        """The Understander whose prompt the KV cache holds."""
-        return self._box[0]
-
-    @owner.setter
-    def owner(self, value: object) -> None:
-        self._box[0] = value
-
-    def tokenize(self, text: str, special: bool = False) -> list[int]:
-        """Tokens of ``text``; no model run needed."""
-        return self.inner.tokenize(text, special=special)
-
-    def reset_to(self, n_tokens: int) -> None:
-        """Forget what follows the first ``n_tokens``; applied when the model next runs."""
-        self._rewind = n_tokens
-
-    def _ready(self) -> None:
-        rewind, self._rewind = self._rewind, None
-        self._ensure()
-        if rewind is not None:
-            self.inner.reset_to(rewind)
-
-    def eval(self, tokens: Sequence[int]) -> None:
-        """Evaluate after the prompt."""
-        self._ready()
-        self.inner.eval(tokens)
-
-    def logits(self) -> npt.NDArray[np.float32]:
-        """Logits for the next token."""
-        self._ready()
-        return self.inner.logits()
-
-
 class Understander:
     """Reads commands from utterances with a model backend, constrained to one registry."""
 
@@ -210,7 +67,7 @@ class Understander:
                  techniques: Techniques | None = None, lazy: bool = False):
         """With ``lazy`` the prompt is evaluated when a request first needs the model, not now."""
         self.registry = registry
-        self.backend = _PromptFirst(backend, self._ensure_prompt)
+        self.backend = PromptFirst(backend, self._ensure_prompt)
         self.techniques = techniques or Techniques()
         self.layout = LAYOUTS[self.techniques.layout]
         self._prefix = self._tokens(self.layout.prefix(registry))

@@ -6,9 +6,10 @@ import logging
 from pathlib import Path
 
 from ..registry import Registry, load_registry
-from .engine import Techniques, Understander
+from .engine import Understander
 from .llama import DEFAULT_THREADS, LlamaBackend
 from .modelfile import cache_dir, resolve
+from .reading import Techniques
 
 log = logging.getLogger(__name__)
 

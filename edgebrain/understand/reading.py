@@ -1,0 +1,100 @@
+"""What a request is before it is understood: its clean words and times, the techniques, the result."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from ..command import Command
+from ..errors import ConfigError, InputError
+from .numbers import normalize_numbers
+from .times import read_times
+
+MAX_TEXT_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Techniques:
+    """The speed and accuracy techniques, each of which the benchmark can switch off alone."""
+
+    layout: str = "list"  # "chat": a user and an assistant turn per request
+    jump_forward: bool = True  # append forced tokens in one batch, not one evaluation per token
+    same_meaning: bool = True  # never ask the model to choose between two spellings of one command
+    saved_prompt: bool = True  # restore the prompt's KV state saved by an earlier start
+    narrowing: bool = True  # keep only the targets the words mention
+    clauses: bool = True  # "X and Y": each clause its own one-line request
+    action_words: bool = True  # "turn off" keeps off; "too dark" keeps the actions that answer it
+    calibration: bool = True  # a choice between actions is divided by the model's content-free preference
+    cache: int = 64  # recent identical utterances answered without the model (0: off)
+
+    @classmethod
+    def without(cls, names: Sequence[str]) -> Techniques:
+        """All techniques except the named ones (field names, with - for _; "list-layout")."""
+        changes: dict[str, object] = {}
+        for name in names:
+            key = name.replace("-", "_")
+            if key == "list_layout":
+                changes["layout"] = "chat"
+            elif key in {"jump_forward", "same_meaning", "saved_prompt", "narrowing", "action_words", "clauses",
+                         "calibration"}:
+                changes[key] = False
+            elif key == "cache":
+                changes[key] = 0
+            else:
+                raise ConfigError(f"unknown technique {name!r}; known: {', '.join(TECHNIQUES)}")
+        return replace(cls(), **changes)  # type: ignore[arg-type]
+
+
+TECHNIQUES = ("list-layout", "jump-forward", "same-meaning", "saved-prompt", "narrowing", "action-words", "clauses",
+              "calibration", "cache")
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """The commands read from one utterance, and what reading them cost."""
+
+    text: str
+    commands: tuple[Command, ...]
+    model_text: str = ""
+    evaluated_tokens: int = 0
+    decisions: int = 0
+    elapsed_ms: float = 0.0
+    rejected: tuple[str, ...] = field(default=())
+    cached: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        """The CLI's JSON line: text and commands, and why a command was refused if one was."""
+        line: dict[str, object] = {"text": self.text, "commands": [c.to_dict() for c in self.commands]}
+        if self.rejected:
+            line["errors"] = list(self.rejected)
+        return line
+
+
+def clean_text(text: str) -> str:
+    """Refuse text that is not an utterance; collapse whitespace and drop control characters."""
+    if not isinstance(text, str):
+        raise InputError("the utterance must be text", "bad_text")
+    if "\x00" in text:
+        raise InputError("the utterance contains NUL bytes; binary data is not text", "bad_text")
+    cleaned = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
+    cleaned = " ".join(cleaned.split())
+    if not cleaned:
+        raise InputError("the utterance is empty", "bad_text")
+    if len(cleaned) > MAX_TEXT_CHARS:
+        raise InputError(f"the utterance is {len(cleaned)} characters long; the limit is {MAX_TEXT_CHARS}",
+                         "too_long")
+    return cleaned
+
+
+def now_hhmm() -> str:
+    """The local time as HH:MM."""
+    return datetime.now().strftime("%H:%M")
+
+
+def prepare(text: str, now: str, keep: Sequence[str] = ()) -> tuple[str, tuple[str, ...]]:
+    """The words as the model sees them (digits, @HH:MM markers) and the times they name; the words of
+    ``keep`` (the registry's names with number words in them, like 百叶窗) stay words."""
+    reading = read_times(normalize_numbers(text, keep), now)
+    return reading.text, reading.times
