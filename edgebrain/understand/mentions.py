@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cache, lru_cache
 
 from ..registry import GROUP_WIDE_ACTIONS, Registry, Target
 from ..schemas import (
@@ -73,7 +74,8 @@ def _pieces(phrase: str) -> set[str]:
     return {run[i:i + 2] for run in _CJK.findall(phrase) for i in range(len(run) - 1)}
 
 
-def _device_words(registry: Registry, excluded: set[str]) -> dict[str, frozenset[str]]:
+@lru_cache(maxsize=64)
+def _device_words(registry: Registry, excluded: frozenset[str]) -> dict[str, frozenset[str]]:
     """Words that point at devices: whole names and aliases, and the words and Chinese two-character
     pieces of them that are not room, type or grammar words, each with the devices it points at."""
     pointing: dict[str, set[str]] = {}
@@ -93,8 +95,9 @@ def _device_words(registry: Registry, excluded: set[str]) -> dict[str, frozenset
 
 # "Switch on the lamp" uses the verb; only the noun ("the switch") names the switch type.
 _SWITCH_VERB = re.compile(r"\bswitch(?=\s+(?:on|off|it|them|everything|all|every|both|the|my)\b)")
-def _type_words() -> set[str]:
-    return {fold(w) for fragment in device_types().values() for w in fragment.get("x-words", ())}
+@cache
+def _type_words() -> frozenset[str]:
+    return frozenset(fold(w) for fragment in device_types().values() for w in fragment.get("x-words", ()))
 
 
 def find_mentions(registry: Registry, text: str) -> Mentions:
@@ -137,7 +140,7 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     # A name made only of room and type words ("客厅的灯") says no more than the room and the type do.
     named = {d.id for d in registry if d.id in exact and any(
         _contains(lowered, p) and _own_words(p, excluded) for p in (fold(n) for n in (d.name, *d.aliases)))}
-    devices = named | {d for word, ids in _device_words(registry, excluded).items() if _contains(rest, word)
+    devices = named | {d for word, ids in _device_words(registry, frozenset(excluded)).items() if _contains(rest, word)
                        for d in ids}
     if not exact and (started := started_appliances(registry, lowered)):
         exact, devices = set(started), devices | started

@@ -4,6 +4,7 @@ complaints, appliances, and what no device here does."""
 from __future__ import annotations
 
 import re
+from functools import cache, lru_cache
 
 from ..registry import Registry
 from ..schemas import (
@@ -72,6 +73,11 @@ _PREPOSITION_ON = re.compile(r"(?<![a-z])(?!(?:turn|switch|put|power|flip|click|
                              r"([a-z]+) on (?=(?:the|my|a|an|this|that|all|both|every)\b)")
 
 
+@cache
+def _action_words_longest_first() -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(((w, a) for a, words in action_words().items() for w in words), key=lambda item: -len(item[0])))
+
+
 def _named_actions(text: str) -> set[str]:
     """Actions named by their words; longer words first, so "light up" is on and "shut down" off."""
     _, lowered = stated(_TO_VALUE.sub("set to ", verbs_read(text.lower())))
@@ -79,11 +85,10 @@ def _named_actions(text: str) -> set[str]:
     for phrase, meaning in _NOT_DIRECTION.items():
         lowered = lowered.replace(phrase, meaning)
     # "Too dim to read" is a complaint, not the action "dim".
-    for phrase in _allcomplaint_words():
+    for phrase in _complaints_with_action_words():
         lowered, _ = blank(lowered, phrase)
     named = set()
-    for word, action in sorted(((w, a) for a, words in action_words().items() for w in words),
-                               key=lambda item: -len(item[0])):
+    for word, action in _action_words_longest_first():
         lowered, found = blank(lowered, word)
         if found:
             named.add(action)
@@ -103,9 +108,10 @@ def extreme(text: str) -> str | None:
     return None
 
 
-def registry_phrases(registry: Registry) -> list[str]:
+@lru_cache(maxsize=64)
+def registry_phrases(registry: Registry) -> tuple[str, ...]:
     """The registry's names and aliases, folded, longest first."""
-    return sorted({fold(p) for d in registry for p in (d.name, *d.aliases)}, key=len, reverse=True)
+    return tuple(sorted({fold(p) for d in registry for p in (d.name, *d.aliases)}, key=len, reverse=True))
 
 
 def unsupported(registry: Registry, text: str) -> str:
@@ -144,12 +150,13 @@ def asked_actions(text: str, one_value: bool = False) -> frozenset[str] | None:
     return frozenset(named | {"set"}) if named else None
 
 
-def _allcomplaint_words() -> list[str]:
+@cache
+def _complaints_with_action_words() -> tuple[str, ...]:
     """Complaint words that contain an action word ("too dim"), longest first."""
     actions = [w for words in action_words().values() for w in words]
     found = {w for t in device_types() for w in complaint_words(t)
              if " " in w and any(_contains(fold(w), a) for a in actions)}
-    return sorted(found, key=len, reverse=True)
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 def complaint_words(device_type: str) -> tuple[str, ...]:
