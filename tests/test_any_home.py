@@ -10,6 +10,7 @@ import pytest
 from edgebrain.errors import RegistryError
 from edgebrain.registry import Device, Registry, load_registry
 from edgebrain.understand.engine import Understander
+from edgebrain.understand.mentions import find_mentions
 from edgebrain.understand.numbers import normalize_numbers
 from edgebrain.understand.reading import Techniques
 from edgebrain.understand.rooms import find_rooms, fold
@@ -185,3 +186,33 @@ def test_calibration_removes_the_models_prior_between_actions():
     plain = Understander(kettle, _LeaningBackend({"activate the kettle": "- kettle on"}), lazy=True,
                          techniques=Techniques.without(["calibration"]))
     assert _got(plain, "activate the kettle") == {("kettle", "off", None, None)}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # An end of the range mentioned beside a named action is no extreme.
+        ("turn off the ceiling light, it is at maximum", {("lr_light", "off", None, None)}),
+        # 完全 ("completely") is no "everything"; words inside other words are no complaint.
+        ("把吸顶灯完全关掉", {("wo_light", "off", None, None)}),
+        ("你在干嘛", set()),
+        ("我喜欢黑咖啡", set()),
+        ("I have 2 cats in the living room", set()),
+        # "The lamp's on" is the state.
+        ("the arc lamp's on but I still can't read", {("lr_lamp", "increase", None, None)}),
+        # An appliance the home has may be asked for by what it does.
+        ("vacuum the living room", {("vacuum", "on", None, None)}),
+    ],
+)
+def test_review_cases(understander, text, expected):
+    assert _got(understander, text) == expected
+
+
+def test_rooms_and_odd_names_are_names():
+    tv = _home(("tv_lamp", "light", "Lamp", "TV room", ()), ("star", "light", "*", "Hall", ()),
+               ("entry", "light", "玄关灯", "玄关", ()), ("desk", "light", "Desk lamp", "Study", ()))
+    understander = Understander(tv, ScriptedBackend({}), lazy=True)
+    assert _got(understander, "turn on the TV room lamp") == {("tv_lamp", "on", None, None)}
+    assert _got(understander, "关掉玄关灯") == {("entry", "off", None, None)}
+    # 关灯 ("lights off") inside 玄关灯 is an action word, not a name of that light.
+    assert find_mentions(tv, "关灯").devices == frozenset()

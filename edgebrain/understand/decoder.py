@@ -6,8 +6,8 @@ evaluated, then the walk asks the model at branching nodes and appends forced to
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -65,7 +65,7 @@ class Decoded:
 
 # The model's scores for the next token after the given tokens of a reply line, read after a
 # content-free request (see _Walk.walk); it may leave anything in the KV cache.
-Calibrate = Callable[[tuple[int, ...]], npt.NDArray[np.float32]]
+Calibrate = Callable[[tuple[int, ...]], tuple[npt.NDArray[np.float32], bool]]
 
 
 class ReplyDecoder:
@@ -208,11 +208,12 @@ class _Walk:
         """
         if self.calibrate is None or not _action_choice(node, allowed, mask):
             return 0.0
-        neutral = _log_softmax(self.calibrate(tuple(line))[allowed])
-        # The content-free reading used the KV cache: evaluate this request's tokens again.
-        self.backend.reset_to(self.prompt_tokens)
-        self.pending, self.done = self.done + self.pending, []
-        return neutral
+        scores, used_cache = self.calibrate(tuple(line))
+        if used_cache:
+            # The content-free reading (once per line start) replaced this request's tokens: again.
+            self.backend.reset_to(self.prompt_tokens)
+            self.pending, self.done = self.done + self.pending, []
+        return _log_softmax(scores[allowed])
 
 
 def _log_softmax(scores: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -229,6 +230,10 @@ def _action_choice(node: Node[P], allowed: list[int], mask: int) -> bool:
     return len(targets) == 1 and all(len(a) == 1 for a in actions) and len({next(iter(a)) for a in actions}) > 1
 
 
+# Which Understander's prompt each backend's KV cache holds, shared by all that use the backend.
+_OWNERS: weakref.WeakKeyDictionary[Backend, list[object]] = weakref.WeakKeyDictionary()
+
+
 class PromptFirst:
     """A backend that makes sure the right prompt is evaluated before the model runs.
 
@@ -239,10 +244,7 @@ class PromptFirst:
     def __init__(self, inner: Backend, ensure: Callable[[], None]):
         self.inner = inner
         self._ensure = ensure
-        shared = getattr(inner, "_edgebrain_owner", None)
-        self._box: list[object] = shared if isinstance(shared, list) else [None]
-        with contextlib.suppress(AttributeError):  # a backend with __slots__ keeps no owner: not shared
-            inner._edgebrain_owner = self._box  # type: ignore[attr-defined]
+        self._box: list[object] = _OWNERS.setdefault(inner, [None])
         self._rewind: int | None = None
 
     @property

@@ -26,7 +26,7 @@ from .numbers import normalize_numbers
 from .prompt import LAYOUTS, Segments
 from .questions import is_negated, is_question
 from .reading import Techniques, Understanding, clean_text, now_hhmm, prepare
-from .rooms import fold
+from .rooms import blank, fold
 from .words import (
     asked_actions,
     asks_for_direction,
@@ -44,6 +44,7 @@ _PROMPT_CHUNK = 256
 
 CONTENT_FREE = "N/A"  # a request with no content: what the model prefers with no words to go on
 _ON_OFF = frozenset({"on", "off", "toggle", "open", "close"})
+_OFF = frozenset({"off", "close"})
 _TIME_MARK = re.compile(r"@(\d\d:\d\d)")
 # A number before a measure word counts devices: 两盏灯, 3台空调.
 _COUNT = re.compile(r"\d+\s*(?:盏|个|台|把|只|扇|部|组|套)")
@@ -101,20 +102,23 @@ class Understander:
         if self.backend.owner is self:
             return
         started = time.perf_counter()
-        self.backend.owner = self
+        self.backend.owner = None  # a load that fails half-way leaves no owner behind
         self._load_prompt()
         self._warm_up()
+        self.backend.owner = self
         self.prompt_seconds = time.perf_counter() - started
         log.info("prompt of %d tokens ready in %.1f s", len(self._prefix), self.prompt_seconds)
 
-    def _content_free(self, line: tuple[int, ...]) -> npt.NDArray[np.float32]:
+    def _content_free(self, line: tuple[int, ...]) -> tuple[npt.NDArray[np.float32], bool]:
         """The model's scores after a reply line begun with ``line`` to a request with no content, once
-        per line beginning and registry (contextual calibration, Zhao et al. 2021)."""
-        if line not in self._neutral:
-            self.backend.reset_to(len(self._prefix))
-            self.backend.eval(self._tokens(self.layout.request(CONTENT_FREE)) + list(line))
-            self._neutral[line] = np.array(self.backend.logits(), copy=True)
-        return self._neutral[line]
+        per line beginning and registry (contextual calibration, Zhao et al. 2021); and whether reading
+        them used the KV cache."""
+        if line in self._neutral:
+            return self._neutral[line], False
+        self.backend.reset_to(len(self._prefix))
+        self.backend.eval(self._tokens(self.layout.request(CONTENT_FREE)) + list(line))
+        self._neutral[line] = np.array(self.backend.logits(), copy=True)
+        return self._neutral[line], True
 
     def _warm_up(self) -> None:
         """Run the model once on throwaway words: the first real request should not pay for allocations."""
@@ -159,7 +163,7 @@ class Understander:
         hallway"), nor a count of devices ("两盏灯", "both 2 lamps")."""
         rest = fold(text)
         for phrase in self._numbered:
-            rest = rest.replace(phrase, " ")
+            rest, _ = blank(rest, phrase)
         rest = _COUNT.sub(" ", rest)
         rest = self._counted.sub(" ", rest)
         return numbers_in(rest, max_digits)
@@ -214,8 +218,9 @@ class Understander:
             if one and asked is None:
                 # A complaint that names no action gets the schema's first answer: "too dark" -> on.
                 answers = {kind: actions[:1] for kind, actions in answers.items()}
-            if one and not numbers:
-                # "Full brightness", 调到最小: the end of each device's range.
+            if one and not numbers and not (own and asked and asked & _OFF):
+                # "Full brightness", "fan on max", 调到最小: the end of each device's range (but "turn it
+                # off, it is at maximum" asks for off).
                 end = extreme(model_words)
         if answers and not own and not mentions.devices and narrow:
             # "So dry my skin feels tight" in a home without a humidifier: a complaint never moves a
@@ -336,7 +341,8 @@ class Understander:
             # asking ("I love my living room", "the front door").
             asks = (asked_actions(model_text) is not None or bool(complaint_actions(self.registry, cleaned))
                     or bool(mentions.exact or mentions.devices) or bool(mentions.types and not mentions.cued)
-                    or bool(self._values(model_text)) or extreme(model_text) is not None
+                    or asked_actions(model_text, one_value=bool(self._values(model_text))) is not None
+                    or extreme(model_text) is not None
                     or bool(started_appliances(self.registry, cleaned)))
             allow_none = not fitting or bool(mentions.unknown_rooms) or not self.techniques.narrowing or not asks
             decoded = self.decoder.decode(len(self._prefix), user, lines, times, allow_none, max_lines,

@@ -15,12 +15,13 @@ from functools import cache, lru_cache
 
 from ..registry import GROUP_WIDE_ACTIONS, Registry, Target
 from ..schemas import (
+    action_words,
     device_types,
     group_words,
 )
+from .rooms import blank, find_rooms, fold, room_words
 from .rooms import contains as _contains
-from .rooms import find_rooms, fold, room_words
-from .words import blank, complaint_words, registry_phrases, started_appliances, verbs_read
+from .words import complaint_words, registry_phrases, started_appliances, verbs_read
 
 EVERYTHING_WORDS, QUANTIFIERS, NOT_QUANTIFIERS = group_words()
 # Grammar words: never enough to point at a device by themselves.
@@ -96,6 +97,11 @@ def _device_words(registry: Registry, excluded: frozenset[str]) -> dict[str, fro
 # "Switch on the lamp" uses the verb; only the noun ("the switch") names the switch type.
 _SWITCH_VERB = re.compile(r"\bswitch(?=\s+(?:on|off|it|them|everything|all|every|both|the|my)\b)")
 @cache
+def _action_word_set() -> frozenset[str]:
+    return frozenset(fold(w) for words in action_words().values() for w in words if "*" not in w)
+
+
+@cache
 def _type_words() -> frozenset[str]:
     return frozenset(fold(w) for fragment in device_types().values() for w in fragment.get("x-words", ()))
 
@@ -108,7 +114,9 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     # Room words of this home are rooms; others ("garden" where there is no garden) may name a device.
     own_rooms = set(vocabulary.exact) | set(vocabulary.partial)
     # ...and the words of type words ("air" of "air conditioner") name no one device.
-    excluded = {w for word in own_rooms | type_words for w in (word, *word.split(), *_pieces(word))}
+    # So are the schema's action words ("关灯" inside 玄关灯 asks for off; it does not name the light).
+    excluded = {w for word in own_rooms | type_words | _action_word_set()
+                for w in (word, *word.split(), *_pieces(word))}
     # Devices named by a whole name or alias, with no other room, type or "everything" word beside
     # them, are all the words can mean: "把落地灯关了" is about the floor lamp, not every light.
     found = find_rooms(registry.rooms, lowered)
@@ -172,10 +180,10 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     unknown = frozenset(w for w in find_rooms(registry.rooms, rest).unknown
                         if not any(_contains(p, w) for p in fitting_names))
     # "所有的灯全部关掉": a type word makes "全部关" all of that type, not everything.
-    everything = (cued or not types) and any(_contains(lowered, w) for w in EVERYTHING_WORDS)
     counted = lowered
     for phrase in NOT_QUANTIFIERS:
         counted, _ = blank(counted, phrase)
+    everything = (cued or not types) and any(_contains(counted, w) for w in EVERYTHING_WORDS)
     for phrase in NOT_QUANTIFIERS:
         rest, _ = blank(rest, phrase)
     named_more = any(_contains(rest, w) for w in (*vocabulary.words, *type_words, *EVERYTHING_WORDS, *QUANTIFIERS))

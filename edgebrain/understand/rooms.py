@@ -16,6 +16,10 @@ from functools import lru_cache
 from ..schemas import room_synonyms
 
 _APOSTROPHES = re.compile(r"['’`]")
+# Letters of scripts that write words with spaces: a phrase in them matches whole words only.
+_LETTERS = "0-9a-z\u00df-\u024f\u0370-\u03ff\u0400-\u04ff"
+# "The lamp's on": the state, not a possessive.
+_IS_STATE = re.compile(r"['’]s (?=(?:on|off|still|already)\b)")
 _HYPHENS = re.compile(r"(?<=\w)[-‐–](?=\w)")
 # What makes one room of several alike: a number, a floor ("2F", "1st floor", "二楼"), "#2", "no. 2".
 _QUALIFIER = re.compile(r"(?:\b(?:no\.?\s*)?#?\d+(?:st|nd|rd|th|f)?\b(?:\s*floor\b)?|\d+\s*楼|[一二三四五]楼|\d+|"
@@ -25,7 +29,7 @@ _QUALIFIER = re.compile(r"(?:\b(?:no\.?\s*)?#?\d+(?:st|nd|rd|th|f)?\b(?:\s*floor
 def fold(text: str) -> str:
     """Lower case without apostrophes or hyphens: "Kid's room" and "kids room", "under-cabinet" and
     "under cabinet" read alike."""
-    return _HYPHENS.sub(" ", _APOSTROPHES.sub("", text.lower()))
+    return _HYPHENS.sub(" ", _APOSTROPHES.sub("", _IS_STATE.sub(" is ", text.lower())))
 
 
 def contains(text: str, phrase: str) -> bool:
@@ -44,14 +48,24 @@ def find(text: str, phrase: str) -> re.Match[str] | None:
 
 @lru_cache(maxsize=8192)
 def _pattern(phrase: str) -> re.Pattern[str] | None:
-    phrase = fold(phrase).strip()
-    if not phrase:
-        return None
-    parts = [re.escape(p.strip()) for p in phrase.split("*")]
-    body = r"\s+(?:\S+\s+){0,3}?".join(parts) if len(parts) > 1 else parts[0]
-    if re.search(r"[a-z0-9]", phrase):
-        body = r"(?<![a-z0-9])" + body + r"(?![a-z0-9])"
+    phrase = " ".join(fold(phrase).split())
+    if not phrase.strip(" *"):
+        return None  # a name of only "*" or spaces names nothing
+    # Only " * " between words is a wildcard (the schema's "get * going"); a "*" inside a name is a "*".
+    parts = [re.escape(p) for p in phrase.split(" * ")]
+    body = r"\s+(?:\S+\s+){0,3}?".join(parts)
+    if re.search(f"[{_LETTERS}]", phrase):
+        body = f"(?<![{_LETTERS}])" + body + f"(?![{_LETTERS}])"
     return re.compile(body)
+
+
+def blank(text: str, phrase: str) -> tuple[str, bool]:
+    """``text`` with every occurrence of ``phrase`` blanked out, and whether there was one."""
+    found = False
+    while (match := find(text, phrase)) is not None and match.group(0).strip():
+        found = True
+        text = text[:match.start()] + " " * (match.end() - match.start()) + text[match.end():]
+    return text, found
 
 
 @dataclass(frozen=True)
@@ -131,10 +145,10 @@ def find_rooms(rooms: tuple[str, ...], text: str) -> RoomMentions:
     unknown: set[str] = set()
     rest = text
     for word in sorted(vocabulary.words, key=len, reverse=True):
-        while (match := find(rest, word)) is not None:
+        rest, found = blank(rest, word)
+        if found:
             exact |= vocabulary.exact.get(word, frozenset())
             partial |= vocabulary.partial.get(word, frozenset())
             if word in vocabulary.unknown:
                 unknown.add(word)
-            rest = rest[:match.start()] + " " * (match.end() - match.start()) + rest[match.end():]
     return RoomMentions(frozenset(exact), frozenset(partial - exact), frozenset(unknown))

@@ -16,9 +16,8 @@ from ..schemas import (
     value_extremes,
     value_units,
 )
+from .rooms import blank, fold
 from .rooms import contains as _contains
-from .rooms import find as _find
-from .rooms import fold
 
 # "Light up the hallway" uses the verb: it asks for the room's lights, not the one named "light". Where
 # a verb stands (not in "turn the light up") it reads as "illuminate", which the schema knows.
@@ -29,7 +28,6 @@ _LIGHT_VERB = re.compile(r"(^\s*|[,;.!?，。]\s*|\b(?:please|pls|can you|could 
 def verbs_read(text: str) -> str:
     """The words with verbs that look like device words read as verbs ("light up" as "illuminate")."""
     return _LIGHT_VERB.sub(r"\1illuminate", text)
-
 
 
 # "Turn it down to 20" names no direction: it is a set.
@@ -45,15 +43,6 @@ _LEADING_ACTIONS = {"开": {"on", "open"}, "关": {"off", "close"}}
 
 # "Turn the humidifier up to 60", "the AC to 25": a value, not a step up.
 _TO_VALUE = re.compile(r"\b(?:(?:up|down) )?to (?=\d)")
-
-
-def blank(text: str, phrase: str) -> tuple[str, bool]:
-    """``text`` with every occurrence of ``phrase`` blanked out, and whether there was one."""
-    found = False
-    while (match := _find(text, phrase)) is not None:
-        found = True
-        text = text[:match.start()] + " " * (match.end() - match.start()) + text[match.end():]
-    return text, found
 
 
 def stated(text: str) -> tuple[frozenset[str], str]:
@@ -121,8 +110,12 @@ def unsupported(registry: Registry, text: str) -> str:
     """
     rest = fold(text)
     phrases = registry_phrases(registry)
-    for phrase in phrases:
+    # Rooms are names too ("the TV room lamp"), and an appliance the home has may be asked for by
+    # what it does ("boil some water" with a kettle, "vacuum the hall" with a Roomba).
+    for phrase in (*phrases, *sorted({fold(d.room) for d in registry if d.room}, key=len, reverse=True)):
         rest, _ = blank(rest, phrase)
+    if started_appliances(registry, text):
+        return ""
     things, actions = unsupported_words()
     # "Start the vacuum" where a switch is named "Robot vacuum": a word of a name names that device.
     named = [w for w in (*things, *actions) if _contains(rest, w) and not any(_contains(p, w) for p in phrases)]
@@ -160,7 +153,20 @@ def _complaints_with_action_words() -> tuple[str, ...]:
 
 
 def complaint_words(device_type: str) -> tuple[str, ...]:
+    """Every complaint word of a type ("too dark", 太暗), from the command schema."""
     return tuple(w for words, _ in type_complaints(device_type) for w in words)
+
+
+# A one-character Chinese complaint (热, 干, 黑) stands alone or before a particle, not inside a word
+# (热闹, 干嘛, 黑咖啡, 凉快).
+_PARTICLE_AFTER = "了死得啊呀吧哦啦的"
+
+
+def _complains(text: str, word: str) -> bool:
+    if len(word) != 1 or word.isascii():
+        return _contains(text, word)
+    return any(i + 1 == len(text) or not ("\u3400" <= text[i + 1] <= "\u9fff") or text[i + 1] in _PARTICLE_AFTER
+               for i, ch in enumerate(text) if ch == word)
 
 
 def complaint_actions(registry: Registry, text: str) -> dict[str, tuple[str, ...]]:
@@ -177,10 +183,9 @@ def complaint_actions(registry: Registry, text: str) -> dict[str, tuple[str, ...
     found: dict[str, tuple[str, ...]] = {}
     for device_type in device_types():
         for words, actions in type_complaints(device_type):
-            if any(_contains(lowered, w) for w in words):
+            if any(_complains(lowered, w) for w in words):
                 found[device_type] = tuple(dict.fromkeys(found.get(device_type, ()) + actions))
     return found
-
 
 
 def started_appliances(registry: Registry, text: str) -> frozenset[str]:
