@@ -29,6 +29,7 @@ class Case:
 
 
 def _key(command: dict[str, Any]) -> str:
+    """One command (or error) as a comparable string."""
     return json.dumps(command, sort_keys=True, ensure_ascii=False)
 
 
@@ -94,7 +95,13 @@ class Tally:
         }
 
 
-def _keys(commands: Any) -> tuple[str, ...]:
+def error_key(message: str) -> tuple[str, ...]:
+    """An error in place of commands: never equal to a case's expected commands."""
+    return (_key({"error": message}),)
+
+
+def command_keys(commands: Any) -> tuple[str, ...]:
+    """Commands as sorted comparable strings, to match a case's expected ones."""
     return tuple(sorted(_key(c.to_dict()) for c in commands))
 
 
@@ -132,12 +139,12 @@ def run_bench(args: argparse.Namespace) -> int:
     for case in cases:
         try:
             result = understander.understand(case.text, case.now)
-            fast.add(case, _keys(result.commands), result.elapsed_ms, result.evaluated_tokens)
+            fast.add(case, command_keys(result.commands), result.elapsed_ms, result.evaluated_tokens)
         except EdgebrainError as exc:
-            fast.add(case, (_key({"error": str(exc)}),), 0.0, 0)
+            fast.add(case, error_key(str(exc)), 0.0, 0)
         if plain is not None:
             commands, elapsed, tokens = plain.parse(case.text, case.now)
-            slow.add(case, _keys(commands), elapsed, tokens)
+            slow.add(case, command_keys(commands), elapsed, tokens)
     report: dict[str, Any] = {"cases": len(cases), "without": list(args.without), "fast": fast.report(),
                               "ready_s": round(ready_s, 2),
                               "prompt_tokens": understander.prompt_tokens, "peak_rss_mb_fast": round(fast_rss, 1),
@@ -157,17 +164,21 @@ def run_bench(args: argparse.Namespace) -> int:
         if plain is not None:
             line += f"   plain {report['plain']['by_category'][category]:.0%}"
         print(line)
+    _finish(args, {**report, "failures": fast.failures, "plain_failures": slow.failures}, fast.failures)
+    return 0
+
+
+def _finish(args: argparse.Namespace, report: dict[str, Any], failures: list[dict[str, Any]]) -> None:
+    """Print the failures when asked, and write the report as JSON to ``--json`` (- for stdout)."""
     if args.show_failures:
-        for failure in fast.failures:
+        for failure in failures:
             print(json.dumps(failure, ensure_ascii=False))
     if args.json:
-        text = json.dumps({**report, "failures": fast.failures, "plain_failures": slow.failures},
-                          ensure_ascii=False, indent=2)
+        text = json.dumps(report, ensure_ascii=False, indent=2)
         if args.json == "-":
             sys.stdout.write(text + "\n")
         else:
             Path(args.json).write_text(text + "\n", encoding="utf-8")
-    return 0
 
 
 def _run_homes(args: argparse.Namespace, techniques: Any) -> int:
@@ -186,13 +197,5 @@ def _run_homes(args: argparse.Namespace, techniques: Any) -> int:
         tally, figures = run_homes(generated_homes(args.homes, args.seed), backend, techniques)
         report["generated"] = print_suite(f"generated (seed {args.seed})", tally, figures)
         failures += tally.failures
-    if args.show_failures:
-        for failure in failures:
-            print(json.dumps(failure, ensure_ascii=False))
-    if args.json:
-        text = json.dumps({**report, "failures": failures}, ensure_ascii=False, indent=2)
-        if args.json == "-":
-            sys.stdout.write(text + "\n")
-        else:
-            Path(args.json).write_text(text + "\n", encoding="utf-8")
+    _finish(args, {**report, "failures": failures}, failures)
     return 0

@@ -9,7 +9,6 @@ when one of its requests needs the model.
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .bench import Case, Tally, load_cases, percentile
+from .bench import Case, Tally, command_keys, error_key, load_cases, percentile
 from .errors import ConfigError, EdgebrainError
 from .registry import Registry, load_registry
 
@@ -39,17 +38,20 @@ class Home:
     error: str = ""
 
 
+def _home(folder: Path) -> Home:
+    """The home of a folder with devices.yaml and cases.jsonl; a refused registry is kept with its error."""
+    cases = tuple(load_cases(folder / "cases.jsonl"))
+    try:
+        return Home(folder.name, load_registry(folder), cases)
+    except EdgebrainError as exc:
+        return Home(folder.name, None, cases, str(exc))
+
+
 def suite_homes(folder: Path) -> list[Home]:
     """The homes of a suite folder, in name order; a refused registry is kept with its error."""
     if not folder.is_dir():
         raise ConfigError(f"{folder}: suite folder not found")
-    homes = []
-    for home in sorted(p for p in folder.iterdir() if (p / "cases.jsonl").is_file()):
-        cases = tuple(load_cases(home / "cases.jsonl"))
-        try:
-            homes.append(Home(home.name, load_registry(home), cases))
-        except EdgebrainError as exc:
-            homes.append(Home(home.name, None, cases, str(exc)))
+    homes = [_home(home) for home in sorted(p for p in folder.iterdir() if (p / "cases.jsonl").is_file())]
     if not homes:
         raise ConfigError(f"{folder}: no home folders with cases.jsonl")
     return homes
@@ -75,11 +77,7 @@ def generated_homes(count: int, seed: int = 0) -> Iterator[Home]:
         for home in generator.generate_homes(count, seed):
             folder = Path(tmp) / f"home-{home.seed}"
             home.write(folder)
-            cases = tuple(load_cases(folder / "cases.jsonl"))
-            try:
-                yield Home(folder.name, load_registry(folder), cases)
-            except EdgebrainError as exc:
-                yield Home(folder.name, None, cases, str(exc))
+            yield _home(folder)
 
 
 def load_backend(model: str | None, threads: int) -> Any:
@@ -104,7 +102,7 @@ def run_homes(homes: Iterator[Home] | list[Home], backend: Any,
         if home.registry is None:
             log.warning("home %s: registry refused: %s", home.name, home.error)
             for case in home.cases:
-                tally.add(case, (json.dumps({"error": home.error}),), 0.0, 0)
+                tally.add(case, error_key(home.error), 0.0, 0, home.name)
             continue
         started = time.perf_counter()
         # No saved state: a throwaway registry should not leave a prompt file behind.
@@ -112,11 +110,9 @@ def run_homes(homes: Iterator[Home] | list[Home], backend: Any,
         for case in home.cases:
             try:
                 result = understander.understand(case.text, case.now)
-                got = tuple(sorted(json.dumps(c.to_dict(), sort_keys=True, ensure_ascii=False)
-                                   for c in result.commands))
-                tally.add(case, got, result.elapsed_ms, result.evaluated_tokens, home.name)
+                tally.add(case, command_keys(result.commands), result.elapsed_ms, result.evaluated_tokens, home.name)
             except EdgebrainError as exc:
-                tally.add(case, (json.dumps({"error": str(exc)}),), 0.0, 0, home.name)
+                tally.add(case, error_key(str(exc)), 0.0, 0, home.name)
         if understander.prompt_seconds:  # its prompt was evaluated (another home may own the cache now)
             ready.append(understander.prompt_seconds)
         log.info("home %s done in %.1f s", home.name, time.perf_counter() - started)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from edgebrain.bench import DEFAULT_SET, load_cases
+from edgebrain.bench import DEFAULT_SET, command_keys, load_cases
 from edgebrain.command import check
 
 pytestmark = pytest.mark.model
@@ -35,8 +33,7 @@ def test_accuracy_floor_and_every_command_checks(understander, registry, dataset
         result = understander.understand(case.text, case.now)
         for command in result.commands:
             assert check(command, registry) == command
-        got = tuple(sorted(json.dumps(c.to_dict(), sort_keys=True, ensure_ascii=False) for c in result.commands))
-        correct += got == case.commands
+        correct += command_keys(result.commands) == case.commands
     assert correct / len(cases) >= ACCURACY_FLOOR, f"accuracy {correct}/{len(cases)}"
 
 

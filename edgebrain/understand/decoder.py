@@ -105,9 +105,9 @@ class ReplyDecoder:
         With ``user_cached`` the user's tokens were evaluated by the previous decode and are kept.
         """
         self.backend.reset_to(prompt_tokens + (len(user_tokens) if user_cached else 0))
-        walker = _Walk(self.backend, [] if user_cached else list(user_tokens), self.jump_forward, self.same_meaning)
-        walker.prompt_tokens, walker.calibrate = prompt_tokens, self.calibrate
-        walker.done = list(user_tokens) if user_cached else []
+        pending, done = ([], list(user_tokens)) if user_cached else (list(user_tokens), [])
+        walker = _Walk(self.backend, pending, self.jump_forward, self.same_meaning, prompt_tokens, done,
+                       self.calibrate)
         same = overlaps or (lambda a, b: a == b)
         used: list[str] = []
 
@@ -162,16 +162,17 @@ class ReplyDecoder:
 class _Walk:
     """One request's walk: pending forced tokens, and the count of evaluations and decisions."""
 
-    def __init__(self, backend: Backend, pending: list[int], jump_forward: bool = True, same_meaning: bool = True):
+    def __init__(self, backend: Backend, pending: list[int], jump_forward: bool = True, same_meaning: bool = True,
+                 prompt_tokens: int = 0, done: list[int] | None = None, calibrate: Calibrate | None = None):
         self.backend = backend
         self.pending = pending
         self.jump_forward = jump_forward
         self.same_meaning = same_meaning
         self.evaluated = 0
         self.decisions = 0
-        self.prompt_tokens = 0
-        self.done: list[int] = []  # evaluated after the prompt: the user's words and the reply so far
-        self.calibrate: Calibrate | None = None
+        self.prompt_tokens = prompt_tokens
+        self.done = done or []  # evaluated after the prompt: the user's words and the reply so far
+        self.calibrate = calibrate
 
     def walk(self, root: Node[P], mask: int) -> Node[P]:
         """Follow the trie from ``root`` to a leaf whose ending is in ``mask``."""

@@ -339,9 +339,10 @@ class Understander:
             # "None" stays open unless the words ask for something: an action, a value, a complaint, a
             # device or a kind of device. A room alone, or words like a device the home lacks, are not
             # asking ("I love my living room", "the front door").
-            asks = (asked_actions(model_text) is not None or bool(complaint_actions(self.registry, cleaned))
+            # (With a number, a set word or a unit also asks: "50 percent". Without, the same as by name.)
+            asks = (asked_actions(model_text, one_value=bool(self._values(model_text))) is not None
+                    or bool(complaint_actions(self.registry, cleaned))
                     or bool(mentions.exact or mentions.devices) or bool(mentions.types and not mentions.cued)
-                    or asked_actions(model_text, one_value=bool(self._values(model_text))) is not None
                     or extreme(model_text) is not None
                     or bool(started_appliances(self.registry, cleaned)))
             allow_none = not fitting or bool(mentions.unknown_rooms) or not self.techniques.narrowing or not asks

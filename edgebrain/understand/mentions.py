@@ -19,9 +19,9 @@ from ..schemas import (
     device_types,
     group_words,
 )
-from .rooms import blank, find_rooms, fold, room_words
+from .rooms import blank, blank_all, find_rooms, fold, room_words
 from .rooms import contains as _contains
-from .words import complaint_words, registry_phrases, started_appliances, verbs_read
+from .words import complaint_words, phrase_owners, started_appliances, verbs_read
 
 EVERYTHING_WORDS, QUANTIFIERS, NOT_QUANTIFIERS = group_words()
 # Grammar words: never enough to point at a device by themselves.
@@ -62,12 +62,22 @@ class Mentions:
         return not (self.devices or self.rooms or self.types or self.everything)
 
 
-def _own_words(phrase: str, common: set[str]) -> bool:
-    """True when a name has words of its own beside the ``common`` room and type words."""
-    rest = phrase.replace("的", " ")
-    for word in sorted(common, key=len, reverse=True):
-        rest, _ = blank(rest, word)
-    return bool(rest.strip())
+@lru_cache(maxsize=64)
+def _excluded(registry: Registry) -> tuple[str, ...]:
+    """Words that never point at one device, longest first: this home's room words (others, like
+    "garden" where there is no garden, may name a device), the words and pieces of type words ("air" of
+    "air conditioner"), and the schema's action words ("关灯" inside 玄关灯 asks for off)."""
+    vocabulary = room_words(registry.rooms)
+    own_rooms = set(vocabulary.exact) | set(vocabulary.partial)
+    words = {w for word in own_rooms | _type_words() | _action_word_set()
+             for w in (word, *word.split(), *_pieces(word))}
+    return tuple(sorted(words, key=len, reverse=True))
+
+
+@lru_cache(maxsize=1024)
+def _own_words(registry: Registry, phrase: str) -> bool:
+    """True when a name has words of its own beside room and type words ("客厅的灯" has none)."""
+    return bool(blank_all(phrase.replace("的", " "), _excluded(registry)).strip())
 
 
 def _pieces(phrase: str) -> set[str]:
@@ -76,9 +86,10 @@ def _pieces(phrase: str) -> set[str]:
 
 
 @lru_cache(maxsize=64)
-def _device_words(registry: Registry, excluded: frozenset[str]) -> dict[str, frozenset[str]]:
+def _device_words(registry: Registry) -> dict[str, frozenset[str]]:
     """Words that point at devices: whole names and aliases, and the words and Chinese two-character
     pieces of them that are not room, type or grammar words, each with the devices it points at."""
+    excluded = set(_excluded(registry))
     pointing: dict[str, set[str]] = {}
     for device in registry:
         phrases = [fold(p) for p in (device.name, device.id.replace("_", " "), *device.aliases)]
@@ -96,6 +107,8 @@ def _device_words(registry: Registry, excluded: frozenset[str]) -> dict[str, fro
 
 # "Switch on the lamp" uses the verb; only the noun ("the switch") names the switch type.
 _SWITCH_VERB = re.compile(r"\bswitch(?=\s+(?:on|off|it|them|everything|all|every|both|the|my)\b)")
+
+
 @cache
 def _action_word_set() -> frozenset[str]:
     return frozenset(fold(w) for words in action_words().values() for w in words if "*" not in w)
@@ -111,30 +124,24 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     lowered = fold(verbs_read(_SWITCH_VERB.sub("turn", text.lower())))
     vocabulary = room_words(registry.rooms)
     type_words = _type_words()
-    # Room words of this home are rooms; others ("garden" where there is no garden) may name a device.
-    own_rooms = set(vocabulary.exact) | set(vocabulary.partial)
-    # ...and the words of type words ("air" of "air conditioner") name no one device.
-    # So are the schema's action words ("关灯" inside 玄关灯 asks for off; it does not name the light).
-    excluded = {w for word in own_rooms | type_words | _action_word_set()
-                for w in (word, *word.split(), *_pieces(word))}
-    # Devices named by a whole name or alias, with no other room, type or "everything" word beside
-    # them, are all the words can mean: "把落地灯关了" is about the floor lamp, not every light.
     found = find_rooms(registry.rooms, lowered)
     # A room named partly ("bedroom" for "Bedroom 2") counts when no room is named fully.
     rooms, near = (found.exact, found.partial) if found.exact else (found.partial, frozenset())
+    # Devices named by a whole name or alias, with no other room, type or "everything" word beside
+    # them, are all the words can mean: "把落地灯关了" is about the floor lamp, not every light.
     rest = lowered
     exact: set[str] = set()
     sharing: set[str] = set()
     # Longest phrases first, across devices: "排风扇" is the extractor fan before "风扇" is the other fan.
     # A name several devices share means all of them. A name that is only a type word ("Light", 空调)
     # names its device only when no other name is there: in "the Hue light" it is the type.
-    phrases = registry_phrases(registry)
+    phrases = phrase_owners(registry)
     for pass_words in ([p for p in phrases if p not in type_words], [p for p in phrases if p in type_words]):
         if exact and pass_words and pass_words[0] in type_words:
             break
         for phrase in pass_words:
             if _contains(rest, phrase):
-                owners = {d.id for d in registry if phrase in (fold(p) for p in (d.name, *d.aliases))}
+                owners = phrases[phrase]
                 kind = {d.type for d in registry if d.id in owners}
                 if phrase in type_words and len([d for d in registry if d.type in kind and d.room in rooms]) > len(
                         [d for d in registry if d.id in owners and d.room in rooms]):
@@ -146,14 +153,11 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     # Words of names count where no whole name took them: "Robot vacuum全部打开" is the two devices
     # named so, not also the "Roomba" whose words overlap.
     # A name made only of room and type words ("客厅的灯") says no more than the room and the type do.
-    named = {d.id for d in registry if d.id in exact and any(
-        _contains(lowered, p) and _own_words(p, excluded) for p in (fold(n) for n in (d.name, *d.aliases)))}
-    devices = named | {d for word, ids in _device_words(registry, frozenset(excluded)).items() if _contains(rest, word)
-                       for d in ids}
+    named = {d for p, ids in phrases.items() if ids & exact and _contains(lowered, p) and _own_words(registry, p)
+             for d in ids & exact}
+    devices = named | {d for word, ids in _device_words(registry).items() if _contains(rest, word) for d in ids}
     if not exact and (started := started_appliances(registry, lowered)):
         exact, devices = set(started), devices | started
-    # A room word inside a device's own name ("Garage light", "the porch light" for "Front porch light")
-    # is that device, not a missing room.
     hits = {w for w in type_words if _contains(lowered, w)}
     # Plurals the schema does not list ("the ACs", "humidifiers", "switches") are the type's too.
     plurals = {w for w in type_words if w.isascii() and not _contains(lowered, w)
@@ -161,14 +165,13 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     hits |= plurals
     types = {t for t, fragment in device_types().items() if any(fold(w) in hits for w in fragment.get("x-words", ()))}
     plurals |= {w for w in hits if w.endswith("s") and w[:-1] in hits | type_words}
-    if rooms and any(not w.isascii() for w in hits):
-        # Chinese does not mark the plural: "浴室的灯" is the bathroom's lights.
-        plurals.add("灯们")
+    # Chinese does not mark the plural: "浴室的灯" is the bathroom's lights.
+    plural = bool(plurals) or bool(rooms and any(not w.isascii() for w in hits))
     if not types:
         # "Turn the brightness up": the value's own word means the type, as its plural would.
         types = {t for t, fragment in device_types().items()
                  if any(_contains(lowered, w) for w in fragment.get("x-value", {}).get("words", ()))}
-        plurals |= {f"{t}s" for t in types}
+        plural = plural or bool(types)
     cued = not types
     if cued:
         types = {t for t, fragment in device_types().items()
@@ -176,20 +179,18 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     # A room word inside the name of a device of the kind asked for ("the porch light" for "Front porch
     # light") is that device; otherwise ("the patio lights" where only the blinds say patio) the home
     # lacks that room.
-    fitting_names = [fold(p) for d in registry if not types or d.type in types for p in (d.name, *d.aliases)]
+    fitting_names = [p for p, ids in phrases.items()
+                     if not types or any(d.type in types for d in registry if d.id in ids)]
     unknown = frozenset(w for w in find_rooms(registry.rooms, rest).unknown
                         if not any(_contains(p, w) for p in fitting_names))
     # "所有的灯全部关掉": a type word makes "全部关" all of that type, not everything.
-    counted = lowered
-    for phrase in NOT_QUANTIFIERS:
-        counted, _ = blank(counted, phrase)
+    counted = blank_all(lowered, NOT_QUANTIFIERS)
     everything = (cued or not types) and any(_contains(counted, w) for w in EVERYTHING_WORDS)
-    for phrase in NOT_QUANTIFIERS:
-        rest, _ = blank(rest, phrase)
+    rest = blank_all(rest, NOT_QUANTIFIERS)
     named_more = any(_contains(rest, w) for w in (*vocabulary.words, *type_words, *EVERYTHING_WORDS, *QUANTIFIERS))
     return Mentions(frozenset(devices), rooms, frozenset(types), everything, unknown,
                     frozenset(exact) if exact and not named_more else frozenset(), cued and bool(types),
-                    everything or any(_contains(counted, w) for w in QUANTIFIERS), bool(plurals),
+                    everything or any(_contains(counted, w) for w in QUANTIFIERS), plural,
                     tuple(sorted(w for w in hits - plurals if w.isascii())), near, frozenset(sharing))
 
 

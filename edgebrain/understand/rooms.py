@@ -10,6 +10,7 @@ lacks. Longer words are matched first and consume their span, so "master bedroom
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -57,6 +58,13 @@ def _pattern(phrase: str) -> re.Pattern[str] | None:
     if re.search(f"[{_LETTERS}]", phrase):
         body = f"(?<![{_LETTERS}])" + body + f"(?![{_LETTERS}])"
     return re.compile(body)
+
+
+def blank_all(text: str, phrases: Iterable[str]) -> str:
+    """``text`` with every occurrence of each of ``phrases`` blanked out, in their order."""
+    for phrase in phrases:
+        text, _ = blank(text, phrase)
+    return text
 
 
 def blank(text: str, phrase: str) -> tuple[str, bool]:

@@ -16,7 +16,7 @@ from ..schemas import (
     value_extremes,
     value_units,
 )
-from .rooms import blank, fold
+from .rooms import blank, blank_all, fold
 from .rooms import contains as _contains
 
 # "Light up the hallway" uses the verb: it asks for the room's lights, not the one named "light". Where
@@ -63,8 +63,11 @@ _PREPOSITION_ON = re.compile(r"(?<![a-z])(?!(?:turn|switch|put|power|flip|click|
 
 
 @cache
-def _action_words_longest_first() -> tuple[tuple[str, str], ...]:
-    return tuple(sorted(((w, a) for a, words in action_words().items() for w in words), key=lambda item: -len(item[0])))
+def _actions_by_word() -> tuple[tuple[str, frozenset[str]], ...]:
+    """Each action word with the actions it names (打开: on for a light, open for curtains), longest first."""
+    # Words of one length stay in schema order (the sort is stable), so the reading never varies.
+    words = sorted(dict.fromkeys(w for ws in action_words().values() for w in ws), key=len, reverse=True)
+    return tuple((w, frozenset(a for a, ws in action_words().items() if w in ws)) for w in words)
 
 
 def _named_actions(text: str) -> set[str]:
@@ -74,15 +77,12 @@ def _named_actions(text: str) -> set[str]:
     for phrase, meaning in _NOT_DIRECTION.items():
         lowered = lowered.replace(phrase, meaning)
     # "Too dim to read" is a complaint, not the action "dim".
-    for phrase in _complaints_with_action_words():
-        lowered, _ = blank(lowered, phrase)
-    named = set()
-    for word, action in _action_words_longest_first():
+    lowered = blank_all(lowered, _complaints_with_action_words())
+    named: set[str] = set()
+    for word, actions in _actions_by_word():
         lowered, found = blank(lowered, word)
         if found:
-            named.add(action)
-            # A word may name two actions (打开: on for a light, open for curtains).
-            named.update(a for a, words in action_words().items() if word in words)
+            named |= actions
     for verb in _LEADING_VERB.findall(lowered):
         named |= _LEADING_ACTIONS[verb]
     return named
@@ -98,9 +98,18 @@ def extreme(text: str) -> str | None:
 
 
 @lru_cache(maxsize=64)
+def phrase_owners(registry: Registry) -> dict[str, frozenset[str]]:
+    """The registry's names and aliases, folded, longest first, each with the devices that have it."""
+    owners: dict[str, set[str]] = {}
+    for device in registry:
+        for phrase in (device.name, *device.aliases):
+            owners.setdefault(fold(phrase), set()).add(device.id)
+    return {p: frozenset(owners[p]) for p in sorted(owners, key=len, reverse=True)}
+
+
 def registry_phrases(registry: Registry) -> tuple[str, ...]:
     """The registry's names and aliases, folded, longest first."""
-    return tuple(sorted({fold(p) for d in registry for p in (d.name, *d.aliases)}, key=len, reverse=True))
+    return tuple(phrase_owners(registry))
 
 
 def unsupported(registry: Registry, text: str) -> str:
@@ -112,8 +121,7 @@ def unsupported(registry: Registry, text: str) -> str:
     phrases = registry_phrases(registry)
     # Rooms are names too ("the TV room lamp"), and an appliance the home has may be asked for by
     # what it does ("boil some water" with a kettle, "vacuum the hall" with a Roomba).
-    for phrase in (*phrases, *sorted({fold(d.room) for d in registry if d.room}, key=len, reverse=True)):
-        rest, _ = blank(rest, phrase)
+    rest = blank_all(rest, (*phrases, *sorted({fold(d.room) for d in registry if d.room}, key=len, reverse=True)))
     if started_appliances(registry, text):
         return ""
     things, actions = unsupported_words()
@@ -176,10 +184,8 @@ def complaint_actions(registry: Registry, text: str) -> dict[str, tuple[str, ...
     leans towards "off" for complaints, so the grammar keeps only the actions the schema lists, in its
     order: the first one answers the complaint when the words name no action.
     """
-    lowered = fold(text)
     # Words inside a device's own name are no complaint: "关掉抽油烟机" names the range hood.
-    for phrase in registry_phrases(registry):
-        lowered, _ = blank(lowered, phrase)
+    lowered = blank_all(fold(text), registry_phrases(registry))
     found: dict[str, tuple[str, ...]] = {}
     for device_type in device_types():
         for words, actions in type_complaints(device_type):
