@@ -17,18 +17,21 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from edgebrain.daemon import build_service  # noqa: E402
-from edgebrain.listen.audio import PcmSource, read_wav  # noqa: E402
+from edgebrain.listen.audio import AudioSource, PcmSource, read_wav  # noqa: E402
 from edgebrain.listen.recognizer import Heard, Listener, load_model  # noqa: E402
-from edgebrain.listen.speech import SpeechInput  # noqa: E402
+from edgebrain.listen.speech import Microphone  # noqa: E402
 from edgebrain.listen.voskmodel import resolve_vosk  # noqa: E402
 from edgebrain.registry import Device, Registry  # noqa: E402
+from edgebrain.service import Service  # noqa: E402
 from edgebrain.understand.loader import load_understander  # noqa: E402
 from tests.broker import Broker, Watcher, service_settings  # noqa: E402
 
@@ -50,12 +53,12 @@ def main() -> int:
         broker = Broker(Path(folder))
         broker.start()
         settings = service_settings(Path(folder), broker.port, client_id="eb-speech-bench")
-        service = build_service(settings, load_understander(registry=registry), registry)
-        listener = Listener(load_model(resolve_vosk("ko")), ["안녕하세요", "켜", "꺼", "주세요"], silence_ms=600)
         heard: list[Heard] = []
-        speech = SpeechInput(listener, lambda: PcmSource(pcm, realtime=True), service.submit, None, "eb")
-        speech._on_heard = _recording(speech._on_heard, heard)  # type: ignore[method-assign]
-        service.speech, service.open_mic_at_start = speech, False
+        listener = _Recording(load_model(resolve_vosk("ko")), ["안녕하세요", "켜", "꺼", "주세요"], 600, heard)
+        microphone = Microphone(listener, lambda: PcmSource(pcm, realtime=True), open_at_start=False)
+        service = Service(settings, registry, load_understander(registry=registry), microphone=microphone)
+        speech = service.speech
+        assert speech is not None
         watcher = Watcher(broker.port)
         service.start()
         latencies, transcripts = [], []
@@ -73,7 +76,7 @@ def main() -> int:
                 transcripts.append((cause.text, cause.speech_end_to_text_ms, arrived.text))
         finally:
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            service.stop()
+            service.close()
             watcher.close()
             broker.stop()
     for text, to_text, payload in transcripts:
@@ -83,11 +86,20 @@ def main() -> int:
     return 0
 
 
-def _recording(original, heard):  # type: ignore[no-untyped-def]
-    def record(utterance: Heard) -> None:
-        heard.append(utterance)
-        original(utterance)
-    return record
+class _Recording(Listener):
+    """A listener that also keeps what it heard, to time each utterance."""
+
+    def __init__(self, model: Any, phrases: list[str], silence_ms: int, heard: list[Heard]):
+        super().__init__(model, phrases, silence_ms)
+        self.heard = heard
+
+    def listen(self, source: AudioSource, on_heard: Callable[[Heard], None],
+               on_partial: Callable[[str], None] | None = None, stop: threading.Event | None = None) -> None:
+        """Listen as the Listener does, keeping each utterance."""
+        def record(utterance: Heard) -> None:
+            self.heard.append(utterance)
+            on_heard(utterance)
+        super().listen(source, record, on_partial, stop)
 
 
 if __name__ == "__main__":

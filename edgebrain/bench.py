@@ -14,8 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, EdgebrainError
+from .schemas import data_dir
 
-DEFAULT_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "devset.jsonl"
+
+def _evaluation() -> Path:
+    """The evaluation data: tests/ of a source checkout, or its copy inside an installed wheel."""
+    try:
+        return data_dir("tests")
+    except FileNotFoundError:
+        return Path(__file__).resolve().parent.parent / "tests"
+
+
+EVALUATION = _evaluation()
+DEFAULT_SET = EVALUATION / "data" / "devset.jsonl"
 
 
 @dataclass(frozen=True)

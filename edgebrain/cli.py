@@ -1,4 +1,4 @@
-"""The edgebrain command line: run, parse, model, bench."""
+"""The edgebrain command line."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from . import __version__
 from .errors import EdgebrainError, InputError
 
 if TYPE_CHECKING:  # the engine is imported only when a command needs the model
@@ -96,8 +97,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_schedule(args: argparse.Namespace) -> int:
     """List or cancel timed commands."""
-    from .daemon import schedule_path
     from .schedule import Schedule
+    from .service import schedule_path
 
     schedule = Schedule(schedule_path(_settings(args)))
     try:
@@ -233,10 +234,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
+    from .config import default
     from .suites import DEFAULT_SUITE
     from .understand.reading import TECHNIQUES
 
-    parser = argparse.ArgumentParser(prog="edgebrain", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="edgebrain", description="An offline brain for the smart home: speech or text in, registry-checked "
+        "device commands out. Each command below has its own --help.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -261,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--list-devices", action="store_true", help="list audio input devices")
     listen.add_argument("--vosk-model", metavar="PATH|NAME", help="Vosk model folder, or en (default), zh, ko")
     listen.add_argument("--phrases", action="store_true", help="bias recognition to the registry's words")
-    listen.add_argument("--silence-ms", type=int, default=800, help="silence that ends an utterance")
+    listen.add_argument("--silence-ms", type=int, default=default("listen", "silence_ms"),
+                        help="silence that ends an utterance (default: %(default)s)")
     listen.set_defaults(func=cmd_listen)
 
     doctor = sub.add_parser("doctor", help="check the model, registry, broker, microphone and GPIO")

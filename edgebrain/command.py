@@ -10,7 +10,7 @@ import jsonschema
 
 from .errors import CommandError
 from .registry import Registry
-from .schemas import load_schema
+from .schemas import describe, load_schema
 
 
 @dataclass(frozen=True)
@@ -52,9 +52,7 @@ def _type_validator(device_type: str) -> jsonschema.Draft202012Validator:
 def _validate(validator: jsonschema.Draft202012Validator, data: Any, context: str = "") -> None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path)
-        prefix = f"{context}: " if context else ""
-        raise CommandError(f"{prefix}{where + ': ' if where else ''}{error.message}")
+        raise CommandError(f"{context}: {describe(error)}" if context else describe(error))
 
 
 def check(command: Command | dict[str, Any], registry: Registry) -> Command:

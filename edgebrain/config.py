@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from .errors import ConfigError
-from .schemas import load_schema
+from .schemas import load_schema, problems, where
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +30,9 @@ CONFIG_ENV = "EDGEBRAIN_CONFIG"
 class TlsSettings:
     """Files for a TLS connection to the broker; all None means plain TCP."""
 
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
+    ca_file: str | None
+    cert_file: str | None
+    key_file: str | None
 
     @property
     def enabled(self) -> bool:
@@ -41,57 +40,59 @@ class TlsSettings:
         return bool(self.ca_file or self.cert_file)
 
 
+# The defaults of every field are in schemas/config.schema.json, and only there.
 @dataclass(frozen=True)
 class MqttSettings:
     """The broker and edgebrain's topics on it."""
 
-    enabled: bool = False
-    host: str = "localhost"
-    port: int = 1883
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)  # a secret: never in logs or reprs
-    tls: TlsSettings = field(default_factory=TlsSettings)
-    prefix: str = "edgebrain"
-    client_id: str = ""
-    keepalive: int = 60
-    session_expiry_s: int = 3600
-    protocol: str = "auto"
-    shared_group: str | None = None
-    hermes: bool = True
-    reconnect_max_s: int = 60
-    outbox_limit_s: float = 60.0
+    enabled: bool
+    host: str
+    port: int
+    username: str | None
+    password: str | None = field(repr=False)  # a secret: never in logs or reprs
+    tls: TlsSettings
+    prefix: str
+    client_id: str
+    keepalive: int
+    session_expiry_s: int
+    protocol: str
+    shared_group: str | None
+    hermes: bool
+    reconnect_max_s: int
+    outbox_limit_s: float
 
 
 @dataclass(frozen=True)
 class ListenSettings:
     """The microphone input."""
 
-    enabled: bool = False
-    device: str | int | None = None
-    model: str = "en"
-    phrases: bool = False
-    silence_ms: int = 800
-    open_at_start: bool = True
+    enabled: bool
+    device: str | int | None
+    model: str
+    phrases: bool
+    silence_ms: int
+    open_at_start: bool
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything ``edgebrain run`` needs, validated."""
 
-    devices: str | None = None
-    model: str | None = None
-    threads: int | None = None
-    state_dir: Path = field(default_factory=lambda: Path("~/.local/state/edgebrain").expanduser())
-    stdin: bool = True
-    dry_run: bool = True
-    max_text_bytes: int = 2048
-    max_queue: int = 256
-    mqtt: MqttSettings = field(default_factory=MqttSettings)
-    ha_discovery: bool = True
-    ha_prefix: str = "homeassistant"
-    grace_s: float = 300.0
-    listen: ListenSettings = field(default_factory=ListenSettings)
-    source: str = "embedded defaults"
+    devices: str | None
+    model: str | None
+    threads: int | None
+    state_dir: Path
+    stdin: bool
+    dry_run: bool
+    max_text_bytes: int
+    max_queue: int
+    mqtt: MqttSettings
+    ha_discovery: bool
+    ha_prefix: str
+    grace_s: float
+    listen: ListenSettings
+    source: str  # where the settings came from: a file, or the embedded defaults
+    notices: tuple[str, ...] = ()  # what a user may not expect from these settings, said at start
 
 
 def _defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -103,6 +104,14 @@ def _defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
         elif "default" in sub:
             out[key] = copy.deepcopy(sub["default"])
     return out
+
+
+def default(*keys: str) -> Any:
+    """The schema's default of one key, e.g. default("listen", "silence_ms")."""
+    node: Any = _defaults(load_schema("config"))
+    for key in keys:
+        node = node[key]
+    return node
 
 
 def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -165,6 +174,19 @@ def _password(mqtt: Mapping[str, Any], origin: str) -> str | None:
     return None if password is None else str(password)
 
 
+def _notices(given: Mapping[str, Any], data: Mapping[str, Any], origin: str) -> tuple[str, ...]:
+    """What these settings do that their author may not expect: a broker configured but not enabled, and
+    a dry run left on by default while a configuration is in use."""
+    notices = []
+    mqtt = given.get("mqtt")
+    if isinstance(mqtt, Mapping) and mqtt and "enabled" not in mqtt and not data["mqtt"]["enabled"]:
+        notices.append(f"mqtt is configured ({origin}) but mqtt.enabled is false: running without MQTT "
+                       "(set mqtt.enabled: true to connect)")
+    if given and "dry_run" not in given:
+        notices.append("dry_run is on (the default): commands are printed, not sent (set dry_run: false to route)")
+    return tuple(notices)
+
+
 def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Defaults, then the file (``path`` or $EDGEBRAIN_CONFIG), then EDGEBRAIN_* variables; validated."""
     environ = os.environ if environ is None else environ
@@ -172,20 +194,21 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
     data = _defaults(schema)
     origin = "embedded defaults"
     chosen = path or environ.get(CONFIG_ENV)
+    given: dict[str, Any] = {}
     if chosen:
         file_path = Path(chosen).expanduser()
         origin = str(file_path)
-        _merge(data, _read_file(file_path))
+        _merge(given, _read_file(file_path))
     overrides, origins = env_overrides(environ, schema)
-    _merge(data, overrides)
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path))
+    _merge(given, copy.deepcopy(overrides))
+    _merge(data, copy.deepcopy(given))
+    errors = problems(schema, data)
     if errors:
-        problems = []
+        found = []
         for error in errors[:5]:
-            key = ".".join(str(p) for p in error.path) or "(top level)"
-            where = origins.get(key, origin)
-            problems.append(f"{key} ({where}): {error.message}")
-        raise ConfigError("invalid configuration: " + "; ".join(problems))
+            key = where(error, ".") or "(top level)"
+            found.append(f"{key} ({origins.get(key, origin)}): {error.message}")
+        raise ConfigError("invalid configuration: " + "; ".join(found))
     mqtt = data["mqtt"]
     client_id = mqtt["client_id"] or f"edgebrain-{socket.gethostname()}"
     if (mqtt["tls"]["cert_file"] is None) != (mqtt["tls"]["key_file"] is None):
@@ -203,6 +226,7 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
             outbox_limit_s=float(mqtt["outbox_limit_s"])),
         ha_discovery=data["homeassistant"]["discovery"], ha_prefix=data["homeassistant"]["prefix"],
         grace_s=float(data["schedule"]["grace_s"]), listen=ListenSettings(**data["listen"]), source=origin,
+        notices=_notices(given, data, origin),
     )
     log.info("configuration from %s", origin)
     return settings

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from . import __version__
 from .command import Command
 from .errors import CommandError
 from .payloads import dumps
@@ -19,7 +20,6 @@ from .registry import Device
 
 COMPONENTS = {"light": "light", "switch": "switch", "fan": "fan", "humidifier": "humidifier", "ac": "climate",
               "cover": "cover"}
-VERSION = "0.1.0"
 
 
 def node_id(client_id: str) -> str:
@@ -38,9 +38,10 @@ def _base(device: Device | None, prefix: str, node: str, object_id: str, name: s
                    "name": device.name if device else "edgebrain",
                    "manufacturer": "edgebrain", "model": f"GPIO {device.gpio.get('kind', 'relay')}"
                    if device and device.gpio else "offline voice and text control",
-                   "sw_version": VERSION, **({"suggested_area": device.room.title()} if device and device.room else {}),
+                   "sw_version": __version__,
+                   **({"suggested_area": device.room.title()} if device and device.room else {}),
                    **({"via_device": node} if device else {})},
-        "origin": {"name": "edgebrain", "sw_version": VERSION},
+        "origin": {"name": "edgebrain", "sw_version": __version__},
         "qos": 1,
     }
 

@@ -6,6 +6,7 @@ The pin factory is gpiozero's own choice (GPIOZERO_PIN_FACTORY): lgpio on a Pi 5
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -26,11 +27,12 @@ class GpioState:
 
     on: bool
     level: int
+    pwm: bool = False
 
-    def to_dict(self, pwm: bool) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """The retained state payload: {"state": "ON"|"OFF"} plus "level" for PWM outputs."""
         payload: dict[str, Any] = {"state": "ON" if self.on else "OFF"}
-        if pwm:
+        if self.pwm:
             payload["level"] = self.level if self.on else 0
         return payload
 
@@ -72,7 +74,7 @@ class GpioOutput:
     def state(self) -> GpioState:
         """The output's state as the pin has it."""
         value = float(self._out.value)
-        return GpioState(value > 0, round(value * 100) if self.pwm else (100 if value else 0))
+        return GpioState(value > 0, round(value * 100) if self.pwm else (100 if value else 0), self.pwm)
 
     def apply(self, command: Command) -> GpioState:
         """Drive the pin for a checked command; CommandError for what this output cannot do."""
@@ -110,7 +112,11 @@ class GpioBank:
     """Every GPIO device of a registry."""
 
     def __init__(self, registry: Registry, factory: Any = None):
+        if os.environ.get("GPIOZERO_PIN_FACTORY", "").lower() == "mock":
+            # Simulated pins do PWM as a Pi's do; gpiozero's default mock pin cannot.
+            os.environ.setdefault("GPIOZERO_MOCK_PIN_CLASS", "mockpwmpin")
         self.outputs: dict[str, GpioOutput] = {}
+        device = None
         try:
             for device in registry:
                 if device.gpio:
@@ -119,8 +125,11 @@ class GpioBank:
             self.close()
             if isinstance(exc, ConfigError):
                 raise
-            raise ConfigError(f"GPIO: cannot set up the pins: {exc} (on a Pi 5 install lgpio: pip install "
-                              "'edgebrain[pi]'; without pins, GPIOZERO_PIN_FACTORY=mock simulates them)") from exc
+            reason = str(exc).rstrip(".!") or type(exc).__name__
+            where = f" for {device.id} (GPIO{device.gpio['pin']})" if device is not None and device.gpio else ""
+            raise ConfigError(f"GPIO: cannot set up the pins{where}: {reason}. On a Pi 5 install lgpio "
+                              "(pip install 'edgebrain[pi]'); without pins, GPIOZERO_PIN_FACTORY=mock simulates "
+                              "them, or dry_run: true prints commands instead") from exc
         if self.outputs:
             log.info("GPIO outputs: %s", ", ".join(sorted(self.outputs)))
 
@@ -130,6 +139,10 @@ class GpioBank:
     def apply(self, command: Command) -> GpioState:
         """Apply a checked command to its device's pin."""
         return self.outputs[command.device].apply(command)
+
+    def states(self) -> dict[str, GpioState]:
+        """Every output's state, by device id."""
+        return {device_id: output.state for device_id, output in self.outputs.items()}
 
     def close(self) -> None:
         """Release every pin."""

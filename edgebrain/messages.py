@@ -1,24 +1,19 @@
-"""The daemon's messages: requests in (plain text, JSON, Rhasspy Hermes), results and errors out.
+"""The daemon's messages: requests in (plain text or JSON), results and errors out.
 
 Parsing is pure and strict: whatever arrives, the caller gets a Request or a RequestError with a code
-for ``<prefix>/error``.
+for ``<prefix>/error``. Every message out is a frozen dataclass with ``to_dict()`` and ``from_dict()``.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .command import Command
 from .errors import InputError
-
-HERMES_QUERY = "hermes/nlu/query"
-HERMES_PARSED = "hermes/nlu/intentParsed"
-HERMES_NOT_RECOGNIZED = "hermes/nlu/intentNotRecognized"
-INTENT_NAME = "edgebrain:command"
 
 
 class RequestError(InputError):
@@ -35,6 +30,67 @@ def new_id() -> str:
 
 
 @dataclass(frozen=True)
+class Result:
+    """What became of one request (``<prefix>/result``); its status follows from what happened."""
+
+    id: str
+    text: str
+    commands: tuple[Command, ...] = ()
+    site: str | None = None
+    routed: int = 0  # commands sent now
+    scheduled: tuple[dict[str, Any], ...] = ()  # jobs, as Job.to_dict()
+    errors: tuple[str, ...] = ()
+    missed: bool = False  # a timed command that could not fire in time
+
+    @property
+    def status(self) -> str:
+        """rejected, missed, routed, scheduled or none."""
+        if self.errors:
+            return "rejected"
+        if self.missed:
+            return "missed"
+        return "routed" if self.routed else "scheduled" if self.scheduled else "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``<prefix>/result`` payload."""
+        message: dict[str, Any] = {"id": self.id, "text": self.text, "commands": [c.to_dict() for c in self.commands],
+                                   "status": self.status}
+        if self.site is not None:
+            message["site"] = self.site
+        if self.scheduled:
+            message["scheduled"] = list(self.scheduled)
+        if self.errors:
+            message["errors"] = list(self.errors)
+        return message
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Result:
+        """Read a ``<prefix>/result`` payload back."""
+        status = data["status"]
+        return cls(str(data["id"]), str(data["text"]), tuple(Command.from_dict(c) for c in data["commands"]),
+                   data.get("site"), 1 if status == "routed" else 0, tuple(data.get("scheduled", ())),
+                   tuple(data.get("errors", ())), status == "missed")
+
+
+@dataclass(frozen=True)
+class ErrorReply:
+    """A request that could not be taken (``<prefix>/error``): its id if known, a code and why."""
+
+    id: str | None
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``<prefix>/error`` payload."""
+        return {"id": self.id, "code": self.code, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ErrorReply:
+        """Read an ``<prefix>/error`` payload back."""
+        return cls(data.get("id"), str(data["code"]), str(data["message"]))
+
+
+@dataclass(frozen=True)
 class Request:
     """One utterance to understand, where it came from, and how to answer it."""
 
@@ -45,10 +101,16 @@ class Request:
     session: str | None = None
     # Acknowledges the MQTT message once the request is answered, so a crash before that redelivers it.
     ack: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+    # The way back to whoever asked (a terminal, a Hermes session), besides ``<prefix>/result``.
+    answer: Callable[[Result], None] | None = field(default=None, compare=False, repr=False)
 
     def acking(self, ack: Callable[[], None]) -> Request:
         """The same request, acknowledged by ``ack`` when done."""
         return replace(self, ack=ack)
+
+    def answering(self, answer: Callable[[Result], None]) -> Request:
+        """The same request, also answered by ``answer``."""
+        return replace(self, answer=answer)
 
     def done(self) -> None:
         """Acknowledge the message this request came in."""
@@ -56,7 +118,8 @@ class Request:
             self.ack()
 
 
-def _decode(payload: bytes, max_bytes: int) -> str:
+def decode_text(payload: bytes, max_bytes: int) -> str:
+    """The payload as text, or RequestError when it is too large, binary or empty."""
     if len(payload) > max_bytes:
         raise RequestError("too_large", f"the message is {len(payload)} bytes; the limit is {max_bytes}")
     try:
@@ -70,7 +133,8 @@ def _decode(payload: bytes, max_bytes: int) -> str:
     return text
 
 
-def _json_object(text: str) -> dict[str, Any]:
+def json_object(text: str) -> dict[str, Any]:
+    """The text as a JSON object, or RequestError."""
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -82,7 +146,8 @@ def _json_object(text: str) -> dict[str, Any]:
     return data
 
 
-def _optional_str(data: dict[str, Any], key: str, request_id: str | None) -> str | None:
+def optional_str(data: Mapping[str, Any], key: str, request_id: str | None) -> str | None:
+    """``data[key]`` as a short string, None when absent; RequestError for other types."""
     value = data.get(key)
     if value is None:
         return None
@@ -91,68 +156,25 @@ def _optional_str(data: dict[str, Any], key: str, request_id: str | None) -> str
     return str(value)[:128]
 
 
+def required_text(data: Mapping[str, Any], key: str, request_id: str | None) -> str:
+    """``data[key]`` as a non-empty string, or RequestError."""
+    utterance = data.get(key)
+    if not isinstance(utterance, str) or not utterance.strip():
+        raise RequestError("bad_request", f'"{key}" must be a non-empty string', request_id)
+    return utterance
+
+
 def parse_text_message(payload: bytes, max_bytes: int) -> Request:
     """``<prefix>/text``: UTF-8 text, or JSON {"text": ..., "id": ..., "site": ...}."""
-    text = _decode(payload, max_bytes)
+    text = decode_text(payload, max_bytes)
     if not text.lstrip().startswith("{"):
         return Request(text, source="mqtt")
-    data = _json_object(text)
-    request_id = _optional_str(data, "id", None)
-    utterance = data.get("text")
-    if not isinstance(utterance, str) or not utterance.strip():
-        raise RequestError("bad_request", '"text" must be a non-empty string', request_id)
+    data = json_object(text)
+    request_id = optional_str(data, "id", None)
+    utterance = required_text(data, "text", request_id)
     extra = set(data) - {"text", "id", "site"}
     if extra:
         raise RequestError("bad_request", f"unknown keys {sorted(extra)}; a request has text, id and site",
                            request_id)
-    site = _optional_str(data, "site", request_id)
+    site = optional_str(data, "site", request_id)
     return Request(utterance, request_id or new_id(), site, "mqtt")
-
-
-def parse_hermes_query(payload: bytes, max_bytes: int) -> Request:
-    """``hermes/nlu/query``: {"input", "siteId", "sessionId", "id"?}."""
-    data = _json_object(_decode(payload, max_bytes))
-    request_id = _optional_str(data, "id", None)
-    utterance = data.get("input")
-    if not isinstance(utterance, str) or not utterance.strip():
-        raise RequestError("bad_request", '"input" must be a non-empty string', request_id)
-    site = _optional_str(data, "siteId", request_id) or "default"
-    return Request(utterance, request_id or new_id(), site, "hermes",
-                   _optional_str(data, "sessionId", request_id))
-
-
-def result_message(request: Request, commands: tuple[Command, ...], status: str,
-                   scheduled: list[dict[str, Any]] | None = None, errors: list[str] | None = None) -> dict[str, Any]:
-    """The ``<prefix>/result`` payload."""
-    message: dict[str, Any] = {"id": request.id, "text": request.text, "commands": [c.to_dict() for c in commands],
-                               "status": status}
-    if request.site is not None:
-        message["site"] = request.site
-    if scheduled:
-        message["scheduled"] = scheduled
-    if errors:
-        message["errors"] = errors
-    return message
-
-
-def error_message(request_id: str | None, code: str, message: str) -> dict[str, Any]:
-    """The ``<prefix>/error`` payload."""
-    return {"id": request_id, "code": code, "message": message}
-
-
-def _slot(name: str, value: Any) -> dict[str, Any]:
-    return {"entity": f"edgebrain_{name}", "slotName": name, "rawValue": str(value), "confidence": 1.0,
-            "value": {"kind": "Number" if isinstance(value, (int, float)) else "Unknown", "value": value}}
-
-
-def hermes_reply(request: Request, commands: tuple[Command, ...]) -> tuple[str, dict[str, Any]]:
-    """Rhasspy's answer to a query: intentParsed with one slot per command field, or intentNotRecognized."""
-    common = {"input": request.text, "id": request.id, "siteId": request.site or "default",
-              "sessionId": request.session}
-    if not commands:
-        return HERMES_NOT_RECOGNIZED, {**common, "customData": None}
-    slots = [_slot(key, value) for c in commands for key, value in c.to_dict().items()]
-    return HERMES_PARSED, {**common, "intent": {"intentName": INTENT_NAME, "confidenceScore": 1.0},
-                           "slots": slots, "customData": json.dumps([c.to_dict() for c in commands]),
-                           "asrTokens": [], "asrConfidence": None, "rawInput": request.text, "wakewordId": None,
-                           "lang": None}

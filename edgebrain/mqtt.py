@@ -9,9 +9,7 @@ import socket
 import ssl
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -21,6 +19,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from .config import MqttSettings
 from .errors import ConfigError
+from .outbox import Outbox, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +40,6 @@ def _no_delay(client: paho.Client, userdata: object, sock: object) -> None:
             setter(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """A message to publish, and when it was first handed over."""
-
-    topic: str
-    payload: bytes
-    qos: int = 1
-    retain: bool = False
-    created: float = 0.0
-    expires: bool = True
-
-
 class MqttClient:
     """A strict wrapper: every topic edgebrain uses goes through here."""
 
@@ -62,13 +49,10 @@ class MqttClient:
         self._handlers: list[tuple[str, Handler | AckHandler, bool]] = []
         self.fatal: str | None = None
         self._on_connect_hooks: list[Callable[[], None]] = []
-        # Bounded: a broker gone for days must not eat the Pi's memory; the oldest go first.
-        self._outbox: deque[Outgoing] = deque(maxlen=10000)
-        self._lock = threading.Lock()
+        self._outbox = Outbox(settings.outbox_limit_s, on_expired)
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._subscribe_mid: int | None = None
-        self.on_expired = on_expired  # called with each held message dropped for waiting too long
         self._v5 = settings.protocol in ("auto", "5")
         self._stopping = False
         self._client = self._make_client()
@@ -114,6 +98,7 @@ class MqttClient:
         except (OSError, ValueError) as exc:
             raise ConfigError(f"mqtt: cannot connect to {s.host}:{s.port}: {exc}") from exc
         self._client.loop_start()
+        self._outbox.start()
 
     def wait_connected(self, timeout: float) -> bool:
         """Block until connected and subscribed (the broker acknowledged), refused, or ``timeout`` passed."""
@@ -132,14 +117,21 @@ class MqttClient:
                 info.wait_for_publish(timeout=2)
         self._client.disconnect()
         self._client.loop_stop()
+        self._outbox.stop()
 
     # -- subscriptions -----------------------------------------------------------------------------
 
-    def subscribe(self, topic_filter: str, handler: Handler | AckHandler, acks: bool = False) -> None:
-        """Call ``handler(topic, payload)`` for messages on ``topic_filter``, now and after every reconnect.
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        """Call ``handler(topic, payload)`` for messages on ``topic_filter``, now and after every reconnect;
+        the message is acknowledged when the handler returns."""
+        self._add(topic_filter, handler, False)
 
-        With ``acks`` the handler gets a third argument and must call it once the message is dealt with.
-        """
+    def subscribe_acked(self, topic_filter: str, handler: AckHandler) -> None:
+        """Like subscribe, but the handler gets a third argument, ``ack``, and calls it once the message is
+        dealt with: a daemon that dies before that gets the message again (at-least-once)."""
+        self._add(topic_filter, handler, True)
+
+    def _add(self, topic_filter: str, handler: Handler | AckHandler, acks: bool) -> None:
         self._handlers.append((topic_filter, handler, acks))
         if self._connected.is_set():
             self._client.subscribe(topic_filter, qos=1)
@@ -169,7 +161,8 @@ class MqttClient:
             self._subscribed.set()
         client.publish(self.status_topic, ONLINE, qos=1, retain=True)
         self._connected.set()
-        self._flush()
+        for item in self._outbox.take():
+            self._send(item)
         for hook in self._on_connect_hooks:
             try:
                 hook()
@@ -219,48 +212,14 @@ class MqttClient:
         """
         data = payload.encode("utf-8") if isinstance(payload, str) else payload
         item = Outgoing(topic, data, qos, retain, time.monotonic(), expires)
-        with self._lock:
-            if not self._connected.is_set():
-                self._outbox.append(item)
-                log.info("broker away: holding a message for %s", topic)
-                return
-        self._send(item)
+        if not self._outbox.hold(item, self._connected.is_set):
+            self._send(item)
 
     def _send(self, item: Outgoing) -> None:
         info = self._client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
         if info.rc != paho.MQTT_ERR_SUCCESS:
             # paho keeps QoS>0 messages it could not write and sends them after reconnecting.
             log.warning("publish to %s deferred by paho (rc %s)", item.topic, info.rc)
-
-    def _stale(self, item: Outgoing, now: float) -> bool:
-        return item.expires and now - item.created > self.settings.outbox_limit_s
-
-    def _flush(self) -> None:
-        with self._lock:
-            waiting = list(self._outbox)
-            self._outbox.clear()
-        now = time.monotonic()
-        for item in waiting:
-            if self._stale(item, now):
-                self._expire(item)
-            else:
-                self._send(item)
-
-    def expire_outbox(self) -> None:
-        """Drop and report held messages older than the limit; called periodically."""
-        now = time.monotonic()
-        with self._lock:
-            old = [i for i in self._outbox if self._stale(i, now)]
-            for item in old:
-                self._outbox.remove(item)
-        for item in old:
-            self._expire(item)
-
-    def _expire(self, item: Outgoing) -> None:
-        log.error("dropped a message for %s: the broker was away for more than %.0f s", item.topic,
-                  self.settings.outbox_limit_s)
-        if self.on_expired is not None:
-            self.on_expired(item)
 
     @property
     def held(self) -> int:

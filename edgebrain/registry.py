@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from .errors import RegistryError
-from .schemas import data_dir, device_types, load_schema, type_actions, type_range
+from .schemas import data_dir, describe, device_types, load_schema, problems, type_actions, type_range
 
 log = logging.getLogger(__name__)
 
@@ -152,14 +151,8 @@ class Registry:
             yield Target("everything", wide, GROUP_WIDE_ACTIONS, "every device in the home")
 
 
-def _format_error(error: jsonschema.ValidationError) -> str:
-    where = "/".join(str(p) for p in error.absolute_path)
-    return f"{where}: {error.message}" if where else error.message
-
-
 def _validate_file(path: Path, document: Any) -> list[dict[str, Any]]:
-    validator = jsonschema.Draft202012Validator(load_schema("devices"))
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    errors = problems(load_schema("devices"), document)
     if errors:
         first = errors[0]
         device = ""
@@ -169,7 +162,7 @@ def _validate_file(path: Path, document: Any) -> list[dict[str, Any]]:
             ident = item.get("id") if isinstance(item, dict) else None
             device = f" device {ident!r} (item {path_items[1] + 1})" if ident else f" item {path_items[1] + 1}"
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-        raise RegistryError(f"{path}:{device}: {_format_error(first)}{more}")
+        raise RegistryError(f"{path}:{device}: {describe(first)}{more}")
     items: list[dict[str, Any]] = document["devices"]
     return items
 

@@ -42,7 +42,7 @@ class Router:
     """Routes checked commands; in a dry run it only prints them."""
 
     def __init__(self, registry: Registry, *, publisher: Publisher | None = None, gpio: GpioBank | None = None,
-                 prefix: str = "edgebrain", dry_run: bool = False, console: TextIO | None = None):
+                 prefix: str, dry_run: bool = False, console: TextIO | None = None):
         self.registry = registry
         self.publisher = publisher
         self.gpio = gpio
@@ -74,9 +74,7 @@ class Router:
             if self.dry_run or self.gpio is None:
                 return self._print(Delivery(device.id, "console", f"GPIO{device.gpio['pin']}",
                                             dumps(command.to_dict())))
-            output = self.gpio.outputs[device.id]
-            state = output.apply(command)
-            payload = dumps(state.to_dict(output.pwm))
+            payload = dumps(self.gpio.apply(command).to_dict())
             self.publish_state(device.id, payload)
             log.info("GPIO%s (%s) now %s", device.gpio["pin"], device.id, payload)
             return Delivery(device.id, "gpio", state_topic(self.prefix, device.id), payload)
@@ -91,8 +89,8 @@ class Router:
         """Every GPIO device's current state (at start and after reconnecting)."""
         if self.gpio is None:
             return
-        for device_id, output in self.gpio.outputs.items():
-            self.publish_state(device_id, dumps(output.state.to_dict(output.pwm)))
+        for device_id, state in self.gpio.states().items():
+            self.publish_state(device_id, dumps(state.to_dict()))
 
     def _print(self, delivery: Delivery) -> Delivery:
         if self.console is not None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import jsonschema
 
 _HERE = Path(__file__).resolve().parent
 
@@ -17,6 +20,23 @@ def data_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"edgebrain data folder {name!r} is missing from the installation")
+
+
+def problems(schema: Mapping[str, Any], document: Any) -> list[jsonschema.ValidationError]:
+    """Every way ``document`` breaks ``schema``, in document order."""
+    validator = jsonschema.Draft202012Validator(schema)
+    return sorted(validator.iter_errors(document), key=lambda e: [(isinstance(p, str), p) for p in e.absolute_path])
+
+
+def where(error: jsonschema.ValidationError, separator: str = "/") -> str:
+    """The path of the value an error is about ("" for the whole document)."""
+    return separator.join(str(p) for p in error.absolute_path)
+
+
+def describe(error: jsonschema.ValidationError) -> str:
+    """An error as one line: where, then what."""
+    path = where(error)
+    return f"{path}: {error.message}" if path else error.message
 
 
 @cache

@@ -1,7 +1,7 @@
 """Evaluation on many homes: hand-written suites (a folder per home) and generated registries.
 
 A suite folder holds one folder per home, each with its registry (``devices.yaml``) and its labelled
-requests (``cases.jsonl``). Generated homes come from ``tests/homes.py`` in a source checkout. Every
+requests (``cases.jsonl``). Generated homes come from ``tests/homes.py``. Every
 home gets its own Understander over one shared llama.cpp instance; a home's prompt is evaluated only
 when one of its requests needs the model.
 """
@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .bench import Case, Tally, command_keys, error_key, load_cases, percentile
+from .bench import EVALUATION, Case, Tally, command_keys, error_key, load_cases, percentile
 from .errors import ConfigError, EdgebrainError
 from .registry import Registry, load_registry
 
 log = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_SUITE = REPO / "tests" / "data" / "homes"
+DEFAULT_SUITE = EVALUATION / "data" / "homes"
 
 
 @dataclass(frozen=True)
@@ -58,10 +57,10 @@ def suite_homes(folder: Path) -> list[Home]:
 
 
 def _generator() -> Any:
-    """The home generator of a source checkout (tests/homes.py)."""
-    path = REPO / "tests" / "homes.py"
+    """The home generator (tests/homes.py, shipped in the wheel too)."""
+    path = EVALUATION / "homes.py"
     if not path.is_file():
-        raise ConfigError(f"{path}: the home generator ships with the source checkout only")
+        raise ConfigError(f"{path}: the home generator is missing from this installation")
     spec = importlib.util.spec_from_file_location("edgebrain_test_homes", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -171,9 +171,9 @@ def service_settings(state: Path, port: int, **mqtt: object) -> Settings:
     """Settings for an in-process service on the test broker (prefix eb), routing for real."""
     from dataclasses import replace
 
-    from edgebrain.config import MqttSettings, load_settings
+    from edgebrain.config import load_settings
 
     options = {"enabled": True, "host": "127.0.0.1", "port": port, "prefix": "eb",
                "client_id": f"eb-{time.monotonic_ns()}", **mqtt}
-    return replace(load_settings(None, environ={}), dry_run=False, stdin=False, state_dir=state,
-                   mqtt=replace(MqttSettings(), **options))
+    defaults = load_settings(None, environ={})
+    return replace(defaults, dry_run=False, stdin=False, state_dir=state, mqtt=replace(defaults.mqtt, **options))

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from edgebrain.command import check
 from edgebrain.errors import EdgebrainError, InputError, RegistryError
-from edgebrain.messages import RequestError, parse_hermes_query, parse_text_message
+from edgebrain.hermes import parse_hermes_query
+from edgebrain.messages import RequestError, parse_text_message
 from edgebrain.registry import load_registry
 from edgebrain.understand.engine import Understander
 from tests.fakes import ScriptedBackend

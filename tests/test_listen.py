@@ -127,7 +127,7 @@ class FakeMicrophone:
 def test_endpointing_splits_a_stream_into_utterances(vosk_model, speech):
     partials = []
     heard = []
-    listener = Listener(vosk_model, silence_ms=600)
+    listener = Listener(vosk_model, None, 600)
     listener.listen(FakeMicrophone(read_wav(speech["mono"])), heard.append, partials.append)
     assert len(heard) == 2 and all(h.text.endswith("네요") for h in heard)  # adaptation may change the rest
     assert partials and all(h.speech_end <= h.final_at for h in heard)
@@ -145,15 +145,14 @@ def test_listen_cli_prints_one_json_line_per_utterance(cli_env, speech):
 
 
 def test_microphone_transcripts_are_understood_and_routed(tmp_path, broker, watcher, registry, vosk_model, speech):
-    from edgebrain.daemon import build_service
-    from edgebrain.listen.speech import SpeechInput
+    from edgebrain.listen.speech import Microphone
+    from edgebrain.service import Service
     from edgebrain.understand.engine import Understander
     from tests.broker import service_settings
     from tests.fakes import ScriptedBackend
 
     settings = service_settings(tmp_path, broker.port, client_id="eb-speech")
     without_gpio = type(registry)([d for d in registry if not d.gpio])
-    service = build_service(settings, Understander(without_gpio, ScriptedBackend({})), without_gpio)
     pcm = read_wav(speech["mono"])
     opened = []
 
@@ -161,9 +160,8 @@ def test_microphone_transcripts_are_understood_and_routed(tmp_path, broker, watc
         opened.append(FakeMicrophone(pcm))
         return opened[-1]
 
-    service.speech = SpeechInput(Listener(vosk_model, silence_ms=600), open_source, service.submit,
-                                 lambda t, p, q: service.mqtt.publish(t, p, qos=q, expires=False), "eb")
-    service.open_mic_at_start = False
+    microphone = Microphone(Listener(vosk_model, None, 600), open_source, open_at_start=False)
+    service = Service(settings, without_gpio, Understander(without_gpio, ScriptedBackend({})), microphone=microphone)
     service.start()
     try:
         assert service.mqtt.wait_connected(10)

@@ -7,15 +7,8 @@ import json
 import pytest
 
 from edgebrain.command import Command
-from edgebrain.messages import (
-    HERMES_NOT_RECOGNIZED,
-    HERMES_PARSED,
-    Request,
-    RequestError,
-    hermes_reply,
-    parse_hermes_query,
-    parse_text_message,
-)
+from edgebrain.hermes import HERMES_NOT_RECOGNIZED, HERMES_PARSED, HermesReply, parse_hermes_query
+from edgebrain.messages import ErrorReply, Request, RequestError, Result, parse_text_message
 
 
 def test_plain_and_json_text():
@@ -45,11 +38,35 @@ def test_bad_message_keeps_its_id_when_it_has_one():
 def test_hermes_query_and_replies():
     request = parse_hermes_query(b'{"input": "turn on the AC", "siteId": "den", "sessionId": "s1"}', 1000)
     assert (request.source, request.site, request.session) == ("hermes", "den", "s1")
-    topic, reply = hermes_reply(request, (Command("living_room_ac", "set", 24),))
-    assert topic == HERMES_PARSED
+    parsed = HermesReply.to(request, (Command("living_room_ac", "set", 24),))
+    topic, reply = parsed.topic, parsed.to_dict()
+    assert topic == HERMES_PARSED and HermesReply.from_dict(reply) == parsed
     assert reply["intent"] == {"intentName": "edgebrain:command", "confidenceScore": 1.0}
     assert [(s["slotName"], s["value"]["value"]) for s in reply["slots"]] == [
         ("device", "living_room_ac"), ("action", "set"), ("value", 24)]
     assert (reply["siteId"], reply["sessionId"], reply["input"]) == ("den", "s1", "turn on the AC")
-    topic, reply = hermes_reply(Request("tell me a joke", "x", "den", "hermes", "s2"), ())
+    unknown = HermesReply.to(Request("tell me a joke", "x", "den", "hermes", "s2"), ())
+    topic, reply = unknown.topic, unknown.to_dict()
+    assert HermesReply.from_dict(reply) == unknown
     assert topic == HERMES_NOT_RECOGNIZED and reply["sessionId"] == "s2" and "intent" not in reply
+
+
+@pytest.mark.parametrize(("result", "status"), [
+    (Result("a", "hi"), "none"),
+    (Result("b", "turn on the AC", (Command("living_room_ac", "on"),), "den", routed=1), "routed"),
+    (Result("c", "at 8", (Command("living_room_ac", "on", None, "08:00"),), scheduled=({"id": 1},)), "scheduled"),
+    (Result("d", "too hot", errors=("out of range",)), "rejected"),
+    (Result("job-4", "", (Command("living_room_ac", "on"),), scheduled=({"id": 4},), missed=True), "missed"),
+])
+def test_result_status_follows_from_what_happened_and_survives_a_round_trip(result, status):
+    payload = result.to_dict()
+    assert payload["status"] == status
+    assert Result.from_dict(json.loads(json.dumps(payload))).to_dict() == payload
+    assert ("site" in payload, "scheduled" in payload, "errors" in payload) == (
+        result.site is not None, bool(result.scheduled), bool(result.errors))
+
+
+def test_error_reply_round_trip():
+    error = ErrorReply("r-1", "busy", "too many requests are waiting; try again")
+    assert error.to_dict() == {"id": "r-1", "code": "busy", "message": "too many requests are waiting; try again"}
+    assert ErrorReply.from_dict(error.to_dict()) == error

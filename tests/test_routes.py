@@ -37,7 +37,7 @@ def test_device_payloads(registry, device, command, payload):
 def test_zigbee2mqtt_is_refused_where_it_has_no_payloads():
     ac = Device("ac", "ac", "AC", mqtt={"topic": "x/set", "format": "zigbee2mqtt"})
     with pytest.raises(ConfigError, match="zigbee2mqtt format covers"):
-        Router(Registry([ac]), dry_run=True)
+        Router(Registry([ac]), prefix="eb", dry_run=True)
 
 
 def gpio_registry() -> Registry:
@@ -103,7 +103,7 @@ def test_router_sends_to_mqtt_and_gpio_and_publishes_state(registry):
 
 def test_dry_run_prints_instead(registry):
     console = io.StringIO()
-    router = Router(registry, dry_run=True, console=console)
+    router = Router(registry, prefix="eb", dry_run=True, console=console)
     delivery = router.route(Command("kitchen_light", "on"))
     assert delivery.via == "console"
     assert console.getvalue() == '  would send {"state":"ON"} to home/kitchen/light/set (kitchen_light)\n'
@@ -111,4 +111,4 @@ def test_dry_run_prints_instead(registry):
 
 def test_routes_must_be_servable(registry):
     with pytest.raises(ConfigError, match=r"mqtt\.enabled is false"):
-        Router(registry, publisher=None, gpio=None)
+        Router(registry, publisher=None, gpio=None, prefix="eb")

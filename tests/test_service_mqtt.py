@@ -10,32 +10,34 @@ import time
 import pytest
 from gpiozero import Device as GpioDevice
 
-from edgebrain.daemon import build_service
 from edgebrain.messages import Request
 from edgebrain.registry import Registry
+from edgebrain.service import Service
 from edgebrain.understand.engine import Understander
 from tests.broker import Broker, Seen, Watcher, service_settings
 from tests.fakes import ScriptedBackend
 
 
-def make_service(tmp_path, broker, registry, replies=None, **mqtt):
+def make_service(tmp_path, broker, registry, replies=None, clock=time.time, **mqtt):
     settings = service_settings(tmp_path / "state", broker.port, **mqtt)
     reader = Understander(registry, ScriptedBackend(replies or {}))
-    service = build_service(settings, reader, registry)
+    service = Service(settings, registry, reader, clock=clock)
     service.start()
     assert service.mqtt is not None and service.mqtt.wait_connected(10)
     return service
 
 
+shift = [0.0]  # added to the services' clock: a test may move time forward
+
+
 @pytest.fixture()
 def service(tmp_path, broker, registry):
+    shift[0] = 0.0
     replies = {"turn on the AC": "- bedroom ac on", "tell me a joke": "- none",
                "set the bedroom light to 30 percent": "- bedroom light set 30"}
-    running = make_service(tmp_path, broker, registry, replies)
+    running = make_service(tmp_path, broker, registry, replies, clock=lambda: time.time() + shift[0])
     yield running
-    running.stop()
-    if running.router.gpio is not None:
-        running.router.gpio.close()
+    running.close()
 
 
 def results(watcher, count=1):
@@ -115,14 +117,12 @@ def test_discovery_is_sent_and_resent_when_home_assistant_comes_back(service, wa
 
 
 def test_timed_commands_wait_in_the_schedule(service, watcher):
-    now = [time.time()]
-    service.clock = lambda: now[0]
     watcher.publish("eb/text", "turn on the kitchen light in 2 hours")
     result = results(watcher)[0]
     assert result["status"] == "scheduled" and result["scheduled"][0]["status"] == "pending"
     time.sleep(0.5)
     assert watcher.on("home/kitchen/light/set") == []
-    now[0] += 2 * 3600 + 60
+    shift[0] += 2 * 3600 + 60
     service.schedule.changed.set()
     assert watcher.wait_for("home/kitchen/light/set") == [Seen("home/kitchen/light/set", b'{"state":"ON"}', 1, False)]
     fired = results(watcher, 2)[1]
@@ -152,8 +152,7 @@ def test_commands_wait_for_a_broker_that_went_away(tmp_path, registry, durable):
     assert service.mqtt.wait_connected(30)
     assert watcher.wait_for("home/kitchen/light/set", timeout=30)[0].payload == b'{"state":"ON"}'
     assert json.loads(watcher.wait_for("eb/result", timeout=30)[0].payload)["id"] == "away-1"
-    service.stop()
-    service.router.gpio.close()
+    service.close()
 
 
 def test_commands_that_waited_too_long_are_reported_not_sent(tmp_path, registry, durable):
@@ -169,8 +168,7 @@ def test_commands_that_waited_too_long_are_reported_not_sent(tmp_path, registry,
         assert error["code"] == "expired" and "home/kitchen/light/set" in error["message"]
         assert watcher.on("home/kitchen/light/set") == []
     finally:
-        service.stop()
-        service.router.gpio.close()
+        service.close()
 
 
 def test_shared_subscription_splits_the_work(tmp_path, broker, registry, watcher):
@@ -186,4 +184,4 @@ def test_shared_subscription_splits_the_work(tmp_path, broker, registry, watcher
         assert all(s.handled > 0 for s in services) and sum(s.handled for s in services) == 10
     finally:
         for running in services:
-            running.stop()
+            running.close()

@@ -87,7 +87,7 @@ def usable_phrases(model: Any, phrases: Iterable[str]) -> list[str]:
 class Listener:
     """Feeds audio blocks to Vosk and calls back with partials and finished utterances."""
 
-    def __init__(self, model: Any, phrases: list[str] | None = None, silence_ms: int = 800):
+    def __init__(self, model: Any, phrases: list[str] | None, silence_ms: int):
         import vosk
 
         self.model = model
@@ -96,7 +96,6 @@ class Listener:
         if phrases and not [p for p in grammar if p != "[unk]"]:
             log.warning("none of the phrase list's words is in this Vosk model's vocabulary; not biasing")
             grammar = []
-        self.grammar = grammar
         args = (model, RATE, json.dumps(grammar, ensure_ascii=False)) if grammar else (model, RATE)
         self._recognizer = vosk.KaldiRecognizer(*args)
         self._lock = threading.Lock()

@@ -10,21 +10,47 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..messages import Request
 from .audio import AudioSource
 from .recognizer import Heard, Listener
+
+if TYPE_CHECKING:
+    from ..config import ListenSettings
+    from ..registry import Registry
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, str, int], None]
 
 
+@dataclass(frozen=True)
+class Microphone:
+    """What the daemon listens with: a recognizer, how to open the audio, and whether to open it at start."""
+
+    listener: Listener
+    open_source: Callable[[], AudioSource]
+    open_at_start: bool
+
+
+def microphone(settings: ListenSettings, registry: Registry) -> Microphone:
+    """The microphone of the settings: its Vosk model (with the registry's words as hints if asked)."""
+    from .audio import MicSource
+    from .recognizer import load_model, phrase_list
+    from .voskmodel import resolve_vosk
+
+    listener = Listener(load_model(resolve_vosk(settings.model)),
+                        phrase_list(registry) if settings.phrases else None, settings.silence_ms)
+    return Microphone(listener, lambda: MicSource(settings.device), settings.open_at_start)
+
+
 class SpeechInput:
     """Runs a Listener over an audio source in its own thread while the microphone is open."""
 
     def __init__(self, listener: Listener, open_source: Callable[[], AudioSource], submit: Callable[[Request], None],
-                 publish: Publish | None = None, prefix: str = "edgebrain"):
+                 publish: Publish | None, prefix: str):
         self.listener = listener
         self.open_source = open_source
         self.submit = submit

@@ -1,0 +1,93 @@
+"""The one inbox every transport hands its requests to: repeats dropped, a bounded queue, one worker."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from .messages import Request
+
+log = logging.getLogger(__name__)
+
+REMEMBERED_IDS = 4096
+Refuse = Callable[[str | None, str, str], None]  # (request id, code, message)
+
+
+class Inbox:
+    """Queues requests and works them one at a time in its own thread."""
+
+    def __init__(self, handle: Callable[[Request], object], refuse: Refuse, max_queue: int):
+        self._handle = handle
+        self._refuse = refuse
+        self._requests: queue.Queue[Request | None] = queue.Queue(maxsize=max_queue)
+        # Ids answered lately: a request the broker delivers again (QoS 1, a reconnect) is not redone.
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._beat = time.monotonic()
+        self.handled = 0
+
+    def submit(self, request: Request) -> None:
+        """Queue a request; a full queue is answered with an error instead of growing without end."""
+        with self._seen_lock:
+            repeated = request.id in self._seen
+            self._seen[request.id] = None
+            while len(self._seen) > REMEMBERED_IDS:
+                self._seen.popitem(last=False)
+        if repeated:
+            log.info("request %s was delivered again; it is answered already", request.id)
+            request.done()
+            return
+        try:
+            self._requests.put_nowait(request)
+        except queue.Full:
+            self._refuse(request.id, "busy", "too many requests are waiting; try again")
+            request.done()
+
+    def start(self) -> None:
+        """Start the worker thread."""
+        self._thread = threading.Thread(target=self._work, name="work", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the request in hand, then stop the worker."""
+        self._stop.set()
+        with contextlib.suppress(queue.Full):
+            self._requests.put_nowait(None)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def drain(self) -> None:
+        """Wait until every queued request is answered."""
+        self._requests.join()
+
+    def healthy(self, stuck_after_s: float) -> bool:
+        """True while the worker runs and came round recently."""
+        return (self._thread is not None and self._thread.is_alive()
+                and time.monotonic() - self._beat < stuck_after_s)
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            self._beat = time.monotonic()
+            try:
+                request = self._requests.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            try:
+                if request is not None:
+                    self.handled += 1
+                    self._handle(request)
+            except Exception:  # one bad request never stops the daemon
+                log.exception("request failed")
+                if request is not None:
+                    self._refuse(request.id, "internal", "edgebrain failed on this request; see its log")
+            finally:
+                if request is not None:
+                    request.done()
+                self._requests.task_done()

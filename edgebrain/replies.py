@@ -1,0 +1,52 @@
+"""Where answers go: every result on ``<prefix>/result``, and back the way its request came; errors on
+``<prefix>/error`` (or the console when there is no broker)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, TextIO
+
+from .messages import ErrorReply, Request, Result
+from .outbox import Outgoing
+from .payloads import dumps
+from .router import Publisher
+
+log = logging.getLogger(__name__)
+
+
+class Replies:
+    """Publishes results and errors; the one place that knows their topics."""
+
+    def __init__(self, publisher: Publisher | None, prefix: str, out: TextIO | None):
+        self.publisher = publisher
+        self.prefix = prefix
+        self.out = out
+
+    def result(self, request: Request, result: Result) -> None:
+        """Answer a request: ``<prefix>/result``, and the request's own way back."""
+        if request.answer is not None:
+            request.answer(result)
+        if self.publisher is not None:
+            self.publisher.publish(f"{self.prefix}/result", dumps(result.to_dict()), qos=1, retain=False,
+                                   expires=False)
+
+    def error(self, request_id: str | None, code: str, message: str) -> None:
+        """Say why a request was not taken."""
+        log.warning("request %s refused (%s): %s", request_id or "-", code, message)
+        payload = ErrorReply(request_id, code, message).to_dict()
+        if self.publisher is None:
+            self.print(payload)
+        else:
+            self.publisher.publish(f"{self.prefix}/error", dumps(payload), qos=1, retain=False, expires=False)
+
+    def expired(self, item: Outgoing) -> None:
+        """A command that waited too long for the broker: say so once it is back."""
+        self.error(None, "expired", f"a command for {item.topic} waited more than the outbox limit for the broker "
+                                    f"and was dropped: {item.payload.decode('utf-8', 'replace')}")
+
+    def print(self, payload: dict[str, Any]) -> None:
+        """One JSON line on the console, if there is one."""
+        if self.out is not None:
+            self.out.write(json.dumps(payload, ensure_ascii=False) + "\n")
+            self.out.flush()

@@ -1,0 +1,84 @@
+"""The scheduler: a thread of its own that fires timed commands when they are due and reports each."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from .command import Command
+from .errors import EdgebrainError
+from .messages import Request, Result
+from .replies import Replies
+from .router import Router
+from .schedule import FAILED, FIRED, Job, Schedule
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    """Recovers the schedule at start, then routes each job at its time; a job's result is ``job-<id>``."""
+
+    def __init__(self, schedule: Schedule, router: Router, replies: Replies, grace_s: float,
+                 clock: Callable[[], float]):
+        self.schedule = schedule
+        self.router = router
+        self.replies = replies
+        self.grace_s = grace_s
+        self.clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._beat = time.monotonic()
+
+    def start(self) -> None:
+        """Report jobs missed while the daemon was away, fire those still in time, and start the thread."""
+        due, missed = self.schedule.recover(self.clock(), self.grace_s)
+        for job in missed:
+            log.warning("job %d (%s) was missed: %s", job.id, job.command.to_dict(), job.note)
+            self._report(job, missed=True)
+        for job in due:
+            self._fire(job)
+        self._thread = threading.Thread(target=self._tick, name="tick", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread; a job being sent is finished first."""
+        self._stop.set()
+        self.schedule.changed.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def healthy(self, stuck_after_s: float) -> bool:
+        """True while the thread runs and came round recently."""
+        return (self._thread is not None and self._thread.is_alive()
+                and time.monotonic() - self._beat < stuck_after_s)
+
+    def _tick(self) -> None:
+        while not self._stop.is_set():
+            self._beat = time.monotonic()
+            next_due = self.schedule.next_due()
+            wait = 1.0 if next_due is None else max(0.0, min(1.0, next_due - self.clock()))
+            self.schedule.changed.wait(wait)
+            self.schedule.changed.clear()
+            if self._stop.is_set():
+                return
+            for job in self.schedule.claim_due(self.clock()):
+                self._fire(job)
+
+    def _fire(self, job: Job) -> None:
+        command = Command(job.command.device, job.command.action, job.command.value)
+        try:
+            self.router.route(command)
+        except EdgebrainError as exc:
+            self.schedule.finish(job.id, FAILED, str(exc))
+            self._report(job, errors=(str(exc),))
+            return
+        self.schedule.finish(job.id, FIRED)
+        log.info("fired job %d: %s", job.id, command.to_dict())
+        self._report(job, routed=1)
+
+    def _report(self, job: Job, routed: int = 0, errors: tuple[str, ...] = (), missed: bool = False) -> None:
+        request = Request("", f"job-{job.id}", None, "schedule")
+        self.replies.result(request, Result(request.id, "", (job.command,), None, routed, (job.to_dict(),), errors,
+                                            missed))
