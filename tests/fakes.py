@@ -1,4 +1,5 @@
-"""A scripted in-memory stand-in for the decoder's Backend interface (our own interface, not llama.cpp)."""
+"""In-memory stand-ins for our own interfaces: the decoder's Backend (not llama.cpp) and the Publisher
+(not the MQTT client)."""
 
 from __future__ import annotations
 
@@ -65,3 +66,17 @@ class ScriptedBackend:
         if wanted.startswith(written) and len(written) < len(wanted):
             scores[self.tokenize(wanted[len(written):], special=True)[0]] = 10.0
         return scores
+
+
+class Recorder:
+    """An in-memory Publisher (our interface): records what would be published."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, int, bool]] = []
+
+    def publish(self, topic, payload, qos=1, retain=False, expires=True):  # type: ignore[no-untyped-def]
+        self.sent.append((topic, payload if isinstance(payload, str) else payload.decode(), qos, retain))
+
+    def on(self, topic: str) -> list[str]:
+        """The payloads published on ``topic``."""
+        return [payload for sent_topic, payload, _, _ in self.sent if sent_topic == topic]

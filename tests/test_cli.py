@@ -121,3 +121,16 @@ def test_bench_reports_accuracy_latency_and_memory(cli_env, tmp_path):
     report = json.loads(result.stdout[result.stdout.index(b"{"):])
     assert report["cases"] == 2 and report["fast"]["accuracy"] == 1.0
     assert report["fast"]["latency_ms"]["p50"] > 0 and report["peak_rss_mb"] > 100
+
+
+def test_help_names_every_command_and_version_comes_from_the_package():
+    from importlib.metadata import version
+
+    from edgebrain.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    shown = subprocess.run([sys.executable, "-m", "edgebrain", "--help"], capture_output=True, check=True).stdout
+    assert len(commands) == 9 and all(name in shown.decode() for name in commands)
+    done = subprocess.run([sys.executable, "-m", "edgebrain", "--version"], capture_output=True, check=True)
+    assert done.stdout.decode().strip() == f"edgebrain {version('edgebrain')}"

@@ -61,3 +61,34 @@ def test_killed_daemon_fires_each_scheduled_command_exactly_once(cli_env, tmp_pa
         except subprocess.TimeoutExpired:
             os.kill(daemon.pid, signal.SIGKILL)
     assert watcher.wait_for("eb/status")[-1].payload == b"offline"
+
+
+def _run(env, config, tmp_path):
+    path = tmp_path / "edgebrain.yaml"
+    path.write_text(config)
+    return subprocess.run([sys.executable, "-m", "edgebrain", "run", "--config", str(path)], env=env,
+                          input=b"turn on the bedroom light\n", capture_output=True, timeout=300)
+
+
+def test_pins_that_cannot_be_set_up_are_named_with_the_reason(cli_env, tmp_path):
+    env = {k: v for k, v in cli_env.items() if not k.startswith("GPIOZERO_")}
+    done = _run(env, f"dry_run: false\nstate_dir: {tmp_path}\n", tmp_path)
+    message = done.stderr.decode().strip().splitlines()[-1]
+    assert done.returncode == 2
+    assert message.startswith("edgebrain: GPIO: cannot set up the pins for bedroom_light (GPIO17): Unable to load")
+    assert "GPIOZERO_PIN_FACTORY=mock" in message
+
+
+def test_simulated_pins_need_nothing_but_the_mock_factory(cli_env, tmp_path):
+    env = {k: v for k, v in cli_env.items() if not k.startswith("GPIOZERO_")}
+    env["GPIOZERO_PIN_FACTORY"] = "mock"  # what the error message advises; PWM pins come with it
+    devices = tmp_path / "devices"
+    devices.mkdir()
+    (devices / "home.yaml").write_text("devices:\n  - {id: bedroom_light, type: light, name: Bedroom light, "
+                                       "room: bedroom, gpio: {pin: 17, kind: pwm}}\n")
+    done = _run(env, f"dry_run: false\nstate_dir: {tmp_path}\ndevices: {devices}\nmqtt:\n  host: broker.lan\n",
+                tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.loads(done.stdout.decode().splitlines()[-1])["status"] == "routed"
+    # A broker configured but not enabled is said at start, not ignored in silence.
+    assert "edgebrain: mqtt is configured" in done.stderr.decode()

@@ -13,6 +13,7 @@ from edgebrain.gpio import GpioBank
 from edgebrain.payloads import mqtt_payload
 from edgebrain.registry import Device, Registry
 from edgebrain.router import Router
+from tests.fakes import Recorder
 
 
 @pytest.mark.parametrize(("device", "command", "payload"), [
@@ -74,16 +75,6 @@ def test_gpio_setup_errors_are_clear():
                  MockFactory(pin_class=MockPWMPin))
     with pytest.raises(ConfigError, match="cannot be switched"):
         GpioBank(Registry([Device("c", "cover", "Curtain", gpio={"pin": 6})]), MockFactory(pin_class=MockPWMPin))
-
-
-class Recorder:
-    """An in-memory Publisher (our interface): records what would be published."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, int, bool]] = []
-
-    def publish(self, topic, payload, qos=1, retain=False, expires=True):
-        self.sent.append((topic, payload if isinstance(payload, str) else payload.decode(), qos, retain))
 
 
 def test_router_sends_to_mqtt_and_gpio_and_publishes_state(registry):
