@@ -221,11 +221,6 @@ class MqttClient:
             # paho keeps QoS>0 messages it could not write and sends them after reconnecting.
             log.warning("publish to %s deferred by paho (rc %s)", item.topic, info.rc)
 
-    @property
-    def held(self) -> int:
-        """Messages waiting for the broker."""
-        return len(self._outbox)
-
 
 class _Once:
     """Call a function at most once, from any thread."""

@@ -14,7 +14,7 @@ from .gpio import GpioBank
 from .handler import Handler, Reader
 from .homeassistant import HomeAssistantLink
 from .inbox import Inbox
-from .messages import Request, Result
+from .messages import Request
 from .mqtt import MqttClient
 from .mqtt_inputs import MqttInputs
 from .outbox import Outgoing
@@ -96,10 +96,6 @@ class Service:
     def submit(self, request: Request) -> None:
         """Hand a request to the inbox."""
         self.inbox.submit(request)
-
-    def handle(self, request: Request) -> Result | None:
-        """Work one request now, outside the inbox."""
-        return self.handler.handle(request)
 
     def drain(self) -> None:
         """Wait until every queued request is answered."""

@@ -146,8 +146,8 @@ def test_commands_wait_for_a_broker_that_went_away(tmp_path, registry, durable):
     service = make_service(tmp_path, broker, registry)
     broker.stop()
     time.sleep(0.5)
-    service.handle(Request("turn on the kitchen light", "away-1", source="stdin"))
-    assert service.mqtt.held >= 1
+    service.submit(Request("turn on the kitchen light", "away-1", source="stdin"))
+    service.drain()
     broker.start()
     assert service.mqtt.wait_connected(30)
     assert watcher.wait_for("home/kitchen/light/set", timeout=30)[0].payload == b'{"state":"ON"}'
@@ -161,7 +161,7 @@ def test_commands_that_waited_too_long_are_reported_not_sent(tmp_path, registry,
     try:
         broker.stop()
         time.sleep(0.5)
-        service.handle(Request("turn on the kitchen light", "late-1", source="stdin"))
+        service.submit(Request("turn on the kitchen light", "late-1", source="stdin"))
         time.sleep(2.0)  # the scheduler thread expires the held command
         broker.start()
         error = json.loads(watcher.wait_for("eb/error", timeout=30)[0].payload)
