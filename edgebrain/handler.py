@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from .errors import EdgebrainError, InputError
@@ -23,16 +24,15 @@ class Reader(Protocol):
         """Checked commands for the utterance, and why a command was refused if one was."""
 
 
+@dataclass(frozen=True)
 class Handler:
     """Turns one request into commands sent, jobs scheduled and a Result."""
 
-    def __init__(self, reader: Reader, router: Router, schedule: Schedule, replies: Replies,
-                 clock: Callable[[], float]):
-        self.reader = reader
-        self.router = router
-        self.schedule = schedule
-        self.replies = replies
-        self.clock = clock
+    reader: Reader
+    router: Router
+    schedule: Schedule
+    replies: Replies
+    clock: Callable[[], float]
 
     def handle(self, request: Request) -> Result | None:
         """Understand, check, route or schedule one request, and answer it; None when it was refused."""

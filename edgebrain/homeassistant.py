@@ -4,6 +4,7 @@ the commands Home Assistant sends them. The payloads themselves are pure functio
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from .command import check
 from .discovery import command_from_ha, discovery_messages, node_id
@@ -18,17 +19,16 @@ log = logging.getLogger(__name__)
 HA_COMMAND_TOPICS = ("set", "percentage/set", "humidity/set", "mode/set")
 
 
+@dataclass(frozen=True)
 class HomeAssistantLink:
     """Keeps Home Assistant's view of the GPIO devices current; ``ha_prefix`` None means no discovery."""
 
-    def __init__(self, client: MqttClient, registry: Registry, router: Router, prefix: str,
-                 ha_prefix: str | None, refuse: Refuse):
-        self.client = client
-        self.registry = registry
-        self.router = router
-        self.prefix = prefix
-        self.ha_prefix = ha_prefix
-        self.refuse = refuse
+    client: MqttClient
+    registry: Registry
+    router: Router
+    prefix: str
+    ha_prefix: str | None
+    refuse: Refuse
 
     def subscribe(self) -> None:
         """Command topics of the GPIO devices, Home Assistant's birth message, and states on every connect."""

@@ -6,10 +6,10 @@ import contextlib
 import logging
 import queue
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from .loop import Loop
 from .messages import Request
 
 log = logging.getLogger(__name__)
@@ -28,9 +28,7 @@ class Inbox:
         # Ids answered lately: a request the broker delivers again (QoS 1, a reconnect) is not redone.
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._seen_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._beat = time.monotonic()
+        self._loop = Loop("work", self._work)
         self.handled = 0
 
     def submit(self, request: Request) -> None:
@@ -52,16 +50,15 @@ class Inbox:
 
     def start(self) -> None:
         """Start the worker thread."""
-        self._thread = threading.Thread(target=self._work, name="work", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
         """Finish the request in hand, then stop the worker."""
-        self._stop.set()
+        self._loop.stop(self._wake)
+
+    def _wake(self) -> None:
         with contextlib.suppress(queue.Full):
             self._requests.put_nowait(None)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
 
     def drain(self) -> None:
         """Wait until every queued request is answered."""
@@ -69,25 +66,22 @@ class Inbox:
 
     def healthy(self, stuck_after_s: float) -> bool:
         """True while the worker runs and came round recently."""
-        return (self._thread is not None and self._thread.is_alive()
-                and time.monotonic() - self._beat < stuck_after_s)
+        return self._loop.healthy(stuck_after_s)
 
     def _work(self) -> None:
-        while not self._stop.is_set():
-            self._beat = time.monotonic()
-            try:
-                request = self._requests.get(timeout=1.0)
-            except queue.Empty:
-                continue
-            try:
-                if request is not None:
-                    self.handled += 1
-                    self._handle(request)
-            except Exception:  # one bad request never stops the daemon
-                log.exception("request failed")
-                if request is not None:
-                    self._refuse(request.id, "internal", "edgebrain failed on this request; see its log")
-            finally:
-                if request is not None:
-                    request.done()
-                self._requests.task_done()
+        try:
+            request = self._requests.get(timeout=1.0)
+        except queue.Empty:
+            return
+        try:
+            if request is not None:
+                self.handled += 1
+                self._handle(request)
+        except Exception:  # one bad request never stops the daemon
+            log.exception("request failed")
+            if request is not None:
+                self._refuse(request.id, "internal", "edgebrain failed on this request; see its log")
+        finally:
+            if request is not None:
+                request.done()
+            self._requests.task_done()

@@ -20,13 +20,11 @@ from paho.mqtt.reasoncodes import ReasonCode
 from .config import MqttSettings
 from .errors import ConfigError
 from .outbox import Outbox, Outgoing
+from .subscriptions import AckHandler, Handler, Subscriptions
 
 log = logging.getLogger(__name__)
 
 ONLINE, OFFLINE = "online", "offline"
-Handler = Callable[[str, bytes], None]
-# A handler that acknowledges the message itself, once the work is done (at-least-once delivery).
-AckHandler = Callable[[str, bytes, Callable[[], None]], None]
 # CONNACK reasons that no retry can fix: the daemon stops with a clear message instead.
 FATAL_REASONS = ("Bad user name or password", "Not authorized", "Client identifier not valid", "Banned")
 
@@ -40,13 +38,34 @@ def _no_delay(client: paho.Client, userdata: object, sock: object) -> None:
             setter(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def _paho_client(s: MqttSettings, v5: bool, status_topic: str) -> paho.Client:
+    """A paho client with edgebrain's session, credentials, TLS, will and back-off; callbacks not yet set."""
+    # A persistent session: while edgebrain is away the broker keeps its subscriptions and the
+    # requests it has not acknowledged yet; acknowledgements are sent once a request is answered.
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id,
+                         protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
+                         clean_session=None if v5 else s.session_expiry_s == 0, manual_ack=True)
+    if s.username is not None:
+        client.username_pw_set(s.username, s.password)
+    if s.tls.enabled:
+        try:
+            client.tls_set(ca_certs=s.tls.ca_file, certfile=s.tls.cert_file, keyfile=s.tls.key_file,
+                           cert_reqs=ssl.CERT_REQUIRED)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"mqtt.tls: cannot use the TLS files: {exc}") from exc
+    client.will_set(status_topic, OFFLINE, qos=1, retain=True)
+    client.reconnect_delay_set(min_delay=1, max_delay=s.reconnect_max_s)
+    client.on_socket_open = _no_delay
+    return client
+
+
 class MqttClient:
     """A strict wrapper: every topic edgebrain uses goes through here."""
 
     def __init__(self, settings: MqttSettings, on_expired: Callable[[Outgoing], None] | None = None):
         self.settings = settings
         self.status_topic = f"{settings.prefix}/status"
-        self._handlers: list[tuple[str, Handler | AckHandler, bool]] = []
+        self._subscriptions = Subscriptions()
         self.fatal: str | None = None
         self._on_connect_hooks: list[Callable[[], None]] = []
         self._outbox = Outbox(settings.outbox_limit_s, on_expired)
@@ -55,31 +74,11 @@ class MqttClient:
         self._subscribe_mid: int | None = None
         self._v5 = settings.protocol in ("auto", "5")
         self._stopping = False
-        self._client = self._make_client()
-
-    def _make_client(self) -> paho.Client:
-        s = self.settings
-        protocol = paho.MQTTv5 if self._v5 else paho.MQTTv311
-        # A persistent session: while edgebrain is away the broker keeps its subscriptions and the
-        # requests it has not acknowledged yet; acknowledgements are sent once a request is answered.
-        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=protocol,
-                             clean_session=None if self._v5 else s.session_expiry_s == 0, manual_ack=True)
-        if s.username is not None:
-            client.username_pw_set(s.username, s.password)
-        if s.tls.enabled:
-            try:
-                client.tls_set(ca_certs=s.tls.ca_file, certfile=s.tls.cert_file, keyfile=s.tls.key_file,
-                               cert_reqs=ssl.CERT_REQUIRED)
-            except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(f"mqtt.tls: cannot use the TLS files: {exc}") from exc
-        client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
-        client.reconnect_delay_set(min_delay=1, max_delay=s.reconnect_max_s)
-        client.on_connect = self._handle_connect
-        client.on_disconnect = self._handle_disconnect
-        client.on_message = self._handle_message
-        client.on_subscribe = self._handle_subscribe
-        client.on_socket_open = _no_delay
-        return client
+        self._client = _paho_client(settings, self._v5, self.status_topic)
+        self._client.on_connect = self._handle_connect
+        self._client.on_disconnect = self._handle_disconnect
+        self._client.on_message = self._handle_message
+        self._client.on_subscribe = self._handle_subscribe
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -132,7 +131,7 @@ class MqttClient:
         self._add(topic_filter, handler, True)
 
     def _add(self, topic_filter: str, handler: Handler | AckHandler, acks: bool) -> None:
-        self._handlers.append((topic_filter, handler, acks))
+        self._subscriptions.add(topic_filter, handler, acks)
         if self._connected.is_set():
             self._client.subscribe(topic_filter, qos=1)
 
@@ -155,8 +154,8 @@ class MqttClient:
             return
         self.fatal = None
         log.info("connected to the broker (MQTT %s)", "5" if self._v5 else "3.1.1")
-        if self._handlers:
-            _, self._subscribe_mid = client.subscribe([(f, 1) for f, _, _ in self._handlers])
+        if self._subscriptions.filters:
+            _, self._subscribe_mid = client.subscribe([(f, 1) for f in self._subscriptions.filters])
         else:
             self._subscribed.set()
         client.publish(self.status_topic, ONLINE, qos=1, retain=True)
@@ -185,21 +184,8 @@ class MqttClient:
         self._subscribed.clear()
 
     def _handle_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
-        deferred = False
-        ack_once = _Once(lambda: client.ack(message.mid, message.qos))
-        for topic_filter, handler, acks in self._handlers:
-            if paho.topic_matches_sub(_plain_filter(topic_filter), message.topic):
-                try:
-                    if acks:
-                        deferred = True
-                        handler(message.topic, bytes(message.payload), ack_once)  # type: ignore[call-arg]
-                    else:
-                        handler(message.topic, bytes(message.payload))  # type: ignore[call-arg]
-                except Exception:  # one bad message never stops the daemon
-                    log.exception("handler for %s failed", message.topic)
-                    ack_once()
-        if not deferred:
-            ack_once()
+        self._subscriptions.dispatch(message.topic, bytes(message.payload),
+                                     lambda: client.ack(message.mid, message.qos))
 
     # -- publishing --------------------------------------------------------------------------------
 
@@ -220,24 +206,3 @@ class MqttClient:
         if info.rc != paho.MQTT_ERR_SUCCESS:
             # paho keeps QoS>0 messages it could not write and sends them after reconnecting.
             log.warning("publish to %s deferred by paho (rc %s)", item.topic, info.rc)
-
-
-class _Once:
-    """Call a function at most once, from any thread."""
-
-    def __init__(self, function: Callable[[], object]):
-        self._function: Callable[[], object] | None = function
-        self._lock = threading.Lock()
-
-    def __call__(self) -> None:
-        with self._lock:
-            function, self._function = self._function, None
-        if function is not None:
-            function()
-
-
-def _plain_filter(topic_filter: str) -> str:
-    """The filter that messages of a shared subscription ($share/<group>/<filter>) match."""
-    if topic_filter.startswith("$share/"):
-        return topic_filter.split("/", 2)[2]
-    return topic_filter

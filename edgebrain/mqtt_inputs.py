@@ -5,28 +5,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from .config import MqttSettings
 from .hermes import HERMES_QUERY, HermesReply, parse_hermes_query
 from .inbox import Refuse
 from .messages import Request, RequestError, Result, parse_text_message
-from .mqtt import Handler, MqttClient
+from .mqtt import MqttClient
 from .payloads import dumps
+from .subscriptions import Handler
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
 class MqttInputs:
     """Subscribes the request topics and hands what arrives to ``submit``."""
 
-    def __init__(self, client: MqttClient, settings: MqttSettings, max_text_bytes: int,
-                 submit: Callable[[Request], None], refuse: Refuse, listen: Handler | None = None):
-        self.client = client
-        self.settings = settings
-        self.max_text_bytes = max_text_bytes
-        self.submit = submit
-        self.refuse = refuse
-        self.listen = listen
+    client: MqttClient
+    settings: MqttSettings
+    max_text_bytes: int
+    submit: Callable[[Request], None]
+    refuse: Refuse
+    listen: Handler | None = None  # start/stop of the microphone, when there is one
 
     def subscribe(self) -> None:
         """Subscribe the request topics (renewed on every reconnect by the client)."""

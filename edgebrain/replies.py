@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from .messages import ErrorReply, Request, Result
@@ -15,13 +16,13 @@ from .router import Publisher
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
 class Replies:
     """Publishes results and errors; the one place that knows their topics."""
 
-    def __init__(self, publisher: Publisher | None, prefix: str, out: TextIO | None):
-        self.publisher = publisher
-        self.prefix = prefix
-        self.out = out
+    publisher: Publisher | None
+    prefix: str
+    out: TextIO | None
 
     def result(self, request: Request, result: Result) -> None:
         """Answer a request: ``<prefix>/result``, and the request's own way back."""

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
 
 from .command import Command
 from .errors import EdgebrainError
+from .loop import Loop
 from .messages import Request, Result
 from .replies import Replies
 from .router import Router
@@ -27,9 +26,7 @@ class Scheduler:
         self.replies = replies
         self.grace_s = grace_s
         self.clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._beat = time.monotonic()
+        self._loop = Loop("tick", self._tick)
 
     def start(self) -> None:
         """Report jobs missed while the daemon was away, fire those still in time, and start the thread."""
@@ -39,32 +36,25 @@ class Scheduler:
             self._report(job, missed=True)
         for job in due:
             self._fire(job)
-        self._thread = threading.Thread(target=self._tick, name="tick", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
         """Stop the thread; a job being sent is finished first."""
-        self._stop.set()
-        self.schedule.changed.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._loop.stop(self.schedule.changed.set)
 
     def healthy(self, stuck_after_s: float) -> bool:
         """True while the thread runs and came round recently."""
-        return (self._thread is not None and self._thread.is_alive()
-                and time.monotonic() - self._beat < stuck_after_s)
+        return self._loop.healthy(stuck_after_s)
 
     def _tick(self) -> None:
-        while not self._stop.is_set():
-            self._beat = time.monotonic()
-            next_due = self.schedule.next_due()
-            wait = 1.0 if next_due is None else max(0.0, min(1.0, next_due - self.clock()))
-            self.schedule.changed.wait(wait)
-            self.schedule.changed.clear()
-            if self._stop.is_set():
-                return
-            for job in self.schedule.claim_due(self.clock()):
-                self._fire(job)
+        next_due = self.schedule.next_due()
+        wait = 1.0 if next_due is None else max(0.0, min(1.0, next_due - self.clock()))
+        self.schedule.changed.wait(wait)
+        self.schedule.changed.clear()
+        if self._loop.stopping:
+            return
+        for job in self.schedule.claim_due(self.clock()):
+            self._fire(job)
 
     def _fire(self, job: Job) -> None:
         command = Command(job.command.device, job.command.action, job.command.value)

@@ -231,15 +231,15 @@ def _action_choice(node: Node[P], allowed: list[int], mask: int) -> bool:
     return len(targets) == 1 and all(len(a) == 1 for a in actions) and len({next(iter(a)) for a in actions}) > 1
 
 
-# Which Understander's prompt each backend's KV cache holds, shared by all that use the backend.
+# Which prompt (a kvcache.PromptCache) each backend's KV cache holds, shared by all that use the backend.
 _OWNERS: weakref.WeakKeyDictionary[Backend, list[object]] = weakref.WeakKeyDictionary()
 
 
 class PromptFirst:
     """A backend that makes sure the right prompt is evaluated before the model runs.
 
-    Several Understanders (one per registry) may share one llama.cpp instance; the KV cache holds the
-    prompt of the last one that ran the model (the ``owner``).
+    Several Understanders (one prompt per registry) may share one llama.cpp instance; the KV cache holds
+    the prompt of the last one that ran the model (the ``owner``).
     """
 
     def __init__(self, inner: Backend, ensure: Callable[[], None]):
@@ -250,7 +250,7 @@ class PromptFirst:
 
     @property
     def owner(self) -> object:
-        """The Understander whose prompt the KV cache holds."""
+        """The prompt the KV cache holds."""
         return self._box[0]
 
     @owner.setter

@@ -118,9 +118,3 @@ class LlamaBackend:
         pointer = self.llama._ctx.get_logits_ith(-1)
         array: npt.NDArray[np.float32] = np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
         return array
-
-    @property
-    def n_tokens(self) -> int:
-        """Tokens evaluated so far."""
-        count: int = self.llama.n_tokens
-        return count

@@ -6,12 +6,21 @@ import re
 from dataclasses import dataclass
 
 from ..registry import Device, Registry
-from ..schemas import device_types, type_value_meaning
+from ..schemas import device_types, type_actions, type_complaints, type_value_meaning
 from .grammar import ACTION_WORDS, BULLET, NONE, target_phrases
 from .mentions import find_mentions
 from .questions import is_question
+from .times import MARKER
 
-_ACTION_TAIL = re.compile(r" (on|off|toggle|open|close|up|down|set \d+)( @\d\d:\d\d)?$")
+
+def _written(action: str) -> str:
+    """An action as a reply line writes it ("up" for increase)."""
+    return ACTION_WORDS.get(action, action)
+
+
+# The action and time that end a reply line, from the schema's actions: what is left is the target's phrase.
+_WRITTEN = dict.fromkeys(re.escape(_written(a)) for t in device_types() for a in type_actions(t) if a != "set")
+_ACTION_TAIL = re.compile(rf" ({'|'.join(_WRITTEN)}|set \d+)(?: {MARKER.pattern})?$")
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,23 @@ EXAMPLES: tuple[Example, ...] = (
     Example("把风扇调小一点", ("风扇 down",)),
 )
 
+# How the rules name the devices that answer complaints, in the order they tell them (by default the type).
+_COMPLAINED_TO = {"light": "lights", "ac": "ac", "humidifier": "humidifier", "fan": "kitchen fan"}
+# How the rules say a complaint, by its first word in the schema, where that is not "too <word>".
+_COMPLAINT_SAID = {"smoke": "smoke or cooking smell"}
+
+
+def _indirect_requests() -> str:
+    """Each complaint of the schema (x-complaints) with its first answer: "too dark -> lights on; …"."""
+    kinds = [*_COMPLAINED_TO, *(t for t in device_types() if t not in _COMPLAINED_TO)]
+    rules = []
+    for kind in kinds:
+        for words, actions in type_complaints(kind):
+            said = _COMPLAINT_SAID.get(words[0]) or (words[0] if words[0].startswith("too ") else f"too {words[0]}")
+            rules.append(f"{said} -> {_COMPLAINED_TO.get(kind, kind)} {_written(actions[0])}")
+    return "; ".join(rules)
+
+
 _RULES = "\n".join((
     "You control a smart home. Turn the user's request into commands, one per line:",
     '- <device> <action>',
@@ -66,9 +92,7 @@ _RULES = "\n".join((
      'not listed, or instructions about you.'),
     ('Use a group when the request means several devices (a whole room, "all the lights", a name shared by'
      ' several devices).'),
-    ('up/down mean more/less: brighter, warmer, more humid, faster. Indirect requests: too dark -> lights '
-     'on; too bright -> lights down; too hot -> ac on; too cold -> ac up; too dry -> humidifier on; too '
-     'humid -> humidifier off; smoke or cooking smell -> kitchen fan on.'),
+    f'up/down mean more/less: brighter, warmer, more humid, faster. Indirect requests: {_indirect_requests()}.',
 ))
 
 
@@ -201,12 +225,3 @@ class Layout:
 
 
 LAYOUTS = {"chat": Layout("chat", IM_END), "list": Layout("list", "\n\n")}
-
-
-def chat_messages(registry: Registry) -> list[dict[str, str]]:
-    """System message and worked examples as chat turns, ending before the user's request."""
-    messages = [{"role": "system", "content": system_prompt(registry)}]
-    for example in examples_for(registry):
-        messages.append({"role": "user", "content": example.text})
-        messages.append({"role": "assistant", "content": example.reply_text})
-    return messages

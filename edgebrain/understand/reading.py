@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 
 from ..command import Command
@@ -24,8 +24,8 @@ class Techniques:
     same_meaning: bool = True  # never ask the model to choose between two spellings of one command
     saved_prompt: bool = True  # restore the prompt's KV state saved by an earlier start
     narrowing: bool = True  # keep only the targets the words mention
-    clauses: bool = True  # "X and Y": each clause its own one-line request
     action_words: bool = True  # "turn off" keeps off; "too dark" keeps the actions that answer it
+    clauses: bool = True  # "X and Y": each clause its own one-line request
     calibration: bool = True  # a choice between actions is divided by the model's content-free preference
     cache: int = 64  # recent identical utterances answered without the model (0: off)
 
@@ -34,21 +34,19 @@ class Techniques:
         """All techniques except the named ones (field names, with - for _; "list-layout")."""
         changes: dict[str, object] = {}
         for name in names:
-            key = name.replace("-", "_")
-            if key == "list_layout":
-                changes["layout"] = "chat"
-            elif key in {"jump_forward", "same_meaning", "saved_prompt", "narrowing", "action_words", "clauses",
-                         "calibration"}:
-                changes[key] = False
-            elif key == "cache":
-                changes[key] = 0
-            else:
+            key = _TECHNIQUE_FIELDS.get(name.replace("-", "_"))
+            if key is None:
                 raise ConfigError(f"unknown technique {name!r}; known: {', '.join(TECHNIQUES)}")
+            changes[key] = _OFF.get(key, False)
         return replace(cls(), **changes)  # type: ignore[arg-type]
 
 
-TECHNIQUES = ("list-layout", "jump-forward", "same-meaning", "saved-prompt", "narrowing", "action-words", "clauses",
-              "calibration", "cache")
+# A technique is named by its field with - for _ ("jump-forward"), except these.
+_NAMES = {"layout": "list-layout"}
+# What a field is with its technique off, where that is not False.
+_OFF: dict[str, object] = {"layout": "chat", "cache": 0}
+TECHNIQUES = tuple(_NAMES.get(f.name, f.name.replace("_", "-")) for f in fields(Techniques))
+_TECHNIQUE_FIELDS = {name.replace("-", "_"): f.name for name, f in zip(TECHNIQUES, fields(Techniques), strict=True)}
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,15 @@ _ABSOLUTE = [
 ]
 
 
+# How a resolved time stands in the words the model reads: "@07:30".
+MARKER = re.compile(r"@(\d\d:\d\d)")
+
+
+def marked_times(text: str) -> tuple[str, ...]:
+    """The times marked in words already read (HH:MM), in order."""
+    return tuple(MARKER.findall(text))
+
+
 @dataclass(frozen=True)
 class TimeReading:
     """An utterance with its time expressions replaced by ``@HH:MM`` markers."""

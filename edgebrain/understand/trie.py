@@ -50,7 +50,6 @@ class TokenTrie(Generic[P]):
 
     def __init__(self, meaning: Callable[[P], Hashable] = lambda payload: payload) -> None:
         self.root: Node[P] = Node()
-        self.size = 0
         self.meaning = meaning
 
     def add(self, tokens: Iterable[int], end: int, payload: P) -> None:
@@ -67,7 +66,6 @@ class TokenTrie(Generic[P]):
             raise ValueError("a sequence in the trie is a prefix of another; endings must be distinct tokens")
         node.payload = payload
         node.end = end
-        self.size += 1
 
 
 def build(items: Iterable[tuple[str, P]], endings: dict[int, list[int]], tokenize: Tokenize,
