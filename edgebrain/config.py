@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 ENV_PREFIX = "EDGEBRAIN_"
 CONFIG_ENV = "EDGEBRAIN_CONFIG"
+EMBEDDED = "embedded defaults"
 
 
 @dataclass(frozen=True)
@@ -174,15 +175,17 @@ def _password(mqtt: Mapping[str, Any], origin: str) -> str | None:
     return None if password is None else str(password)
 
 
-def _notices(given: Mapping[str, Any], data: Mapping[str, Any], origin: str) -> tuple[str, ...]:
-    """What these settings do that their author may not expect: a broker configured but not enabled, and
-    a dry run left on by default while a configuration is in use."""
+def _notices(given: Mapping[str, Any], data: Mapping[str, Any], origin: str,
+             origins: Mapping[str, str]) -> tuple[str, ...]:
+    """What these settings do that their author may not expect: a broker configured without saying
+    whether to connect, and a configuration file that leaves the dry run on by default."""
     notices = []
     mqtt = given.get("mqtt")
     if isinstance(mqtt, Mapping) and mqtt and "enabled" not in mqtt and not data["mqtt"]["enabled"]:
-        notices.append(f"mqtt is configured ({origin}) but mqtt.enabled is false: running without MQTT "
+        where = sorted({origins.get(f"mqtt.{key}", origin) for key in mqtt})
+        notices.append(f"mqtt is configured ({', '.join(where)}) but mqtt.enabled is false: running without MQTT "
                        "(set mqtt.enabled: true to connect)")
-    if given and "dry_run" not in given:
+    if origin != EMBEDDED and "dry_run" not in given:
         notices.append("dry_run is on (the default): commands are printed, not sent (set dry_run: false to route)")
     return tuple(notices)
 
@@ -192,7 +195,7 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
     environ = os.environ if environ is None else environ
     schema = load_schema("config")
     data = _defaults(schema)
-    origin = "embedded defaults"
+    origin = EMBEDDED
     chosen = path or environ.get(CONFIG_ENV)
     given: dict[str, Any] = {}
     if chosen:
@@ -226,7 +229,7 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
             outbox_limit_s=float(mqtt["outbox_limit_s"])),
         ha_discovery=data["homeassistant"]["discovery"], ha_prefix=data["homeassistant"]["prefix"],
         grace_s=float(data["schedule"]["grace_s"]), listen=ListenSettings(**data["listen"]), source=origin,
-        notices=_notices(given, data, origin),
+        notices=_notices(given, data, origin, origins),
     )
     log.info("configuration from %s", origin)
     return settings

@@ -44,8 +44,8 @@ def run(settings: Settings, out: TextIO = sys.stdout) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    service.start()
     try:
+        service.start()
         if service.mqtt is not None and not service.mqtt.wait_connected(10) and service.mqtt.fatal:
             raise ConfigError(f"{service.mqtt.fatal}; check mqtt.username and the password file")
         watchdog = systemd.watchdog_interval()

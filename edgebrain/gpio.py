@@ -112,7 +112,7 @@ class GpioBank:
     """Every GPIO device of a registry."""
 
     def __init__(self, registry: Registry, factory: Any = None):
-        if os.environ.get("GPIOZERO_PIN_FACTORY", "").lower() == "mock":
+        if factory is None and os.environ.get("GPIOZERO_PIN_FACTORY", "").lower() == "mock":
             # Simulated pins do PWM as a Pi's do; gpiozero's default mock pin cannot.
             os.environ.setdefault("GPIOZERO_MOCK_PIN_CLASS", "mockpwmpin")
         self.outputs: dict[str, GpioOutput] = {}

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from .command import check
 from .discovery import command_from_ha, discovery_messages, node_id
 from .errors import CommandError, InputError
-from .inbox import Refuse
 from .mqtt import MqttClient
 from .registry import Registry
+from .replies import Refuse
 from .router import Router
 
 log = logging.getLogger(__name__)

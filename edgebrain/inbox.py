@@ -11,11 +11,11 @@ from collections.abc import Callable
 
 from .loop import Loop
 from .messages import Request
+from .replies import Refuse
 
 log = logging.getLogger(__name__)
 
 REMEMBERED_IDS = 4096
-Refuse = Callable[[str | None, str, str], None]  # (request id, code, message)
 
 
 class Inbox:
@@ -34,19 +34,19 @@ class Inbox:
     def submit(self, request: Request) -> None:
         """Queue a request; a full queue is answered with an error instead of growing without end."""
         with self._seen_lock:
-            repeated = request.id in self._seen
+            if request.id in self._seen:
+                log.info("request %s was delivered again; it is answered already", request.id)
+                request.done()
+                return
+            try:
+                self._requests.put_nowait(request)
+            except queue.Full:
+                self._refuse(request.id, "busy", "too many requests are waiting; try again")
+                request.done()
+                return  # not remembered: the same id may come again
             self._seen[request.id] = None
             while len(self._seen) > REMEMBERED_IDS:
                 self._seen.popitem(last=False)
-        if repeated:
-            log.info("request %s was delivered again; it is answered already", request.id)
-            request.done()
-            return
-        try:
-            self._requests.put_nowait(request)
-        except queue.Full:
-            self._refuse(request.id, "busy", "too many requests are waiting; try again")
-            request.done()
 
     def start(self) -> None:
         """Start the worker thread."""
@@ -81,6 +81,8 @@ class Inbox:
             log.exception("request failed")
             if request is not None:
                 self._refuse(request.id, "internal", "edgebrain failed on this request; see its log")
+                with self._seen_lock:
+                    self._seen.pop(request.id, None)  # a retry is worked again
         finally:
             if request is not None:
                 request.done()

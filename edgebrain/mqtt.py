@@ -20,7 +20,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from .config import MqttSettings
 from .errors import ConfigError
 from .outbox import Outbox, Outgoing
-from .subscriptions import AckHandler, Handler, Subscriptions
+from .subscriptions import AckHandler, MessageHandler, Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class MqttClient:
 
     # -- subscriptions -----------------------------------------------------------------------------
 
-    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+    def subscribe(self, topic_filter: str, handler: MessageHandler) -> None:
         """Call ``handler(topic, payload)`` for messages on ``topic_filter``, now and after every reconnect;
         the message is acknowledged when the handler returns."""
         self._add(topic_filter, handler, False)
@@ -130,7 +130,7 @@ class MqttClient:
         dealt with: a daemon that dies before that gets the message again (at-least-once)."""
         self._add(topic_filter, handler, True)
 
-    def _add(self, topic_filter: str, handler: Handler | AckHandler, acks: bool) -> None:
+    def _add(self, topic_filter: str, handler: MessageHandler | AckHandler, acks: bool) -> None:
         self._subscriptions.add(topic_filter, handler, acks)
         if self._connected.is_set():
             self._client.subscribe(topic_filter, qos=1)

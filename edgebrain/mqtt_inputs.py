@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from .config import MqttSettings
 from .hermes import HERMES_QUERY, HermesReply, parse_hermes_query
-from .inbox import Refuse
 from .messages import Request, RequestError, Result, parse_text_message
 from .mqtt import MqttClient
 from .payloads import dumps
-from .subscriptions import Handler
+from .replies import Refuse
+from .subscriptions import MessageHandler
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class MqttInputs:
     max_text_bytes: int
     submit: Callable[[Request], None]
     refuse: Refuse
-    listen: Handler | None = None  # start/stop of the microphone, when there is one
+    listen: MessageHandler | None = None  # start/stop of the microphone, when there is one
 
     def subscribe(self) -> None:
         """Subscribe the request topics (renewed on every reconnect by the client)."""
@@ -44,7 +44,7 @@ class MqttInputs:
         self._take(parse_text_message, payload, ack)
 
     def _on_hermes(self, topic: str, payload: bytes, ack: Callable[[], None]) -> None:
-        self._take(parse_hermes_query, payload, ack)
+        self._take(lambda data, limit: self._answering_hermes(parse_hermes_query(data, limit)), payload, ack)
 
     def _take(self, parse: Callable[[bytes, int], Request], payload: bytes, ack: Callable[[], None]) -> None:
         try:
@@ -53,9 +53,10 @@ class MqttInputs:
             self.refuse(exc.request_id, exc.code, str(exc))
             ack()
             return
-        if request.source == "hermes":
-            request = request.answering(self._hermes_answer(request))
         self.submit(request.acking(ack))
+
+    def _answering_hermes(self, request: Request) -> Request:
+        return request.answering(self._hermes_answer(request))
 
     def _hermes_answer(self, request: Request) -> Callable[[Result], None]:
         def answer(result: Result) -> None:

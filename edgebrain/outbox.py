@@ -90,8 +90,12 @@ class Outbox:
             self._thread = None
 
     def _run(self) -> None:
-        while not self._stop.wait(min(1.0, self.limit_s / 2)):
-            self.expire()
+        # Twice per limit, but never a busy loop for a limit of 0, and at least once a second.
+        while not self._stop.wait(max(0.05, min(1.0, self.limit_s / 2))):
+            try:
+                self.expire()
+            except Exception:  # a report that fails must not end the checks for good
+                log.exception("reporting expired messages failed")
 
     def _stale(self, item: Outgoing, now: float) -> bool:
         return item.expires and now - item.created > self.limit_s

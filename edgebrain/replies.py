@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -14,6 +15,8 @@ from .payloads import dumps
 from .router import Publisher
 
 log = logging.getLogger(__name__)
+
+Refuse = Callable[[str | None, str, str], None]  # (request id, code, message): Replies.error
 
 
 @dataclass(frozen=True)
@@ -26,11 +29,14 @@ class Replies:
 
     def result(self, request: Request, result: Result) -> None:
         """Answer a request: ``<prefix>/result``, and the request's own way back."""
-        if request.answer is not None:
-            request.answer(result)
         if self.publisher is not None:
             self.publisher.publish(f"{self.prefix}/result", dumps(result.to_dict()), qos=1, retain=False,
                                    expires=False)
+        if request.answer is not None:
+            try:
+                request.answer(result)
+            except Exception:  # the commands went out already: a broken way back is logged, not an error
+                log.exception("answering request %s failed", request.id)
 
     def error(self, request_id: str | None, code: str, message: str) -> None:
         """Say why a request was not taken."""

@@ -14,7 +14,7 @@ _HERE = Path(__file__).resolve().parent
 
 
 def data_dir(name: str) -> Path:
-    """Return a data folder shipped with edgebrain (``schemas`` or ``devices``)."""
+    """Return a data folder shipped with edgebrain (``schemas``, ``devices``, ``systemd``, ``tests``)."""
     # Installed wheels carry the folders inside the package; a source checkout keeps them at the top.
     for candidate in (_HERE / "_data" / name, _HERE.parent / name):
         if candidate.is_dir():

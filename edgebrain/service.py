@@ -68,9 +68,10 @@ class Service:
 
     def start(self) -> None:
         """Subscribe and connect, recover the schedule, open the microphone if asked, and start working."""
-        if self.mqtt is not None and self.inputs is not None and self.homeassistant is not None:
-            self.inputs.subscribe()
-            self.homeassistant.subscribe()
+        if self.mqtt is not None:
+            for part in (self.inputs, self.homeassistant):
+                if part is not None:
+                    part.subscribe()
             self.mqtt.start()
         self.scheduler.start()
         if self.speech is not None and self.microphone is not None and self.microphone.open_at_start:

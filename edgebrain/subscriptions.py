@@ -10,7 +10,7 @@ import paho.mqtt.client as paho
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[str, bytes], None]
+MessageHandler = Callable[[str, bytes], None]
 # A handler that acknowledges the message itself, once the work is done (at-least-once delivery).
 AckHandler = Callable[[str, bytes, Callable[[], None]], None]
 
@@ -19,9 +19,9 @@ class Subscriptions:
     """The handlers by topic filter; renewed by the client on every connect."""
 
     def __init__(self) -> None:
-        self._handlers: list[tuple[str, Handler | AckHandler, bool]] = []
+        self._handlers: list[tuple[str, MessageHandler | AckHandler, bool]] = []
 
-    def add(self, topic_filter: str, handler: Handler | AckHandler, acks: bool) -> None:
+    def add(self, topic_filter: str, handler: MessageHandler | AckHandler, acks: bool) -> None:
         """Handle ``topic_filter``; with ``acks`` the handler acknowledges each message itself."""
         self._handlers.append((topic_filter, handler, acks))
 

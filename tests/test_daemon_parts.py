@@ -49,12 +49,14 @@ def test_inbox_drops_repeats_refuses_when_full_and_survives_a_failing_request():
         inbox.drain()
         inbox.submit(Request("boom", "f"))
         inbox.drain()
-        assert handled == ["a", "b", "c"]
+        inbox.submit(Request("hi", "d"))  # refused as busy before: not an answered id, so worked now
+        inbox.drain()
+        assert handled == ["a", "b", "c", "d"]
         assert refused == [("d", "busy", "too many requests are waiting; try again"),
                            ("e", "busy", "too many requests are waiting; try again"),
                            ("f", "internal", "edgebrain failed on this request; see its log")]
         assert sorted(acked) == ["a", "a", "b", "c", "d"]  # every message is acknowledged, repeats too
-        assert inbox.handled == 4 and inbox.healthy(5.0)
+        assert inbox.handled == 5 and inbox.healthy(5.0)
     finally:
         inbox.stop()
     assert not inbox.healthy(5.0)
@@ -130,6 +132,21 @@ def test_outbox_holds_while_away_and_reports_what_waited_too_long():
     assert [i.topic for i in outbox.take()] == ["t/state", "t/new"] and len(outbox) == 0
 
 
+def test_outbox_checks_a_few_times_a_second_even_with_no_limit():
+    class Counting(Outbox):
+        checks = 0
+
+        def expire(self) -> None:
+            Counting.checks += 1
+            raise RuntimeError("a report that fails")  # the checks go on regardless
+
+    outbox = Counting(0.0)
+    outbox.start()
+    time.sleep(0.5)
+    outbox.stop()
+    assert 3 <= Counting.checks <= 12
+
+
 def test_the_terminal_prompts_and_prints_each_answer_before_the_next_line(tmp_path, registry):
     settings = load_settings(None, environ={"EDGEBRAIN_STATE_DIR": str(tmp_path)})
     out, prompt = io.StringIO(), io.StringIO()
@@ -155,13 +172,18 @@ def test_settings_take_every_default_from_the_schema():
 @pytest.mark.parametrize(("config", "expected"), [
     ("mqtt:\n  host: broker.lan\n", ["mqtt is configured", "dry_run is on"]),
     ("mqtt:\n  enabled: true\n  host: broker.lan\n", ["dry_run is on"]),
+    ("mqtt:\n  enabled: false\n  host: broker.lan\n", ["dry_run is on"]),
     ("dry_run: false\n", []),
     (None, []),
+    ({"EDGEBRAIN_MQTT__HOST": "broker.lan"}, ["(EDGEBRAIN_MQTT__HOST) but mqtt.enabled is false"]),
+    ({"EDGEBRAIN_THREADS": "2"}, []),
 ])
 def test_settings_say_what_a_user_may_not_expect(tmp_path, config, expected):
-    path = None
-    if config is not None:
+    path, environ = None, {}
+    if isinstance(config, dict):
+        environ = config
+    elif config is not None:
         path = tmp_path / "edgebrain.yaml"
         path.write_text(config)
-    notices = load_settings(path, environ={}).notices
+    notices = load_settings(path, environ=environ).notices
     assert [n for n in expected if not any(n in line for line in notices)] == [] and len(notices) == len(expected)

@@ -162,7 +162,7 @@ def test_commands_that_waited_too_long_are_reported_not_sent(tmp_path, registry,
         broker.stop()
         time.sleep(0.5)
         service.submit(Request("turn on the kitchen light", "late-1", source="stdin"))
-        time.sleep(2.0)  # the scheduler thread expires the held command
+        time.sleep(2.0)  # the outbox drops the held command
         broker.start()
         error = json.loads(watcher.wait_for("eb/error", timeout=30)[0].payload)
         assert error["code"] == "expired" and "home/kitchen/light/set" in error["message"]

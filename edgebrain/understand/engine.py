@@ -49,8 +49,26 @@ class Reading:
 
     def nothing(self, *rejected: str) -> Understanding:
         """No command for these words, and why when the user can fix it."""
-        elapsed = (time.perf_counter() - self.started) * 1000
-        return Understanding(self.text, (), self.model_text, elapsed_ms=elapsed, rejected=rejected)
+        return _nothing(self.text, self.model_text, self.started, rejected)
+
+
+def _nothing(text: str, model_text: str, started: float, rejected: tuple[str, ...] = ()) -> Understanding:
+    elapsed = (time.perf_counter() - started) * 1000
+    return Understanding(text, (), model_text, elapsed_ms=elapsed, rejected=rejected)
+
+
+def _refused_words(registry: Registry, text: str, cleaned: str, model_text: str,
+                   started: float) -> Understanding | None:
+    """Nothing to do, said by the words alone before anything is looked up; else None."""
+    if is_question(cleaned):
+        return _nothing(text, model_text, started)
+    if _QUOTED_DATA.search(cleaned):
+        # Nobody speaks braces: a JSON or command block inside chit-chat is text, not an instruction.
+        return _nothing(text, model_text, started, ("quoted data is not a request",))
+    if refused := unsupported(registry, cleaned):
+        # "Lock the front door", "pause the music": never the nearest device instead.
+        return _nothing(text, model_text, started, (refused,))
+    return None
 
 
 class Understander:
@@ -102,7 +120,9 @@ class Understander:
             self._recent.move_to_end(key)
             return replace(self._recent[key], text=text, evaluated_tokens=0, decisions=0, cached=True,
                            elapsed_ms=(time.perf_counter() - started) * 1000)
-        result = self._read(self._reading(text, cleaned, model_text, times, started))
+        result = _refused_words(self.registry, text, cleaned, model_text, started)
+        if result is None:
+            result = self._read(self._reading(text, cleaned, model_text, times, started))
         if self.techniques.cache:
             self._recent[key] = result
             while len(self._recent) > self.techniques.cache:
@@ -136,14 +156,6 @@ class Understander:
     def _refusal(self, reading: Reading) -> Understanding | None:
         """Nothing to do, said in code before any plan (and why, when the user can fix it); else None."""
         cleaned, mentions = reading.cleaned, reading.mentions
-        if is_question(cleaned):
-            return reading.nothing()
-        if _QUOTED_DATA.search(cleaned):
-            # Nobody speaks braces: a JSON or command block inside chit-chat is text, not an instruction.
-            return reading.nothing("quoted data is not a request")
-        if refused := unsupported(self.registry, cleaned):
-            # "Lock the front door", "pause the music": never the nearest device instead.
-            return reading.nothing(refused)
         if mentions.unknown_rooms and not (mentions.rooms or mentions.exact):
             # "The garage light", "地下室的灯": a room this home does not have. Never a device elsewhere.
             return reading.nothing()

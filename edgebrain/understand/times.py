@@ -65,6 +65,11 @@ _ABSOLUTE = [
 MARKER = re.compile(r"@(\d\d:\d\d)")
 
 
+def mark(stamp: str) -> str:
+    """The marker of a time in the words, as MARKER reads it back."""
+    return f"@{stamp}"
+
+
 def marked_times(text: str) -> tuple[str, ...]:
     """The times marked in words already read (HH:MM), in order."""
     return tuple(MARKER.findall(text))
@@ -185,7 +190,7 @@ def read_times(text: str, now: str) -> TimeReading:
     for start, end, minutes in found:
         stamp = _fmt(minutes)
         pieces.append(text[last:start])
-        pieces.append(f" @{stamp} ")
+        pieces.append(f" {mark(stamp)} ")
         times.append(stamp)
         last = end
     pieces.append(text[last:])
