@@ -126,18 +126,23 @@ def cmd_listen(args: argparse.Namespace) -> int:
         for device in list_devices():
             print(json.dumps(device, ensure_ascii=False))
         return 0
+    from functools import partial
+
     from .listen.recognizer import Listener, load_model, phrase_list
     from .listen.voskmodel import resolve_vosk
+    from .understand.complete import reads_complete
 
     understander = _understander(args)
     model = load_model(resolve_vosk(args.vosk_model))
-    listener = Listener(model, phrase_list(understander.registry) if args.phrases else None, args.silence_ms)
+    registry = understander.registry
+    listener = Listener(model, phrase_list(registry) if args.phrases else None, args.silence_ms, args.stable_ms,
+                        partial(reads_complete, registry))
     source = WavSource(Path(args.wav), args.realtime) if args.wav else MicSource(args.device)
 
     def heard(utterance: Heard) -> None:
         started = time.perf_counter()
         result = understander.understand(utterance.text, args.now)
-        _emit(sys.stdout, {**result.to_dict(),
+        _emit(sys.stdout, {**result.to_dict(), "ended_by": utterance.ended_by,
                            "timings_ms": {"speech_end_to_text": round(utterance.speech_end_to_text_ms, 1),
                                           "understand": round((time.perf_counter() - started) * 1000, 1)}})
 
@@ -268,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--phrases", action="store_true", help="bias recognition to the registry's words")
     listen.add_argument("--silence-ms", type=int, default=default("listen", "silence_ms"),
                         help="silence that ends an utterance (default: %(default)s)")
+    listen.add_argument("--stable-ms", type=int, default=default("listen", "stable_ms"),
+                        help="a whole request unchanged this long is printed before the silence, marked "
+                             "ended_by stable; its final line follows (default: %(default)s)")
     listen.set_defaults(func=cmd_listen)
 
     doctor = sub.add_parser("doctor", help="check the model, registry, broker, microphone and GPIO")

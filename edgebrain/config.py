@@ -64,6 +64,22 @@ class MqttSettings:
 
 
 @dataclass(frozen=True)
+class ButtonSettings:
+    """The push-to-talk button's pin (None: none), and whether a request lasts while it is held."""
+
+    pin: int | None
+    hold: bool
+
+
+@dataclass(frozen=True)
+class LedSettings:
+    """The listening light's pin (None: none), and whether it can dim (pulse while thinking)."""
+
+    pin: int | None
+    pwm: bool
+
+
+@dataclass(frozen=True)
 class ListenSettings:
     """The microphone input."""
 
@@ -72,7 +88,13 @@ class ListenSettings:
     model: str
     phrases: bool
     silence_ms: int
+    stable_ms: int
     open_at_start: bool
+    mode: str
+    wake_phrases: tuple[str, ...]
+    session_s: float
+    button: ButtonSettings
+    led: LedSettings
 
 
 @dataclass(frozen=True)
@@ -190,6 +212,12 @@ def _notices(given: Mapping[str, Any], data: Mapping[str, Any], origin: str,
     return tuple(notices)
 
 
+def _listen(listen: Mapping[str, Any]) -> ListenSettings:
+    return ListenSettings(**{**listen, "wake_phrases": tuple(listen["wake_phrases"]),
+                             "session_s": float(listen["session_s"]), "button": ButtonSettings(**listen["button"]),
+                             "led": LedSettings(**listen["led"])})
+
+
 def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Defaults, then the file (``path`` or $EDGEBRAIN_CONFIG), then EDGEBRAIN_* variables; validated."""
     environ = os.environ if environ is None else environ
@@ -228,7 +256,7 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
             shared_group=mqtt["shared_group"], hermes=mqtt["hermes"], reconnect_max_s=mqtt["reconnect_max_s"],
             outbox_limit_s=float(mqtt["outbox_limit_s"])),
         ha_discovery=data["homeassistant"]["discovery"], ha_prefix=data["homeassistant"]["prefix"],
-        grace_s=float(data["schedule"]["grace_s"]), listen=ListenSettings(**data["listen"]), source=origin,
+        grace_s=float(data["schedule"]["grace_s"]), listen=_listen(data["listen"]), source=origin,
         notices=_notices(given, data, origin, origins),
     )
     log.info("configuration from %s", origin)

@@ -98,9 +98,21 @@ def edgebrain_entities(prefix: str, node: str) -> list[tuple[str, dict[str, Any]
     return [(f"{{ha}}/text/{node}/command/config", text), (f"{{ha}}/sensor/{node}/last_result/config", sensor)]
 
 
-def discovery_messages(devices: list[Device], prefix: str, ha_prefix: str, node: str) -> list[tuple[str, str]]:
-    """Every discovery message as (topic, JSON payload); published retained with QoS 1."""
+def listening_entity(prefix: str, node: str) -> tuple[str, dict[str, Any]]:
+    """The binary sensor of the microphone: on while it takes a request (``<prefix>/listening``, retained)."""
+    sensor = _base(None, prefix, node, "listening", "Listening")
+    sensor.update({"state_topic": f"{prefix}/listening", "payload_on": "ON", "payload_off": "OFF",
+                   "icon": "mdi:microphone"})
+    return f"{{ha}}/binary_sensor/{node}/listening/config", sensor
+
+
+def discovery_messages(devices: list[Device], prefix: str, ha_prefix: str, node: str,
+                       listening: bool = False) -> list[tuple[str, str]]:
+    """Every discovery message as (topic, JSON payload); published retained with QoS 1. With
+    ``listening`` (a microphone is an input) the listening sensor too."""
     entities = [device_entity(d, prefix, node) for d in devices if d.gpio] + edgebrain_entities(prefix, node)
+    if listening:
+        entities.append(listening_entity(prefix, node))
     return [(topic.replace("{ha}", ha_prefix), dumps(payload)) for topic, payload in entities]
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from .command import Command
 from .errors import EdgebrainError, InputError
 from .messages import Request, Result
 from .replies import Replies
@@ -15,6 +17,8 @@ from .schedule import Schedule
 from .understand.reading import Understanding
 
 log = logging.getLogger(__name__)
+
+REMEMBERED = 256  # requests whose commands a continuing request can still look up
 
 
 class Reader(Protocol):
@@ -33,6 +37,8 @@ class Handler:
     schedule: Schedule
     replies: Replies
     clock: Callable[[], float]
+    # Commands each recent request has done (with those of the requests it continues), by request id.
+    done: OrderedDict[str, frozenset[Command]] = field(default_factory=OrderedDict)
 
     def handle(self, request: Request) -> Result | None:
         """Understand, check, route or schedule one request, and answer it; None when it was refused."""
@@ -41,10 +47,12 @@ class Handler:
         except InputError as exc:
             self.replies.error(request.id, exc.code, str(exc))
             return None
+        before = self.done.get(request.continues, frozenset()) if request.continues else frozenset()
+        commands = tuple(c for c in understanding.commands if c not in before)  # nothing is done twice
         scheduled: list[dict[str, object]] = []
         errors: list[str] = list(understanding.rejected)  # e.g. a value out of every named device's range
         routed = 0
-        for command in understanding.commands:
+        for command in commands:
             try:
                 if command.time is not None:
                     scheduled.append(self.schedule.add(command, self.clock(), request.id).to_dict())
@@ -53,7 +61,9 @@ class Handler:
                     routed += 1
             except EdgebrainError as exc:
                 errors.append(f"{command.device}: {exc}")
-        result = Result(request.id, request.text, understanding.commands, request.site, routed, tuple(scheduled),
-                        tuple(errors))
+        self.done[request.id] = before | frozenset(commands)
+        while len(self.done) > REMEMBERED:
+            self.done.popitem(last=False)
+        result = Result(request.id, request.text, commands, request.site, routed, tuple(scheduled), tuple(errors))
         self.replies.result(request, result)
         return result

@@ -29,6 +29,7 @@ class HomeAssistantLink:
     prefix: str
     ha_prefix: str | None
     refuse: Refuse
+    listening: bool  # a microphone is an input: its listening state is an entity too
 
     def subscribe(self) -> None:
         """Command topics of the GPIO devices, Home Assistant's birth message, and states on every connect."""
@@ -66,5 +67,5 @@ class HomeAssistantLink:
         gpio = self.router.gpio
         gpio_devices = [d for d in self.registry if d.gpio and gpio is not None and d.id in gpio]
         for topic, payload in discovery_messages(gpio_devices, self.prefix, self.ha_prefix,
-                                                 node_id(self.client.settings.client_id)):
+                                                 node_id(self.client.settings.client_id), self.listening):
             self.client.publish(topic, payload, qos=1, retain=True, expires=False)

@@ -99,6 +99,8 @@ class Request:
     site: str | None = None
     source: str = "stdin"  # stdin | mqtt | hermes | speech | schedule
     session: str | None = None
+    # The request this one goes on from (the same utterance, heard further): what it did is not redone.
+    continues: str | None = None
     # Acknowledges the MQTT message once the request is answered, so a crash before that redelivers it.
     ack: Callable[[], None] | None = field(default=None, compare=False, repr=False)
     # The way back to whoever asked (a terminal, a Hermes session), besides ``<prefix>/result``.

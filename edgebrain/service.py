@@ -55,8 +55,7 @@ class Service:
         if microphone is not None:
             from .listen.speech import SpeechInput  # speech imports audio libraries: only when listening
 
-            self.speech = SpeechInput(microphone.listener, microphone.open_source, self.inbox.submit,
-                                      self._publish_speech, prefix)
+            self.speech = SpeechInput(microphone, self.inbox.submit, self._publish_speech, prefix)
         self.inputs: MqttInputs | None = None
         self.homeassistant: HomeAssistantLink | None = None
         if self.mqtt is not None:
@@ -64,7 +63,7 @@ class Service:
                                      self.replies.error, None if self.speech is None else self.speech.command)
             self.homeassistant = HomeAssistantLink(self.mqtt, registry, self.router, prefix,
                                                    settings.ha_prefix if settings.ha_discovery else None,
-                                                   self.replies.error)
+                                                   self.replies.error, self.speech is not None)
 
     def start(self) -> None:
         """Subscribe and connect, recover the schedule, open the microphone if asked, and start working."""
@@ -114,6 +113,6 @@ class Service:
     def _expired(self, item: Outgoing) -> None:
         self.replies.expired(item)
 
-    def _publish_speech(self, topic: str, payload: str, qos: int) -> None:
+    def _publish_speech(self, topic: str, payload: str, qos: int, retain: bool) -> None:
         if self.mqtt is not None:
-            self.mqtt.publish(topic, payload, qos=qos, retain=False, expires=False)
+            self.mqtt.publish(topic, payload, qos=qos, retain=retain, expires=False)

@@ -12,7 +12,15 @@ from dataclasses import MISSING, fields
 import pytest
 
 from edgebrain.command import Command
-from edgebrain.config import ListenSettings, MqttSettings, Settings, TlsSettings, load_settings
+from edgebrain.config import (
+    ButtonSettings,
+    LedSettings,
+    ListenSettings,
+    MqttSettings,
+    Settings,
+    TlsSettings,
+    load_settings,
+)
 from edgebrain.console import HINT, read_lines
 from edgebrain.handler import Handler
 from edgebrain.inbox import Inbox
@@ -163,7 +171,7 @@ def test_the_terminal_prompts_and_prints_each_answer_before_the_next_line(tmp_pa
 
 
 def test_settings_take_every_default_from_the_schema():
-    for settings_class in (Settings, MqttSettings, ListenSettings, TlsSettings):
+    for settings_class in (Settings, MqttSettings, ListenSettings, TlsSettings, ButtonSettings, LedSettings):
         defaulted = [f.name for f in fields(settings_class)
                      if f.default is not MISSING or f.default_factory is not MISSING]
         assert defaulted in ([], ["notices"]), settings_class
@@ -187,3 +195,18 @@ def test_settings_say_what_a_user_may_not_expect(tmp_path, config, expected):
         path.write_text(config)
     notices = load_settings(path, environ=environ).notices
     assert [n for n in expected if not any(n in line for line in notices)] == [] and len(notices) == len(expected)
+
+
+def test_a_request_that_continues_another_does_only_what_is_new(parts):
+    recorder, replies, router, schedule, _ = parts
+    without_gpio = router.registry
+    reader = Understander(without_gpio, ScriptedBackend({}))
+    handler = Handler(reader, router, schedule, replies, time.time)
+    first = handler.handle(Request("turn on the kitchen light", "early"))
+    more = handler.handle(Request("turn on the kitchen light and the bedroom AC", "final", continues="early"))
+    again = handler.handle(Request("turn on the kitchen light", "final-2", continues="final"))
+    assert first is not None and more is not None and again is not None
+    assert [c.device for c in first.commands] == ["kitchen_light"]
+    assert [c.device for c in more.commands] == ["bedroom_ac"] and more.status == "routed"
+    assert again.commands == () and again.status == "none"
+    assert len(recorder.on("home/kitchen/light/set")) == 1 and len(recorder.on("home/bedroom/ac/set")) == 1

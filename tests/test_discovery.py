@@ -32,6 +32,7 @@ DOCUMENTED = {
                       "payload_stop"}),
     "text": ({"command_topic"}, {"mode", "min", "max"}),
     "sensor": ({"state_topic"}, {"value_template", "json_attributes_topic"}),
+    "binary_sensor": ({"state_topic"}, {"payload_on", "payload_off", "value_template", "device_class"}),
 }
 DEVICES = [
     Device("lamp", "light", "Lamp", "bedroom", gpio={"pin": 17, "kind": "pwm"}),
@@ -43,9 +44,10 @@ DEVICES = [
 ]
 
 
-def messages():
+def messages(listening=False):
     return {topic: json.loads(payload) for topic, payload in discovery_messages(DEVICES, "eb", "homeassistant",
-                                                                                 node_id("edgebrain-pi.lan"))}
+                                                                                 node_id("edgebrain-pi.lan"),
+                                                                                 listening)}
 
 
 def test_every_gpio_device_and_the_command_entities_are_announced():
@@ -60,8 +62,16 @@ def test_every_gpio_device_and_the_command_entities_are_announced():
     ]
 
 
+def test_a_microphone_adds_the_listening_sensor():
+    added = messages(listening=True).keys() - messages().keys()
+    assert added == {"homeassistant/binary_sensor/edgebrain-pi_lan/listening/config"}
+    sensor = messages(listening=True)["homeassistant/binary_sensor/edgebrain-pi_lan/listening/config"]
+    assert (sensor["state_topic"], sensor["payload_on"], sensor["payload_off"]) == ("eb/listening", "ON", "OFF")
+    assert sensor["unique_id"] == "edgebrain-pi_lan_listening"
+
+
 def test_payloads_use_only_documented_fields():
-    for topic, payload in messages().items():
+    for topic, payload in messages(listening=True).items():
         component = topic.split("/")[1]
         required, optional = DOCUMENTED[component]
         assert required <= payload.keys(), topic

@@ -138,7 +138,7 @@ def test_listen_cli_prints_one_json_line_per_utterance(cli_env, speech):
                            "--vosk-model", "ko", "--now", "15:00"], env=cli_env, capture_output=True, timeout=300,
                           check=True)
     lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
-    assert len(lines) == 1 and set(lines[0]) == {"text", "commands", "timings_ms"}
+    assert len(lines) == 1 and set(lines[0]) == {"text", "commands", "ended_by", "timings_ms"}
     assert lines[0]["text"].endswith("네요") and lines[0]["commands"] == []
     timings = lines[0]["timings_ms"]
     assert set(timings) == {"speech_end_to_text", "understand"} and all(v >= 0 for v in timings.values())

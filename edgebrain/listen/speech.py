@@ -1,7 +1,9 @@
 """The microphone as an input of the daemon: transcripts become requests like MQTT text.
 
-Partials go to ``<prefix>/partial`` for feedback, final transcripts to ``<prefix>/transcript``;
-``start`` / ``stop`` on ``<prefix>/listen`` open and close the microphone.
+Partials go to ``<prefix>/partial`` for feedback, transcripts to ``<prefix>/transcript``, and whether
+the microphone takes requests now to ``<prefix>/listening`` (retained ON/OFF); ``start`` / ``stop`` on
+``<prefix>/listen`` open and close the microphone. With a gate (a wake phrase or a push-to-talk button)
+the microphone opens for one request at a time.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..messages import Request
-from .audio import AudioSource
+from .audio import AudioSource, Block
+from .button import IDLE, LISTENING, THINKING, Indicator
 from .recognizer import Heard, Listener
 
 if TYPE_CHECKING:
@@ -23,39 +26,72 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str, str, int], None]
+Publish = Callable[[str, str, int, bool], None]  # topic, payload, qos, retain
+
+
+class Gate(Protocol):
+    """What opens the microphone for one request: a wake phrase or a button."""
+
+    released: threading.Event | None  # set when the request is over before silence says so
+
+    def wait(self, blocks: Iterator[Block], stop: threading.Event | None = None) -> bool:
+        """Take audio until the gate opens (True) or the audio ends (False)."""
 
 
 @dataclass(frozen=True)
 class Microphone:
-    """What the daemon listens with: a recognizer, how to open the audio, and whether to open it at start."""
+    """What the daemon listens with: a recognizer, how to open the audio, whether to open it at start,
+    and, unless it always listens, the gate that opens it for one request of at most ``session_s``."""
 
     listener: Listener
     open_source: Callable[[], AudioSource]
     open_at_start: bool
+    gate: Gate | None = None
+    session_s: float | None = None
+    indicator: Indicator | None = None
 
 
 def microphone(settings: ListenSettings, registry: Registry) -> Microphone:
-    """The microphone of the settings: its Vosk model (with the registry's words as hints if asked)."""
+    """The microphone of the settings: its Vosk model (with the registry's words as hints if asked),
+    early hand-over of whole requests, and its wake phrase or button."""
+    from functools import partial
+
+    from ..understand.complete import reads_complete
     from .audio import MicSource
+    from .button import PushToTalk
     from .recognizer import load_model, phrase_list
     from .voskmodel import resolve_vosk
+    from .wake import WakeWord
 
-    listener = Listener(load_model(resolve_vosk(settings.model)),
-                        phrase_list(registry) if settings.phrases else None, settings.silence_ms)
-    return Microphone(listener, lambda: MicSource(settings.device), settings.open_at_start)
+    model = load_model(resolve_vosk(settings.model))
+    words = phrase_list(registry)
+    listener = Listener(model, words if settings.phrases else None, settings.silence_ms, settings.stable_ms,
+                        partial(reads_complete, registry))
+    gate: Gate | None = None
+    if settings.mode == "wake":
+        gate = WakeWord(model, settings.wake_phrases, words)
+    elif settings.mode == "button":
+        assert settings.button.pin is not None  # the configuration schema requires it for this mode
+        gate = PushToTalk(settings.button.pin, settings.button.hold)
+    led = settings.led
+    indicator = Indicator(led.pin, led.pwm) if led.pin is not None else None
+    return Microphone(listener, lambda: MicSource(settings.device), settings.open_at_start, gate,
+                      settings.session_s, indicator)
 
 
 class SpeechInput:
     """Runs a Listener over an audio source in its own thread while the microphone is open."""
 
-    def __init__(self, listener: Listener, open_source: Callable[[], AudioSource], submit: Callable[[Request], None],
-                 publish: Publish | None, prefix: str):
-        self.listener = listener
-        self.open_source = open_source
+    def __init__(self, microphone: Microphone, submit: Callable[[Request], None], publish: Publish | None,
+                 prefix: str):
+        self.microphone = microphone
+        self.listener = microphone.listener
         self.submit = submit
         self.publish = publish
         self.prefix = prefix
+        self._acted: dict[int, tuple[str, str]] = {}  # utterance -> (words acted on early, request id)
+        self._thinking = 0  # requests from speech not answered yet
+        self._listening: bool | None = None  # None until first said, so the first state is published
         self._source: AudioSource | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -70,7 +106,9 @@ class SpeechInput:
         with self._lock:
             if self.open:
                 return
-            self._source = self.open_source()
+            self._source = self.microphone.open_source()
+            self._acted.clear()
+            self._listening = None
             self._thread = threading.Thread(target=self._run, args=(self._source,), name="listen", daemon=True)
             self._thread.start()
             log.info("microphone open")
@@ -98,20 +136,68 @@ class SpeechInput:
 
     def _run(self, source: AudioSource) -> None:
         try:
-            self.listener.listen(source, self._on_heard, self._on_partial)
+            blocks = iter(source.blocks())
+            gate = self.microphone.gate
+            if gate is None:
+                self._set_listening(True)
+                self.listener.run(blocks, self._on_heard, self._on_partial)
+            while gate is not None:
+                self._set_listening(False)
+                if not gate.wait(blocks):
+                    break
+                self._set_listening(True)
+                self.listener.run(blocks, self._on_heard, self._on_partial, one=True,
+                                  timeout_s=self.microphone.session_s, release=gate.released)
         except Exception:  # a broken audio device must not take the daemon down
             log.exception("listening stopped")
+        finally:
+            self._set_listening(False)
+
+    def _set_listening(self, listening: bool) -> None:
+        with self._lock:
+            changed, self._listening = listening is not self._listening, listening
+        if changed and self.publish is not None:
+            self.publish(f"{self.prefix}/listening", "ON" if listening else "OFF", 1, True)
+        self._show()
+
+    def _show(self) -> None:
+        if self.microphone.indicator is not None:
+            self.microphone.indicator.show(THINKING if self._thinking else LISTENING if self._listening else IDLE)
 
     def _on_partial(self, text: str) -> None:
         if self.publish is not None:
-            self.publish(f"{self.prefix}/partial", json.dumps({"text": text}, ensure_ascii=False), 0)
+            self.publish(f"{self.prefix}/partial", json.dumps({"text": text}, ensure_ascii=False), 0, False)
 
     def _on_heard(self, heard: Heard) -> None:
-        request = Request(heard.text, source="speech")
-        log.info("heard %r (%.0f ms after the end of speech)", heard.text, heard.speech_end_to_text_ms)
+        # Words handed on early are acted on at once; what the utterance says after that only adds.
+        before = self._acted.pop(heard.utterance, None)
+        if before is not None and _same_words(before[0], heard.text):
+            if heard.early:
+                self._acted[heard.utterance] = before
+            log.info("heard %r again (%s): acted on already", heard.text, heard.ended_by)
+            return
+        request = Request(heard.text, source="speech", continues=before[1] if before else None)
+        if heard.early:
+            self._acted[heard.utterance] = (heard.text, request.id)
+        log.info("heard %r (%s, %.0f ms after the end of speech)", heard.text, heard.ended_by,
+                 heard.speech_end_to_text_ms)
         if self.publish is not None:
             self.publish(f"{self.prefix}/transcript", json.dumps(
-                {"id": request.id, "text": heard.text,
+                {"id": request.id, "text": heard.text, "ended_by": heard.ended_by,
                  "timings_ms": {"speech_end_to_text": round(heard.speech_end_to_text_ms, 1)}},
-                ensure_ascii=False), 1)
-        self.submit(request)
+                ensure_ascii=False), 1, False)
+        with self._lock:
+            self._thinking += 1
+        self._show()
+        # Done is called however the request ends: answered, refused as busy, or failed.
+        self.submit(request.acking(self._answered))
+
+    def _answered(self) -> None:
+        with self._lock:
+            self._thinking = max(0, self._thinking - 1)
+        self._show()
+
+
+def _same_words(first: str, second: str) -> bool:
+    """True when two transcripts differ at most in case and spacing."""
+    return first.casefold().split() == second.casefold().split()
