@@ -129,6 +129,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     from functools import partial
 
     from .listen.recognizer import Listener, load_model, phrase_list
+    from .listen.speech import same_words
     from .listen.voskmodel import resolve_vosk
     from .understand.complete import reads_complete
 
@@ -139,7 +140,13 @@ def cmd_listen(args: argparse.Namespace) -> int:
                         partial(reads_complete, registry))
     source = WavSource(Path(args.wav), args.realtime) if args.wav else MicSource(args.device)
 
+    early: dict[int, str] = {}  # utterance -> the words printed before it ended
+
     def heard(utterance: Heard) -> None:
+        if utterance.early:
+            early[utterance.utterance] = utterance.text
+        elif same_words(early.pop(utterance.utterance, ""), utterance.text):
+            return  # its line is out already
         started = time.perf_counter()
         result = understander.understand(utterance.text, args.now)
         _emit(sys.stdout, {**result.to_dict(), "ended_by": utterance.ended_by,

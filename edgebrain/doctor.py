@@ -55,6 +55,15 @@ def _vosk(settings: Settings) -> str:
     return str(resolve_vosk(settings.listen.model, download=False))
 
 
+def _wake(settings: Settings) -> str:
+    from .listen.recognizer import load_model
+    from .listen.voskmodel import resolve_vosk
+    from .listen.wake import WakeWord
+
+    wake = WakeWord(load_model(resolve_vosk(settings.listen.model, download=False)), settings.listen.wake_phrases)
+    return "say " + " or ".join(repr(p) for p in wake.phrases) + ", pause, then the request"
+
+
 def _broker(settings: Settings) -> str:
     from .mqtt import MqttClient
 
@@ -106,6 +115,9 @@ def diagnose(settings: Settings) -> list[Check]:
     if settings.listen.enabled:
         checks.append(_run("vosk model", "run `edgebrain listen --vosk-model <name>` once online, or give a folder",
                            lambda: _vosk(settings)))
+        if settings.listen.mode == "wake":
+            checks.append(_run("wake phrase", "set listen.wake_phrases to words this Vosk model knows",
+                               lambda: _wake(settings)))
         checks.append(_run("microphone", "plug in a microphone; `apt-get install libportaudio2`; add the user to "
                            "the audio group", lambda: _microphone(settings)))
     if not settings.dry_run:

@@ -187,3 +187,26 @@ def test_ten_minutes_of_listening_do_not_grow_the_process(model, said):
         sizes.append(rss_mib())
     assert len(sizes) >= 70 and hits.count("stable") >= 70  # the wake phrase opened it, each request acted early
     assert sizes[-1] - sizes[10] < 16, sizes[::10]  # MiB: nothing kept per utterance
+
+
+def test_a_held_button_ends_the_request_when_let_go(tmp_path, broker, watcher, model, said):
+    factory = MockFactory(pin_class=MockPWMPin)
+    button = PushToTalk(5, hold=True, factory=factory)
+    pin = factory.pin(5)
+
+    def hold_for_the_second(index: int) -> None:
+        if index == 2:
+            pin.drive_low()  # pressed: held while the request is spoken
+        elif index == 3:
+            pin.drive_high()  # let go right after the words, long before any silence rule
+
+    room = Room(said("안녕하세요 꺼"), 2.0, said("안녕하세요 꺼"), 0.2, 2.0, before_each=hold_for_the_second)
+    try:
+        hear(tmp_path, broker, Microphone(Listener(model, WORDS, 800), lambda: room, False, button, 8.0))
+    finally:
+        button.close()
+    assert [t["ended_by"] for t in payloads(watcher, "eb/transcript")] == ["end"]
+    assert payloads(watcher, TOPIC) == [OFF]
+    levels = [bool(s.state) for s in pin.states]
+    changes = [v for i, v in enumerate(levels) if i == 0 or v != levels[i - 1]]
+    assert changes[-3:] == [True, False, True]  # pulled up, pressed (low), let go

@@ -89,3 +89,13 @@ def test_doctor_reports_what_is_wrong_and_how_to_fix_it(cli_env, broker, tmp_pat
     assert bad.returncode == 1
     assert "FAIL registry:" in bad.stdout and "FAIL broker: no connection to 127.0.0.1:1" in bad.stdout
     assert "fix: check mqtt.host/port" in bad.stdout
+
+
+def test_doctor_checks_the_wake_phrase_against_the_vosk_model(cli_env):
+    env = dict(cli_env, EDGEBRAIN_LISTEN__ENABLED="true", EDGEBRAIN_LISTEN__MODEL="ko")
+    unknown = subprocess.run([*EDGEBRAIN, "doctor"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert re.search(r"^FAIL wake phrase: listen.wake_phrases: none of \['hey computer', '你好 电脑'\]", unknown.stdout,
+                     re.M), unknown.stdout
+    env["EDGEBRAIN_LISTEN__WAKE_PHRASES"] = '["감사합니다"]'
+    known = subprocess.run([*EDGEBRAIN, "doctor"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert re.search(r"^ok   wake phrase: say '감사합니다', pause, then the request$", known.stdout, re.M), known.stdout

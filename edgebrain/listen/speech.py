@@ -171,7 +171,7 @@ class SpeechInput:
     def _on_heard(self, heard: Heard) -> None:
         # Words handed on early are acted on at once; what the utterance says after that only adds.
         before = self._acted.pop(heard.utterance, None)
-        if before is not None and _same_words(before[0], heard.text):
+        if before is not None and same_words(before[0], heard.text):
             if heard.early:
                 self._acted[heard.utterance] = before
             log.info("heard %r again (%s): acted on already", heard.text, heard.ended_by)
@@ -198,6 +198,6 @@ class SpeechInput:
         self._show()
 
 
-def _same_words(first: str, second: str) -> bool:
+def same_words(first: str, second: str) -> bool:
     """True when two transcripts differ at most in case and spacing."""
     return first.casefold().split() == second.casefold().split()
