@@ -95,6 +95,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run(with_cli(_settings(args), args.devices, args.model, args.threads))
 
 
+def cmd_wyoming(args: argparse.Namespace) -> int:
+    """The daemon with its Wyoming server on (and stdin off), for Home Assistant's Assist."""
+    from dataclasses import replace
+
+    from .daemon import run, with_cli
+
+    settings = with_cli(_settings(args), args.devices, args.model, args.threads)
+    wyoming = replace(settings.wyoming, enabled=True, uri=args.uri or settings.wyoming.uri,
+                      zeroconf=settings.wyoming.zeroconf and not args.no_zeroconf)
+    return run(replace(settings, wyoming=wyoming, stdin=False))
+
+
 def cmd_schedule(args: argparse.Namespace) -> int:
     """List or cancel timed commands."""
     from .schedule import Schedule
@@ -261,6 +273,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_understand_args(run, clock=False)  # the daemon schedules by the real clock
     _add_config_arg(run)
     run.set_defaults(func=cmd_run)
+
+    wyoming = sub.add_parser("wyoming", help="the daemon as a Wyoming service for Home Assistant's Assist "
+                             "(understanding and speech to text)")
+    _add_understand_args(wyoming, clock=False)
+    _add_config_arg(wyoming)
+    wyoming.add_argument("--uri", help="tcp://HOST:PORT or unix://PATH (default: wyoming.uri, tcp://0.0.0.0:10700)")
+    wyoming.add_argument("--no-zeroconf", action="store_true", help="do not announce the service on the network")
+    wyoming.set_defaults(func=cmd_wyoming)
 
     schedule = sub.add_parser("schedule", help="list or cancel timed commands")
     schedule.add_argument("action", choices=["list", "cancel"])

@@ -98,6 +98,16 @@ class ListenSettings:
 
 
 @dataclass(frozen=True)
+class WyomingSettings:
+    """The Wyoming server for Home Assistant's Assist."""
+
+    enabled: bool
+    uri: str
+    zeroconf: bool
+    asr: bool
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything ``edgebrain run`` needs, validated."""
 
@@ -114,6 +124,7 @@ class Settings:
     ha_prefix: str
     grace_s: float
     listen: ListenSettings
+    wyoming: WyomingSettings
     source: str  # where the settings came from: a file, or the embedded defaults
     notices: tuple[str, ...] = ()  # what a user may not expect from these settings, said at start
 
@@ -257,6 +268,7 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
             outbox_limit_s=float(mqtt["outbox_limit_s"])),
         ha_discovery=data["homeassistant"]["discovery"], ha_prefix=data["homeassistant"]["prefix"],
         grace_s=float(data["schedule"]["grace_s"]), listen=_listen(data["listen"]), source=origin,
+        wyoming=WyomingSettings(**data["wyoming"]),
         notices=_notices(given, data, origin, origins),
     )
     log.info("configuration from %s", origin)

@@ -8,14 +8,18 @@ import sys
 import threading
 from dataclasses import replace
 from types import FrameType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import systemd
 from .config import Settings
 from .console import read_lines
 from .errors import ConfigError
-from .registry import load_registry
+from .registry import Registry, load_registry
 from .service import Service
+
+if TYPE_CHECKING:
+    from .listen.speech import Microphone
+    from .listen.transcriber import Transcriber
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +34,8 @@ def run(settings: Settings, out: TextIO = sys.stdout) -> int:
     registry = load_registry(settings.devices)
     understander = load_understander(registry=registry, model=settings.model,
                                      threads=settings.threads or DEFAULT_THREADS)
-    microphone = None
-    if settings.listen.enabled:
-        from .listen.speech import microphone as open_microphone
-
-        microphone = open_microphone(settings.listen, registry)
-    service = Service(settings, registry, understander, out=out, microphone=microphone)
+    microphone, transcriber = _speech(settings, registry)
+    service = Service(settings, registry, understander, out=out, microphone=microphone, transcriber=transcriber)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -66,6 +66,24 @@ def run(settings: Settings, out: TextIO = sys.stdout) -> int:
         systemd.notify("STOPPING=1")
         service.close()
     return 0
+
+
+def _speech(settings: Settings, registry: Registry) -> tuple[Microphone | None, Transcriber | None]:
+    """The microphone and Wyoming's speech to text, as configured, sharing one Vosk model."""
+    wants_asr = settings.wyoming.enabled and settings.wyoming.asr
+    if not (settings.listen.enabled or wants_asr):
+        return None, None
+    from .listen.recognizer import load_model, phrase_list
+    from .listen.speech import microphone
+    from .listen.transcriber import Transcriber
+    from .listen.voskmodel import NAMES, resolve_vosk
+
+    listen = settings.listen
+    model = load_model(resolve_vosk(listen.model))
+    language = listen.model if listen.model in NAMES else "en"
+    transcriber = Transcriber(model, phrase_list(registry) if listen.phrases else None, listen.model,
+                              language) if wants_asr else None
+    return (microphone(listen, registry, model) if listen.enabled else None), transcriber
 
 
 def with_cli(settings: Settings, devices: str | None, model: str | None, threads: int | None) -> Settings:

@@ -65,5 +65,4 @@ class Handler:
         while len(self.done) > REMEMBERED:
             self.done.popitem(last=False)
         result = Result(request.id, request.text, commands, request.site, routed, tuple(scheduled), tuple(errors))
-        self.replies.result(request, result)
-        return result
+        return self.replies.result(request, result)

@@ -41,6 +41,7 @@ class Result:
     scheduled: tuple[dict[str, Any], ...] = ()  # jobs, as Job.to_dict()
     errors: tuple[str, ...] = ()
     missed: bool = False  # a timed command that could not fire in time
+    reply: str = ""  # a short sentence to say, in the language of the request
 
     @property
     def status(self) -> str:
@@ -61,6 +62,8 @@ class Result:
             message["scheduled"] = list(self.scheduled)
         if self.errors:
             message["errors"] = list(self.errors)
+        if self.reply:
+            message["reply"] = self.reply
         return message
 
     @classmethod
@@ -69,7 +72,7 @@ class Result:
         status = data["status"]
         return cls(str(data["id"]), str(data["text"]), tuple(Command.from_dict(c) for c in data["commands"]),
                    data.get("site"), 1 if status == "routed" else 0, tuple(data.get("scheduled", ())),
-                   tuple(data.get("errors", ())), status == "missed")
+                   tuple(data.get("errors", ())), status == "missed", str(data.get("reply", "")))
 
 
 @dataclass(frozen=True)

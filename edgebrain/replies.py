@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
 from .messages import ErrorReply, Request, Result
 from .outbox import Outgoing
 from .payloads import dumps
+from .registry import Registry
+from .reply import reply_text
 from .router import Publisher
 
 log = logging.getLogger(__name__)
@@ -26,9 +28,11 @@ class Replies:
     publisher: Publisher | None
     prefix: str
     out: TextIO | None
+    registry: Registry  # the names a spoken reply uses
 
-    def result(self, request: Request, result: Result) -> None:
-        """Answer a request: ``<prefix>/result``, and the request's own way back."""
+    def result(self, request: Request, result: Result) -> Result:
+        """Answer a request, with a reply to say: ``<prefix>/result``, and the request's own way back."""
+        result = replace(result, reply=reply_text(result, self.registry))
         if self.publisher is not None:
             self.publisher.publish(f"{self.prefix}/result", dumps(result.to_dict()), qos=1, retain=False,
                                    expires=False)
@@ -37,6 +41,7 @@ class Replies:
                 request.answer(result)
             except Exception:  # the commands went out already: a broken way back is logged, not an error
                 log.exception("answering request %s failed", request.id)
+        return result
 
     def error(self, request_id: str | None, code: str, message: str) -> None:
         """Say why a request was not taken."""

@@ -26,6 +26,8 @@ from .scheduler import Scheduler
 
 if TYPE_CHECKING:
     from .listen.speech import Microphone, SpeechInput
+    from .listen.transcriber import Transcriber
+    from .wyoming_server import WyomingServer
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +41,13 @@ class Service:
     """Every part of the daemon, built once from the settings; start() and close() run them."""
 
     def __init__(self, settings: Settings, registry: Registry, reader: Reader, *, out: TextIO | None = None,
-                 microphone: Microphone | None = None, clock: Callable[[], float] = time.time):
+                 microphone: Microphone | None = None, transcriber: Transcriber | None = None,
+                 clock: Callable[[], float] = time.time):
+        """``transcriber``: Wyoming's speech to text, when the Wyoming server is on."""
         prefix = settings.mqtt.prefix
         gpio = None if settings.dry_run or not any(d.gpio for d in registry) else GpioBank(registry)
         self.mqtt = MqttClient(settings.mqtt, on_expired=self._expired) if settings.mqtt.enabled else None
-        self.replies = Replies(self.mqtt, prefix, out)
+        self.replies = Replies(self.mqtt, prefix, out, registry)
         self.router = Router(registry, publisher=self.mqtt, gpio=gpio, prefix=prefix, dry_run=settings.dry_run,
                              console=out if settings.dry_run else None)
         self.schedule = Schedule(schedule_path(settings))
@@ -56,6 +60,12 @@ class Service:
             from .listen.speech import SpeechInput  # speech imports audio libraries: only when listening
 
             self.speech = SpeechInput(microphone, self.inbox.submit, self._publish_speech, prefix)
+        self.wyoming: WyomingServer | None = None
+        if settings.wyoming.enabled:
+            from .wyoming_server import WyomingServer  # the wyoming package: only when serving it
+
+            self.wyoming = WyomingServer(settings.wyoming, transcriber if settings.wyoming.asr else None,
+                                         self.inbox.submit)
         self.inputs: MqttInputs | None = None
         self.homeassistant: HomeAssistantLink | None = None
         if self.mqtt is not None:
@@ -76,9 +86,13 @@ class Service:
         if self.speech is not None and self.microphone is not None and self.microphone.open_at_start:
             self.speech.start()
         self.inbox.start()
+        if self.wyoming is not None:
+            self.wyoming.start()
 
     def stop(self) -> None:
         """Finish the request in hand, then stop every thread and leave the broker."""
+        if self.wyoming is not None:
+            self.wyoming.stop()
         if self.speech is not None:
             self.speech.stop()
         self.inbox.stop()

@@ -73,7 +73,7 @@ def test_inbox_drops_repeats_refuses_when_full_and_survives_a_failing_request():
 @pytest.fixture()
 def parts(tmp_path, registry):
     recorder = Recorder()
-    replies = Replies(recorder, "eb", None)
+    replies = Replies(recorder, "eb", None, registry)
     without_gpio = type(registry)([d for d in registry if not d.gpio])
     router = Router(without_gpio, publisher=recorder, prefix="eb")
     schedule = Schedule(tmp_path / "schedule.db")

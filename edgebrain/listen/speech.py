@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..messages import Request
 from .audio import AudioSource, Block
@@ -51,19 +51,17 @@ class Microphone:
     indicator: Indicator | None = None
 
 
-def microphone(settings: ListenSettings, registry: Registry) -> Microphone:
-    """The microphone of the settings: its Vosk model (with the registry's words as hints if asked),
-    early hand-over of whole requests, and its wake phrase or button."""
+def microphone(settings: ListenSettings, registry: Registry, model: Any) -> Microphone:
+    """The microphone of the settings with a loaded Vosk ``model`` (the registry's words as hints if
+    asked): early hand-over of whole requests, and its wake phrase or button."""
     from functools import partial
 
     from ..understand.complete import reads_complete
     from .audio import MicSource
     from .button import PushToTalk
-    from .recognizer import load_model, phrase_list
-    from .voskmodel import resolve_vosk
+    from .recognizer import phrase_list
     from .wake import WakeWord
 
-    model = load_model(resolve_vosk(settings.model))
     words = phrase_list(registry)
     listener = Listener(model, words if settings.phrases else None, settings.silence_ms, settings.stable_ms,
                         partial(reads_complete, registry))

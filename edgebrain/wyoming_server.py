@@ -1,0 +1,226 @@
+"""edgebrain as a Wyoming service for Home Assistant's Assist: ``handle`` (a transcript in, understood,
+checked and routed as ``<prefix>/text`` is, ``handled`` or ``not-handled`` with a reply out) and
+``asr`` (audio in, a transcript out, by the same Vosk recognizer as the microphone).
+
+The server runs an asyncio loop in a thread of its own; each connection is served alone, and
+recognition runs in worker threads, so a slow or broken client never holds up another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from wyoming.asr import Transcribe, Transcript
+from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStart, AudioStop
+from wyoming.error import Error
+from wyoming.event import Event
+from wyoming.handle import Handled, NotHandled
+from wyoming.info import AsrModel, AsrProgram, Attribution, Describe, HandleModel, HandleProgram, Info
+from wyoming.server import AsyncEventHandler, AsyncServer
+
+from . import __version__
+from .config import WyomingSettings
+from .errors import InputError
+from .listen.transcriber import Stream, Transcriber
+from .messages import Request, Result
+from .understand.reading import clean_text
+from .wyoming_events import BadEvent, read_event
+
+log = logging.getLogger(__name__)
+
+ATTRIBUTION = Attribution(name="edgebrain", url="https://github.com/edgebrain/edgebrain")
+ANSWER_TIMEOUT_S = 30.0
+DONE = ("routed", "scheduled")
+
+
+def info(transcriber: Transcriber | None) -> Info:
+    """What this service offers, for ``describe``."""
+    handle = HandleProgram(name="edgebrain", attribution=ATTRIBUTION, installed=True, version=__version__,
+                           description="offline understanding of home control requests, English and Chinese",
+                           models=[HandleModel(name="edgebrain", attribution=ATTRIBUTION, installed=True,
+                                               description="registry grammar over a local Qwen model",
+                                               version=__version__, languages=["en", "zh"])],
+                           supports_home_control=True)
+    asr = [] if transcriber is None else [AsrProgram(
+        name="edgebrain-vosk", attribution=ATTRIBUTION, installed=True, version=__version__,
+        description="Vosk, biased to the registry's words",
+        models=[AsrModel(name=transcriber.name, attribution=Attribution("Alpha Cephei", "https://alphacephei.com"),
+                         installed=True, description=transcriber.name, version=None,
+                         languages=[transcriber.language])])]
+    return Info(asr=asr, handle=[handle])
+
+
+class Connection(AsyncEventHandler):
+    """One client: its events in order, answered on its own writer (the wyoming package's handler, read
+    with limits)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, server: WyomingServer):
+        super().__init__(reader, writer)
+        self.server = server
+        self._stream: Stream | None = None
+        self._converter = AudioChunkConverter(rate=16000, width=2, channels=1)
+
+    async def run(self) -> None:
+        """Serve until the client leaves or sends something that is not an event."""
+        try:
+            while (event := await read_event(self.reader)) is not None:
+                try:
+                    await self.handle_event(event)
+                except Exception as exc:  # one bad event never ends the service
+                    log.exception("wyoming event %s failed", event.type)
+                    await self.send(Error(text=f"{event.type} failed: {exc}", code="internal").event())
+        except BadEvent as exc:
+            log.warning("wyoming client sent a bad event: %s", exc)
+            await self.send(Error(text=str(exc), code="bad-event").event())
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.writer.close()
+
+    async def send(self, event: Event) -> None:
+        """Write one event; a client that is gone is no error."""
+        try:
+            await self.write_event(event)
+        except (ConnectionError, RuntimeError):
+            log.info("wyoming client left before its answer")
+
+    async def handle_event(self, event: Event) -> bool:
+        """Answer one event; the connection goes on."""
+        await self._answer(event)
+        return True
+
+    async def _answer(self, event: Event) -> None:
+        if Describe.is_type(event.type):
+            await self.send(self.server.info.event())
+        elif Transcript.is_type(event.type):
+            await self.send(await self.server.understand(Transcript.from_event(event).text))
+        elif Transcribe.is_type(event.type):
+            if self.server.transcriber is None:
+                await self.send(Error(text="speech to text is off here", code="no-asr").event())
+        elif AudioStart.is_type(event.type):
+            transcriber = self.server.transcriber
+            if transcriber is None:
+                await self.send(Error(text="speech to text is off here", code="no-asr").event())
+            else:
+                self._stream = await asyncio.to_thread(transcriber.stream)
+        elif AudioChunk.is_type(event.type):
+            await self._chunk(AudioChunk.from_event(event))
+        elif AudioStop.is_type(event.type):
+            await self._stop()
+        else:
+            await self.send(Error(text=f"unknown event type {event.type[:40]!r}", code="unknown-event").event())
+
+    async def _chunk(self, chunk: AudioChunk) -> None:
+        if self._stream is None:
+            await self.send(Error(text="audio-chunk without audio-start", code="no-audio-start").event())
+            return
+        await asyncio.to_thread(self._stream.feed, self._converter.convert(chunk).audio)
+
+    async def _stop(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is None:
+            await self.send(Error(text="audio-stop without audio-start", code="no-audio-start").event())
+            return
+        text = await asyncio.to_thread(stream.text)
+        transcriber = self.server.transcriber
+        await self.send(Transcript(text=text, language=transcriber.language if transcriber else None).event())
+
+
+class WyomingServer:
+    """The Wyoming service: requests go to ``submit`` (the inbox) like any other transport's."""
+
+    def __init__(self, settings: WyomingSettings, transcriber: Transcriber | None, submit: Callable[[Request], None]):
+        """``transcriber`` None: no ``asr`` (speech to text), only ``handle``."""
+        self.settings = settings
+        self.transcriber = transcriber
+        self.submit = submit
+        self.info = info(transcriber)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: AsyncServer | None = None
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failed: BaseException | None = None
+
+    def start(self) -> None:
+        """Serve in a thread of its own; raises when the address cannot be served."""
+        self._thread = threading.Thread(target=self._serve, name="wyoming", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        if self._failed is not None:
+            raise self._failed
+
+    def stop(self) -> None:
+        """Close every connection and the server."""
+        loop = self._loop
+        if loop is not None and self._server is not None:
+            asyncio.run_coroutine_threadsafe(self._server.stop(), loop).result(5)
+            loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            self._server = AsyncServer.from_uri(self.settings.uri)
+            loop.run_until_complete(self._server.start(self._connection))
+            if self.settings.zeroconf:
+                loop.run_until_complete(_announce(self.settings.uri))
+            log.info("serving Wyoming on %s", self.settings.uri)
+        except (OSError, ValueError) as exc:
+            from .errors import ConfigError
+
+            self._failed = ConfigError(f"wyoming.uri {self.settings.uri}: cannot serve: {exc}")
+            self._ready.set()
+            return
+        self._ready.set()
+        loop.run_forever()
+
+    def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Any:
+        return Connection(reader, writer, self)
+
+    async def understand(self, text: str) -> Event:
+        """``handled`` or ``not-handled`` for one transcript, after the inbox has worked it."""
+        try:
+            clean_text(text)
+        except InputError as exc:
+            return NotHandled(text=str(exc)).event()
+        answered: Future[Result | None] = Future()
+
+        def answer(result: Result) -> None:
+            if not answered.done():
+                answered.set_result(result)
+
+        def done() -> None:
+            if not answered.done():
+                answered.set_result(None)  # refused (busy) or failed before an answer
+
+        self.submit(Request(text, source="wyoming").answering(answer).acking(done))
+        try:
+            result = await asyncio.wait_for(asyncio.wrap_future(answered), ANSWER_TIMEOUT_S)
+        except TimeoutError:
+            return NotHandled(text="edgebrain took too long to answer").event()
+        if result is None:
+            return NotHandled(text="edgebrain could not take this request now; try again").event()
+        reply = Handled if result.status in DONE else NotHandled
+        return reply(text=result.reply).event()
+
+
+async def _announce(uri: str) -> None:
+    """Announce the service over zeroconf (``_wyoming._tcp.local.``), as the wyoming package does."""
+    from urllib.parse import urlparse
+
+    from wyoming.zeroconf import HomeAssistantZeroconf
+
+    port = urlparse(uri).port
+    if port is None:
+        return  # a unix socket is not announced
+    try:
+        await HomeAssistantZeroconf(port=port).register_server()
+    except OSError as exc:  # no network interface for multicast: serve anyway
+        log.warning("cannot announce the Wyoming service over zeroconf: %s", exc)
