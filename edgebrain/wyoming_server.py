@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
+from urllib.parse import urlparse
 
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStart, AudioStop
@@ -25,7 +27,7 @@ from wyoming.server import AsyncEventHandler, AsyncServer
 
 from . import __version__
 from .config import WyomingSettings
-from .errors import InputError
+from .errors import ConfigError, InputError
 from .listen.transcriber import Stream, Transcriber
 from .messages import Request, Result
 from .understand.reading import clean_text
@@ -145,6 +147,7 @@ class WyomingServer:
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self._failed: BaseException | None = None
+        self._announcement: Announcement | None = None
 
     def start(self) -> None:
         """Serve in a thread of its own; raises when the address cannot be served."""
@@ -157,6 +160,8 @@ class WyomingServer:
     def stop(self) -> None:
         """Close every connection and the server."""
         loop = self._loop
+        if loop is not None and self._announcement is not None:
+            asyncio.run_coroutine_threadsafe(self._announcement.stop(), loop).result(5)
         if loop is not None and self._server is not None:
             asyncio.run_coroutine_threadsafe(self._server.stop(), loop).result(5)
             loop.call_soon_threadsafe(loop.stop)
@@ -169,12 +174,12 @@ class WyomingServer:
         try:
             self._server = AsyncServer.from_uri(self.settings.uri)
             loop.run_until_complete(self._server.start(self._connection))
-            if self.settings.zeroconf:
-                loop.run_until_complete(_announce(self.settings.uri))
+            port = urlparse(self.settings.uri).port
+            if self.settings.zeroconf and port is not None:  # a unix socket is not announced
+                self._announcement = Announcement(port, f"edgebrain-{socket.gethostname()}")
+                loop.run_until_complete(self._announcement.start())
             log.info("serving Wyoming on %s", self.settings.uri)
         except (OSError, ValueError) as exc:
-            from .errors import ConfigError
-
             self._failed = ConfigError(f"wyoming.uri {self.settings.uri}: cannot serve: {exc}")
             self._ready.set()
             return
@@ -211,16 +216,39 @@ class WyomingServer:
         return reply(text=result.reply).event()
 
 
-async def _announce(uri: str) -> None:
-    """Announce the service over zeroconf (``_wyoming._tcp.local.``), as the wyoming package does."""
-    from urllib.parse import urlparse
+class Announcement:
+    """The service on zeroconf (``_wyoming._tcp.local.``, as the wyoming package announces it), withdrawn
+    when the server stops."""
 
-    from wyoming.zeroconf import HomeAssistantZeroconf
+    SERVICE = "_wyoming._tcp.local."
 
-    port = urlparse(uri).port
-    if port is None:
-        return  # a unix socket is not announced
-    try:
-        await HomeAssistantZeroconf(port=port).register_server()
-    except OSError as exc:  # no network interface for multicast: serve anyway
-        log.warning("cannot announce the Wyoming service over zeroconf: %s", exc)
+    def __init__(self, port: int, name: str):
+        self.port = port
+        self.name = name
+        self._zeroconf: Any = None
+
+    async def start(self) -> None:
+        """Register; a machine with no network for multicast serves unannounced."""
+        from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
+
+        try:
+            host = _local_address()
+            self._zeroconf = AsyncZeroconf()
+            await self._zeroconf.async_register_service(AsyncServiceInfo(
+                self.SERVICE, f"{self.name}.{self.SERVICE}", addresses=[socket.inet_aton(host)], port=self.port))
+            log.info("announced %s on port %d over zeroconf", self.name, self.port)
+        except OSError as exc:
+            log.warning("cannot announce the Wyoming service over zeroconf: %s", exc)
+
+    async def stop(self) -> None:
+        """Withdraw the announcement."""
+        if self._zeroconf is not None:
+            await self._zeroconf.async_unregister_all_services()
+            await self._zeroconf.async_close()
+
+
+def _local_address() -> str:
+    """The address other machines reach this one at (the route towards the mDNS group)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("224.0.0.251", 5353))
+        return str(probe.getsockname()[0])

@@ -168,3 +168,27 @@ def test_the_wyoming_command_serves_until_stopped(cli_env, tmp_path):
         out, _ = daemon.communicate(timeout=30)
     assert daemon.returncode == 0
     assert b"would send" in out  # the embedded defaults are a dry run
+
+
+def test_the_service_is_announced_over_zeroconf_and_withdrawn_when_it_stops():
+    from zeroconf import Zeroconf
+
+    from edgebrain.config import WyomingSettings
+    from edgebrain.wyoming_server import Announcement, WyomingServer
+
+    port = free_port()
+    server = WyomingServer(WyomingSettings(True, f"tcp://127.0.0.1:{port}", True, False), None, lambda r: None)
+    server.start()
+    name = f"edgebrain-{socket.gethostname()}.{Announcement.SERVICE}"
+    browser = Zeroconf()
+    try:
+        info = browser.get_service_info(Announcement.SERVICE, name, timeout=5000)
+        assert info is not None and info.port == port
+    finally:
+        browser.close()
+        server.stop()
+    fresh = Zeroconf()  # no cache: only a live announcement answers
+    try:
+        assert fresh.get_service_info(Announcement.SERVICE, name, timeout=2000) is None
+    finally:
+        fresh.close()
