@@ -148,7 +148,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     understander = _understander(args)
     model = load_model(resolve_vosk(args.vosk_model))
     registry = understander.registry
-    listener = Listener(model, phrase_list(registry) if args.phrases else None, args.silence_ms, args.stable_ms,
+    listener = Listener(model, phrase_list(registry) if args.phrases else None, args.silence_ms, args.stable_ms or None,
                         partial(reads_complete, registry))
     source = WavSource(Path(args.wav), args.realtime) if args.wav else MicSource(args.device)
 
@@ -278,7 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(understanding and speech to text)")
     _add_understand_args(wyoming, clock=False)
     _add_config_arg(wyoming)
-    wyoming.add_argument("--uri", help="tcp://HOST:PORT or unix://PATH (default: wyoming.uri, tcp://0.0.0.0:10700)")
+    wyoming.add_argument("--uri", help=f"tcp://HOST:PORT or unix://PATH (default: wyoming.uri, "
+                                       f"{default('wyoming', 'uri')})")
     wyoming.add_argument("--no-zeroconf", action="store_true", help="do not announce the service on the network")
     wyoming.set_defaults(func=cmd_wyoming)
 
@@ -302,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="silence that ends an utterance (default: %(default)s)")
     listen.add_argument("--stable-ms", type=int, default=default("listen", "stable_ms"),
                         help="a whole request unchanged this long is printed before the silence, marked "
-                             "ended_by stable; its final line follows (default: %(default)s)")
+                             "ended_by stable (0: off; default: %(default)s)")
     listen.set_defaults(func=cmd_listen)
 
     doctor = sub.add_parser("doctor", help="check the model, registry, broker, microphone and GPIO")

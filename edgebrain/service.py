@@ -32,6 +32,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def _each(*steps: Callable[[], object] | None) -> None:
+    """Run every step, even after one fails: a part that cannot stop must not keep the others running."""
+    for step in steps:
+        if step:
+            try:
+                step()
+            except Exception:
+                log.exception("stopping failed in %s", getattr(step, "__qualname__", step))
+
+
 def schedule_path(settings: Settings) -> Path:
     """The schedule database; a dry run keeps its own, so it never fires the real daemon's jobs."""
     return settings.state_dir / ("schedule-dry-run.db" if settings.dry_run else "schedule.db")
@@ -91,21 +101,16 @@ class Service:
 
     def stop(self) -> None:
         """Finish the request in hand, then stop every thread and leave the broker."""
-        if self.wyoming is not None:
-            self.wyoming.stop()
-        if self.speech is not None:
-            self.speech.stop()
-        self.inbox.stop()
-        self.scheduler.stop()
-        if self.mqtt is not None:
-            self.mqtt.stop()
+        _each(self.wyoming.stop if self.wyoming else None, self.speech.stop if self.speech else None,
+              self.inbox.stop, self.scheduler.stop, self.mqtt.stop if self.mqtt else None)
 
     def close(self) -> None:
-        """Stop, then release the pins and the schedule database."""
+        """Stop, then release the pins (outputs, button, light) and the schedule database."""
         self.stop()
-        if self.router.gpio is not None:
-            self.router.gpio.close()
-        self.schedule.close()
+        indicator = self.microphone.indicator if self.microphone else None
+        gate = self.microphone.gate if self.microphone else None
+        _each(self.router.gpio.close if self.router.gpio else None, indicator.close if indicator else None,
+              getattr(gate, "close", None), self.schedule.close)
 
     def submit(self, request: Request) -> None:
         """Hand a request to the inbox."""

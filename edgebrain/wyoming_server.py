@@ -153,20 +153,25 @@ class WyomingServer:
         """Serve in a thread of its own; raises when the address cannot be served."""
         self._thread = threading.Thread(target=self._serve, name="wyoming", daemon=True)
         self._thread.start()
-        self._ready.wait(10)
+        if not self._ready.wait(10):
+            raise ConfigError(f"wyoming.uri {self.settings.uri}: the server did not start within 10 s")
         if self._failed is not None:
             raise self._failed
 
     def stop(self) -> None:
-        """Close every connection and the server."""
-        loop = self._loop
-        if loop is not None and self._announcement is not None:
-            asyncio.run_coroutine_threadsafe(self._announcement.stop(), loop).result(5)
-        if loop is not None and self._server is not None:
-            asyncio.run_coroutine_threadsafe(self._server.stop(), loop).result(5)
-            loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(5)
+        """Withdraw the announcement, close every connection and the server; safe to call twice."""
+        loop, thread = self._loop, self._thread
+        if loop is not None and thread is not None and thread.is_alive() and loop.is_running():
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(10)
+        if thread is not None:
+            thread.join(10)
+
+    async def _shutdown(self) -> None:
+        if self._announcement is not None:
+            await self._announcement.stop()
+        if self._server is not None:
+            await self._server.stop()
+        asyncio.get_running_loop().stop()
 
     def _serve(self) -> None:
         loop = asyncio.new_event_loop()
@@ -179,12 +184,25 @@ class WyomingServer:
                 self._announcement = Announcement(port, f"edgebrain-{socket.gethostname()}")
                 loop.run_until_complete(self._announcement.start())
             log.info("serving Wyoming on %s", self.settings.uri)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # whatever it is, start() must hear of it, not wait
             self._failed = ConfigError(f"wyoming.uri {self.settings.uri}: cannot serve: {exc}")
-            self._ready.set()
+            self._close(loop)
             return
-        self._ready.set()
-        loop.run_forever()
+        finally:
+            self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            self._close(loop)
+
+    @staticmethod
+    def _close(loop: asyncio.AbstractEventLoop) -> None:
+        """Cancel what is left (clients waiting for an answer), then close the loop and its executor."""
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        loop.run_until_complete(asyncio.sleep(0))
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
 
     def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Any:
         return Connection(reader, writer, self)
@@ -229,15 +247,18 @@ class Announcement:
 
     async def start(self) -> None:
         """Register; a machine with no network for multicast serves unannounced."""
+        from zeroconf import Error as ZeroconfError
         from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
         try:
             host = _local_address()
             self._zeroconf = AsyncZeroconf()
+            # Two boards with one host name: the second gets a new name instead of failing.
             await self._zeroconf.async_register_service(AsyncServiceInfo(
-                self.SERVICE, f"{self.name}.{self.SERVICE}", addresses=[socket.inet_aton(host)], port=self.port))
+                self.SERVICE, f"{self.name}.{self.SERVICE}", addresses=[socket.inet_aton(host)], port=self.port),
+                allow_name_change=True)
             log.info("announced %s on port %d over zeroconf", self.name, self.port)
-        except OSError as exc:
+        except (OSError, ZeroconfError) as exc:
             log.warning("cannot announce the Wyoming service over zeroconf: %s", exc)
 
     async def stop(self) -> None:

@@ -16,7 +16,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from edgebrain.listen.audio import RATE, Block, read_wav
 from edgebrain.listen.button import Indicator, PushToTalk
-from edgebrain.listen.recognizer import Listener, load_model
+from edgebrain.listen.recognizer import Heard, Listener, load_model
 from edgebrain.listen.speech import Microphone
 from edgebrain.listen.voskmodel import resolve_vosk
 from edgebrain.listen.wake import WakeWord
@@ -210,3 +210,48 @@ def test_a_held_button_ends_the_request_when_let_go(tmp_path, broker, watcher, m
     levels = [bool(s.state) for s in pin.states]
     changes = [v for i, v in enumerate(levels) if i == 0 or v != levels[i - 1]]
     assert changes[-3:] == [True, False, True]  # pulled up, pressed (low), let go
+
+
+class ScriptedListener:
+    """Our Listener interface, hearing what it is told: (text, ended_by, utterance) in order."""
+
+    def __init__(self, heard):
+        self.heard = heard
+
+    def run(self, blocks, on_heard, on_partial=None, stop=None, *, one=False, timeout_s=None, release=None):
+        for text, ended_by, utterance in self.heard:
+            on_heard(Heard(text, 0.0, 0.0, ended_by, utterance))
+
+
+def speak_to(heard, refuse_first=False):
+    """Run a SpeechInput over scripted hearing; the requests it submits (a refused one is answered never)."""
+    from edgebrain.listen.speech import SpeechInput
+    from edgebrain.messages import Result
+
+    submitted = []
+
+    def submit(request):
+        submitted.append(request)
+        if not (refuse_first and len(submitted) == 1):
+            request.answer(Result(request.id, request.text))
+        request.done()
+
+    speech = SpeechInput(Microphone(ScriptedListener(heard), lambda: Room(), False), submit, None, "eb")
+    speech.start()
+    speech.stop()
+    return submitted
+
+
+def test_the_final_words_go_on_from_the_early_ones_and_the_same_words_are_not_sent_again():
+    same = speak_to([("turn on the kitchen light", "stable", 0), ("turn on the kitchen light", "endpoint", 0)])
+    assert [(r.text, r.continues) for r in same] == [("turn on the kitchen light", None)]
+    more = speak_to([("turn on the kitchen light", "stable", 0),
+                     ("turn on the kitchen light and the fan", "endpoint", 0)])
+    assert [r.text for r in more] == ["turn on the kitchen light", "turn on the kitchen light and the fan"]
+    assert more[1].continues == more[0].id
+
+
+def test_an_early_request_refused_as_busy_leaves_the_work_to_the_final_one():
+    submitted = speak_to([("turn on the kitchen light", "stable", 0), ("turn on the kitchen light", "endpoint", 0)],
+                         refuse_first=True)
+    assert [(r.text, r.continues) for r in submitted] == [("turn on the kitchen light", None)] * 2

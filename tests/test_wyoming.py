@@ -192,3 +192,21 @@ def test_the_service_is_announced_over_zeroconf_and_withdrawn_when_it_stops():
         assert fresh.get_service_info(Announcement.SERVICE, name, timeout=2000) is None
     finally:
         fresh.close()
+
+
+def test_an_address_in_use_is_a_clear_error_and_stopping_after_it_is_safe():
+    from edgebrain.config import WyomingSettings
+    from edgebrain.errors import ConfigError
+    from edgebrain.wyoming_server import WyomingServer
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = WyomingServer(WyomingSettings(True, f"tcp://127.0.0.1:{port}", False, False), None, lambda r: None)
+        with pytest.raises(ConfigError, match=f"wyoming.uri tcp://127.0.0.1:{port}: cannot serve"):
+            server.start()
+        started = time.monotonic()
+        server.stop()
+        server.stop()
+        assert time.monotonic() - started < 2

@@ -39,6 +39,7 @@ class PushToTalk:
 
     def wait(self, blocks: Iterator[Block], stop: threading.Event | None = None) -> bool:
         """Drop audio until the button is pressed (True), or the audio ends or ``stop`` is set (False)."""
+        self._pressed.clear()  # a press during the request before does not open the next one
         for _ in blocks:
             if stop is not None and stop.is_set():
                 return False

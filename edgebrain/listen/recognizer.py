@@ -124,6 +124,7 @@ class Listener:
         self._recognizer = self._new()
         self._lock = threading.Lock()
         self._utterance = 0  # counts utterances; an early and a final Heard of one utterance share it
+        self._voice = _Voice()  # kept across sessions: the room's noise is learnt over all of them
 
     def listen(self, source: AudioSource, on_heard: Callable[[Heard], None],
                on_partial: Callable[[str], None] | None = None, stop: threading.Event | None = None) -> None:
@@ -137,7 +138,8 @@ class Listener:
         first utterance ends; with ``timeout_s``, also when nothing was said for that long; a set
         ``release`` (a push-to-talk button let go) ends the utterance at once."""
         partial, changed_at, changed_audio, audio, judged = "", 0.0, 0.0, 0.0, ""
-        voice = _Voice()
+        voice = self._voice
+        voice.restart()
         for block in blocks:
             if stop is not None and stop.is_set():
                 break
@@ -199,6 +201,10 @@ class _Voice:
     def __init__(self) -> None:
         self._levels: deque[float] = deque(maxlen=self.FLOOR_BLOCKS)
         self.last = 0.0  # audio time of the last voiced block
+
+    def restart(self) -> None:
+        """A new session: audio time starts again at 0 (the noise learnt so far is kept)."""
+        self.last = 0.0
 
     def hear(self, block: Block, audio: float) -> None:
         """Take one block, ending at ``audio`` seconds into the stream."""

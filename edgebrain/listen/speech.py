@@ -41,7 +41,7 @@ class Gate(Protocol):
 @dataclass(frozen=True)
 class Microphone:
     """What the daemon listens with: a recognizer, how to open the audio, whether to open it at start,
-    and, unless it always listens, the gate that opens it for one request of at most ``session_s``."""
+    and, unless it always listens, the gate that opens it for one request (begun within ``session_s``)."""
 
     listener: Listener
     open_source: Callable[[], AudioSource]
@@ -63,7 +63,7 @@ def microphone(settings: ListenSettings, registry: Registry, model: Any) -> Micr
     from .wake import WakeWord
 
     words = phrase_list(registry)
-    listener = Listener(model, words if settings.phrases else None, settings.silence_ms, settings.stable_ms,
+    listener = Listener(model, words if settings.phrases else None, settings.silence_ms, settings.stable_ms or None,
                         partial(reads_complete, registry))
     gate: Gate | None = None
     if settings.mode == "wake":
@@ -88,6 +88,7 @@ class SpeechInput:
         self.publish = publish
         self.prefix = prefix
         self._acted: dict[int, tuple[str, str]] = {}  # utterance -> (words acted on early, request id)
+        self._refused: set[str] = set()  # requests that ended without an answer (busy, failed)
         self._thinking = 0  # requests from speech not answered yet
         self._listening: bool | None = None  # None until first said, so the first state is published
         self._source: AudioSource | None = None
@@ -106,6 +107,7 @@ class SpeechInput:
                 return
             self._source = self.microphone.open_source()
             self._acted.clear()
+            self._refused.clear()
             self._listening = None
             self._thread = threading.Thread(target=self._run, args=(self._source,), name="listen", daemon=True)
             self._thread.start()
@@ -144,8 +146,10 @@ class SpeechInput:
                 if not gate.wait(blocks):
                     break
                 self._set_listening(True)
-                self.listener.run(blocks, self._on_heard, self._on_partial, one=True,
-                                  timeout_s=self.microphone.session_s, release=gate.released)
+                # A held button decides when the request ends; otherwise one utterance, begun in time.
+                held = gate.released is not None
+                self.listener.run(blocks, self._on_heard, self._on_partial, one=not held,
+                                  timeout_s=None if held else self.microphone.session_s, release=gate.released)
         except Exception:  # a broken audio device must not take the daemon down
             log.exception("listening stopped")
         finally:
@@ -160,15 +164,28 @@ class SpeechInput:
 
     def _show(self) -> None:
         if self.microphone.indicator is not None:
-            self.microphone.indicator.show(THINKING if self._thinking else LISTENING if self._listening else IDLE)
+            with self._lock:
+                state = THINKING if self._thinking else LISTENING if self._listening else IDLE
+            self.microphone.indicator.show(state)
 
     def _on_partial(self, text: str) -> None:
-        if self.publish is not None:
-            self.publish(f"{self.prefix}/partial", json.dumps({"text": text}, ensure_ascii=False), 0, False)
+        try:
+            if self.publish is not None:
+                self.publish(f"{self.prefix}/partial", json.dumps({"text": text}, ensure_ascii=False), 0, False)
+        except Exception:  # feedback that fails must not stop the listening
+            log.exception("publishing a partial transcript failed")
 
     def _on_heard(self, heard: Heard) -> None:
+        try:
+            self._take(heard)
+        except Exception:  # one utterance that fails must not stop the listening
+            log.exception("handing on %r failed", heard.text)
+
+    def _take(self, heard: Heard) -> None:
         # Words handed on early are acted on at once; what the utterance says after that only adds.
         before = self._acted.pop(heard.utterance, None)
+        if before is not None and before[1] in self._refused:
+            before = None  # the early request was refused (busy): the final one does the work
         if before is not None and same_words(before[0], heard.text):
             if heard.early:
                 self._acted[heard.utterance] = before
@@ -187,12 +204,16 @@ class SpeechInput:
         with self._lock:
             self._thinking += 1
         self._show()
-        # Done is called however the request ends: answered, refused as busy, or failed.
-        self.submit(request.acking(self._answered))
+        answered: list[bool] = []
+        self.submit(request.answering(lambda result: answered.append(True))
+                    .acking(lambda: self._finished(request.id, bool(answered))))
 
-    def _answered(self) -> None:
+    def _finished(self, request_id: str, answered: bool) -> None:
+        """Called however a request ends: answered, refused as busy, or failed."""
         with self._lock:
             self._thinking = max(0, self._thinking - 1)
+            if not answered:
+                self._refused.add(request_id)
         self._show()
 
 

@@ -21,7 +21,8 @@ _OPEN_END = re.compile(rf"(?:{COORDINATION.pattern})$")
 
 
 def reads_complete(registry: Registry, text: str) -> bool:
-    """True when ``text`` names something of the registry, asks something of it, and leaves nothing open."""
+    """True when ``text`` names a device, a room or all of a kind, asks something of it, and leaves nothing
+    open."""
     try:
         cleaned = clean_text(text)
     except InputError:
@@ -32,7 +33,8 @@ def reads_complete(registry: Registry, text: str) -> bool:
     if _OPEN_WORD.search(tail.lower()) or _OPEN_END.search(tail.lower()):
         return False
     mentions = find_mentions(registry, cleaned)
-    if not (mentions.devices or mentions.exact or mentions.rooms or mentions.types or mentions.everything):
+    # A kind of device alone ("turn on the lights") may yet get its room ("… in the kitchen").
+    if not (mentions.devices or mentions.exact or mentions.rooms or mentions.everything or mentions.quantified):
         return False
     return (asked_actions(cleaned) is not None or bool(complaint_actions(registry, cleaned))
             or extreme(cleaned) is not None or bool(started_appliances(registry, cleaned)))
