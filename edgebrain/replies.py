@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
+from .history import History
 from .messages import ErrorReply, Request, Result
 from .outbox import Outgoing
 from .payloads import dumps
@@ -29,10 +30,12 @@ class Replies:
     prefix: str
     out: TextIO | None
     registry: Registry  # the names a spoken reply uses
+    history: History  # what the web console shows
 
     def result(self, request: Request, result: Result) -> Result:
         """Answer a request, with a reply to say: ``<prefix>/result``, and the request's own way back."""
         result = replace(result, reply=reply_text(result, self.registry))
+        self.history.result(result.to_dict())
         if self.publisher is not None:
             self.publisher.publish(f"{self.prefix}/result", dumps(result.to_dict()), qos=1, retain=False,
                                    expires=False)
@@ -47,6 +50,7 @@ class Replies:
         """Say why a request was not taken."""
         log.warning("request %s refused (%s): %s", request_id or "-", code, message)
         payload = ErrorReply(request_id, code, message).to_dict()
+        self.history.error(payload)
         if self.publisher is None:
             self.print(payload)
         else:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 from .config import Settings
 from .gpio import GpioBank
 from .handler import Handler, Reader
+from .history import History
 from .homeassistant import HomeAssistantLink
 from .inbox import Inbox
 from .messages import Request
@@ -57,7 +58,8 @@ class Service:
         prefix = settings.mqtt.prefix
         gpio = None if settings.dry_run or not any(d.gpio for d in registry) else GpioBank(registry)
         self.mqtt = MqttClient(settings.mqtt, on_expired=self._expired) if settings.mqtt.enabled else None
-        self.replies = Replies(self.mqtt, prefix, out, registry)
+        self.history = History()
+        self.replies = Replies(self.mqtt, prefix, out, registry, self.history)
         self.router = Router(registry, publisher=self.mqtt, gpio=gpio, prefix=prefix, dry_run=settings.dry_run,
                              console=out if settings.dry_run else None)
         self.schedule = Schedule(schedule_path(settings))

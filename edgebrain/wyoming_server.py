@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -26,8 +25,9 @@ from wyoming.info import AsrModel, AsrProgram, Attribution, Describe, HandleMode
 from wyoming.server import AsyncEventHandler, AsyncServer
 
 from . import __version__
+from .aiothread import LoopThread
 from .config import WyomingSettings
-from .errors import ConfigError, InputError
+from .errors import InputError
 from .listen.transcriber import Stream, Transcriber
 from .messages import Request, Result
 from .understand.reading import clean_text
@@ -142,67 +142,32 @@ class WyomingServer:
         self.transcriber = transcriber
         self.submit = submit
         self.info = info(transcriber)
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._server: AsyncServer | None = None
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._failed: BaseException | None = None
+        self._thread = LoopThread("wyoming")
         self._announcement: Announcement | None = None
 
     def start(self) -> None:
-        """Serve in a thread of its own; raises when the address cannot be served."""
-        self._thread = threading.Thread(target=self._serve, name="wyoming", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise ConfigError(f"wyoming.uri {self.settings.uri}: the server did not start within 10 s")
-        if self._failed is not None:
-            raise self._failed
+        """Serve in a thread of its own; ConfigError when the address cannot be served."""
+        self._thread.start(self._setup, f"wyoming.uri {self.settings.uri}")
 
     def stop(self) -> None:
         """Withdraw the announcement, close every connection and the server; safe to call twice."""
-        loop, thread = self._loop, self._thread
-        if loop is not None and thread is not None and thread.is_alive() and loop.is_running():
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(10)
-        if thread is not None:
-            thread.join(10)
+        self._thread.stop(self._teardown)
 
-    async def _shutdown(self) -> None:
+    async def _setup(self) -> None:
+        self._server = AsyncServer.from_uri(self.settings.uri)
+        await self._server.start(self._connection)
+        port = urlparse(self.settings.uri).port
+        if self.settings.zeroconf and port is not None:  # a unix socket is not announced
+            self._announcement = Announcement(port, f"edgebrain-{socket.gethostname()}")
+            await self._announcement.start()
+        log.info("serving Wyoming on %s", self.settings.uri)
+
+    async def _teardown(self) -> None:
         if self._announcement is not None:
             await self._announcement.stop()
         if self._server is not None:
             await self._server.stop()
-        asyncio.get_running_loop().stop()
-
-    def _serve(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            self._server = AsyncServer.from_uri(self.settings.uri)
-            loop.run_until_complete(self._server.start(self._connection))
-            port = urlparse(self.settings.uri).port
-            if self.settings.zeroconf and port is not None:  # a unix socket is not announced
-                self._announcement = Announcement(port, f"edgebrain-{socket.gethostname()}")
-                loop.run_until_complete(self._announcement.start())
-            log.info("serving Wyoming on %s", self.settings.uri)
-        except Exception as exc:  # whatever it is, start() must hear of it, not wait
-            self._failed = ConfigError(f"wyoming.uri {self.settings.uri}: cannot serve: {exc}")
-            self._close(loop)
-            return
-        finally:
-            self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            self._close(loop)
-
-    @staticmethod
-    def _close(loop: asyncio.AbstractEventLoop) -> None:
-        """Cancel what is left (clients waiting for an answer), then close the loop and its executor."""
-        for task in asyncio.all_tasks(loop):
-            task.cancel()
-        loop.run_until_complete(asyncio.sleep(0))
-        loop.run_until_complete(loop.shutdown_default_executor())
-        loop.close()
 
     def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Any:
         return Connection(reader, writer, self)

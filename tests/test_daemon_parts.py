@@ -24,6 +24,7 @@ from edgebrain.config import (
 )
 from edgebrain.console import HINT, read_lines
 from edgebrain.handler import Handler
+from edgebrain.history import History
 from edgebrain.inbox import Inbox
 from edgebrain.messages import Request, Result
 from edgebrain.outbox import Outbox, Outgoing
@@ -74,7 +75,7 @@ def test_inbox_drops_repeats_refuses_when_full_and_survives_a_failing_request():
 @pytest.fixture()
 def parts(tmp_path, registry):
     recorder = Recorder()
-    replies = Replies(recorder, "eb", None, registry)
+    replies = Replies(recorder, "eb", None, registry, History())
     without_gpio = type(registry)([d for d in registry if not d.gpio])
     router = Router(without_gpio, publisher=recorder, prefix="eb")
     schedule = Schedule(tmp_path / "schedule.db")
