@@ -108,6 +108,16 @@ class WyomingSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """The web console: where it listens, and its password (None: none, allowed on this machine only)."""
+
+    enabled: bool
+    host: str
+    port: int
+    password: str | None = field(repr=False)  # a secret: never in logs or reprs
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything ``edgebrain run`` needs, validated."""
 
@@ -125,6 +135,7 @@ class Settings:
     grace_s: float
     listen: ListenSettings
     wyoming: WyomingSettings
+    web: WebSettings
     source: str  # where the settings came from: a file, or the embedded defaults
     notices: tuple[str, ...] = ()  # what a user may not expect from these settings, said at start
 
@@ -196,15 +207,16 @@ def _read_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _password(mqtt: Mapping[str, Any], origin: str) -> str | None:
-    if mqtt.get("password_file"):
-        path = Path(str(mqtt["password_file"])).expanduser()
+def _password(section: Mapping[str, Any], name: str, origin: str) -> str | None:
+    """A section's password: the first line of its password_file, else its password."""
+    if section.get("password_file"):
+        path = Path(str(section["password_file"])).expanduser()
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
-            raise ConfigError(f"mqtt.password_file ({origin}): cannot read {path}: {exc.strerror}") from exc
+            raise ConfigError(f"{name}.password_file ({origin}): cannot read {path}: {exc.strerror}") from exc
         return lines[0] if lines else ""
-    password = mqtt.get("password")
+    password = section.get("password")
     return None if password is None else str(password)
 
 
@@ -261,7 +273,7 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         max_text_bytes=data["max_text_bytes"], max_queue=data["max_queue"],
         mqtt=MqttSettings(
             enabled=mqtt["enabled"], host=mqtt["host"], port=mqtt["port"], username=mqtt["username"],
-            password=_password(mqtt, origins.get("mqtt.password_file", origin)), tls=TlsSettings(**mqtt["tls"]),
+            password=_password(mqtt, "mqtt", origins.get("mqtt.password_file", origin)), tls=TlsSettings(**mqtt["tls"]),
             prefix=mqtt["prefix"], client_id=client_id, keepalive=mqtt["keepalive"],
             session_expiry_s=mqtt["session_expiry_s"], protocol=mqtt["protocol"],
             shared_group=mqtt["shared_group"], hermes=mqtt["hermes"], reconnect_max_s=mqtt["reconnect_max_s"],
@@ -269,6 +281,8 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         ha_discovery=data["homeassistant"]["discovery"], ha_prefix=data["homeassistant"]["prefix"],
         grace_s=float(data["schedule"]["grace_s"]), listen=_listen(data["listen"]), source=origin,
         wyoming=WyomingSettings(**data["wyoming"]),
+        web=WebSettings(data["web"]["enabled"], data["web"]["host"], data["web"]["port"],
+                        _password(data["web"], "web", origins.get("web.password_file", origin))),
         notices=_notices(given, data, origin, origins),
     )
     log.info("configuration from %s", origin)

@@ -99,6 +99,11 @@ class MqttClient:
         self._client.loop_start()
         self._outbox.start()
 
+    @property
+    def connected(self) -> bool:
+        """True while connected to the broker."""
+        return self._connected.is_set()
+
     def wait_connected(self, timeout: float) -> bool:
         """Block until connected and subscribed (the broker acknowledged), refused, or ``timeout`` passed."""
         deadline = time.monotonic() + timeout

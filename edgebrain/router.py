@@ -49,6 +49,7 @@ class Router:
         self.prefix = prefix
         self.dry_run = dry_run
         self.console = console
+        self.last: dict[str, Delivery] = {}  # each device's last command, for the web console
         for device in registry:
             check_route(device)
             if dry_run:
@@ -60,6 +61,11 @@ class Router:
 
     def route(self, command: Command) -> Delivery:
         """Send one checked command now; CommandError when its device cannot take it."""
+        delivery = self._route(command)
+        self.last[delivery.device] = delivery
+        return delivery
+
+    def _route(self, command: Command) -> Delivery:
         device = self.registry.get(command.device)
         if device is None:
             raise CommandError(f"unknown device {command.device!r}")

@@ -24,10 +24,12 @@ from .replies import Replies
 from .router import Router
 from .schedule import Schedule
 from .scheduler import Scheduler
+from .web.auth import check_exposure
 
 if TYPE_CHECKING:
     from .listen.speech import Microphone, SpeechInput
     from .listen.transcriber import Transcriber
+    from .web.server import WebConsole
     from .wyoming_server import WyomingServer
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,8 @@ class Service:
                  clock: Callable[[], float] = time.time):
         """``transcriber``: Wyoming's speech to text, when the Wyoming server is on."""
         prefix = settings.mqtt.prefix
+        if settings.web.enabled:  # before any pin or connection is taken
+            check_exposure(settings.web.host, settings.web.password)
         gpio = None if settings.dry_run or not any(d.gpio for d in registry) else GpioBank(registry)
         self.mqtt = MqttClient(settings.mqtt, on_expired=self._expired) if settings.mqtt.enabled else None
         self.history = History()
@@ -78,6 +82,14 @@ class Service:
 
             self.wyoming = WyomingServer(settings.wyoming, transcriber if settings.wyoming.asr else None,
                                          self.inbox.submit)
+        self.web: WebConsole | None = None
+        if settings.web.enabled:
+            from .web.server import Parts, WebConsole  # aiohttp: only when serving the console
+
+            self.web = WebConsole(settings.web, Parts(registry, self.router, self.schedule, self.inbox.submit,
+                                                      self.history, self.health))
+        self.settings = settings
+        self.started_at = time.monotonic()
         self.inputs: MqttInputs | None = None
         self.homeassistant: HomeAssistantLink | None = None
         if self.mqtt is not None:
@@ -100,10 +112,13 @@ class Service:
         self.inbox.start()
         if self.wyoming is not None:
             self.wyoming.start()
+        if self.web is not None:
+            self.web.start()
 
     def stop(self) -> None:
         """Finish the request in hand, then stop every thread and leave the broker."""
-        _each(self.wyoming.stop if self.wyoming else None, self.speech.stop if self.speech else None,
+        _each(self.web.stop if self.web else None, self.wyoming.stop if self.wyoming else None,
+              self.speech.stop if self.speech else None,
               self.inbox.stop, self.scheduler.stop, self.mqtt.stop if self.mqtt else None)
 
     def close(self) -> None:
@@ -130,6 +145,12 @@ class Service:
     def healthy(self, stuck_after_s: float = 20.0) -> bool:
         """True while the worker and the scheduler run and came round recently."""
         return self.inbox.healthy(stuck_after_s) and self.scheduler.healthy(stuck_after_s)
+
+    def health(self) -> dict[str, str]:
+        """What `edgebrain doctor` would look at, as the daemon sees it now."""
+        from .health import health
+
+        return health(self)
 
     def _expired(self, item: Outgoing) -> None:
         self.replies.expired(item)

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import socket
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 from urllib.parse import urlparse
 
@@ -26,11 +25,11 @@ from wyoming.server import AsyncEventHandler, AsyncServer
 
 from . import __version__
 from .aiothread import LoopThread
+from .asking import ask
 from .config import WyomingSettings
 from .errors import InputError
 from .listen.transcriber import Stream, Transcriber
-from .messages import Request, Result
-from .understand.reading import clean_text
+from .messages import Request
 from .wyoming_events import BadEvent, read_event
 
 log = logging.getLogger(__name__)
@@ -175,22 +174,9 @@ class WyomingServer:
     async def understand(self, text: str) -> Event:
         """``handled`` or ``not-handled`` for one transcript, after the inbox has worked it."""
         try:
-            clean_text(text)
+            result = await ask(self.submit, text, "wyoming", ANSWER_TIMEOUT_S)
         except InputError as exc:
             return NotHandled(text=str(exc)).event()
-        answered: Future[Result | None] = Future()
-
-        def answer(result: Result) -> None:
-            if not answered.done():
-                answered.set_result(result)
-
-        def done() -> None:
-            if not answered.done():
-                answered.set_result(None)  # refused (busy) or failed before an answer
-
-        self.submit(Request(text, source="wyoming").answering(answer).acking(done))
-        try:
-            result = await asyncio.wait_for(asyncio.wrap_future(answered), ANSWER_TIMEOUT_S)
         except TimeoutError:
             return NotHandled(text="edgebrain took too long to answer").event()
         if result is None:

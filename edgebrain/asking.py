@@ -1,0 +1,29 @@
+"""Ask the daemon from an asyncio server (Wyoming, the web): hand a request to the inbox and await its
+result, which the inbox's worker thread delivers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Future
+
+from .messages import Request, Result
+from .understand.reading import clean_text
+
+
+async def ask(submit: Callable[[Request], None], text: str, source: str, timeout_s: float) -> Result | None:
+    """The result of ``text``; None when the request ended without one (busy, failed). InputError for
+    text that is not an utterance, TimeoutError after ``timeout_s`` (the request may still be carried out)."""
+    clean_text(text)
+    answered: Future[Result | None] = Future()
+
+    def answer(result: Result) -> None:
+        if not answered.done():
+            answered.set_result(result)
+
+    def done() -> None:
+        if not answered.done():
+            answered.set_result(None)  # refused (busy) or failed before an answer
+
+    submit(Request(text, source=source).answering(answer).acking(done))
+    return await asyncio.wait_for(asyncio.wrap_future(answered), timeout_s)

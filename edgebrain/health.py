@@ -1,0 +1,39 @@
+"""The daemon's health as a person reads it: model, registry, broker, microphone, uptime, last bench."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .service import Service
+
+
+def _uptime(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min {int(seconds % 60)} s"
+
+
+def _bench(service: Service) -> str:
+    path = service.settings.state_dir / "bench.json"
+    try:
+        fast = json.loads(path.read_text(encoding="utf-8"))["fast"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"no figures yet (edgebrain bench --json {path})"
+    latency = fast.get("latency_ms", {})
+    return f"accuracy {fast.get('accuracy', 0):.1%}, p50 {latency.get('p50')} ms, p95 {latency.get('p95')} ms"
+
+
+def health(service: Service) -> dict[str, str]:
+    """One line each: model, registry, broker, microphone, mode, uptime, bench."""
+    settings = service.settings
+    mqtt = service.mqtt
+    broker = "off" if mqtt is None else (f"connected to {settings.mqtt.host}:{settings.mqtt.port}"
+                                         if mqtt.connected else f"away ({settings.mqtt.host}:{settings.mqtt.port})")
+    speech = service.speech
+    microphone = "off" if speech is None else ("open, " + settings.listen.mode) if speech.open else "closed"
+    return {"model": settings.model or "the default model (edgebrain model info)",
+            "registry": f"{len(list(service.router.registry))} devices ({settings.devices or 'example registry'})",
+            "broker": broker, "microphone": microphone, "routing": "dry run" if settings.dry_run else "live",
+            "uptime": _uptime(time.monotonic() - service.started_at), "bench": _bench(service)}

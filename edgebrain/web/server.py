@@ -1,0 +1,242 @@
+"""The web console: aiohttp in a loop thread of its own, a page with no build step and nothing fetched
+from outside, live updates by server-sent events, and every action through the daemon's own checks.
+
+aiohttp because the daemon already runs asyncio servers in threads (Wyoming), it serves streams
+(server-sent events) without a thread per client, and it is maintained and widely used; the HTTP
+parsing is its, not ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+
+from ..aiothread import LoopThread
+from ..asking import ask
+from ..command import Command, check
+from ..config import WebSettings
+from ..errors import CommandError, EdgebrainError, InputError
+from ..history import History
+from ..messages import Request
+from ..registry import Registry
+from ..router import Router
+from ..schedule import Schedule
+from .auth import COOKIE, CSRF_HEADER, Session, Sessions, check_exposure
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ANSWER_TIMEOUT_S = 30.0
+PUSH_EVERY_S = 0.3
+_OPEN_PATHS = ("/login", "/static/")
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What the console shows and acts on: the daemon's own parts."""
+
+    registry: Registry
+    router: Router
+    schedule: Schedule
+    submit: Callable[[Request], None]
+    history: History
+    health: Callable[[], dict[str, Any]]
+
+
+def _static(name: str) -> str:
+    return (resources.files("edgebrain.web") / "static" / name).read_text(encoding="utf-8")
+
+
+def _page(body: str) -> str:
+    """A whole page: the shared head around one page's body."""
+    return _static("page.html").replace("<!--body-->", _static(body))
+
+
+class WebConsole:
+    """Serves the console at ``http://host:port/``."""
+
+    def __init__(self, settings: WebSettings, parts: Parts):
+        check_exposure(settings.host, settings.password)
+        self.settings = settings
+        self.parts = parts
+        self.sessions = Sessions(settings.password)
+        self._runner: web.AppRunner | None = None
+        self._thread = LoopThread("web")
+        self._closing: asyncio.Event | None = None  # ends the event streams, which never end by themselves
+
+    def start(self) -> None:
+        """Serve in a thread of its own; ConfigError when the address cannot be served."""
+        self._thread.start(self._setup, f"web {self.settings.host}:{self.settings.port}")
+
+    def stop(self) -> None:
+        """Close every connection and the server."""
+        self._thread.stop(self._teardown)
+
+    async def _setup(self) -> None:
+        app = web.Application(middlewares=[self._guard], client_max_size=64 * 1024)
+        app.add_routes([
+            web.get("/", self._index), web.get("/login", self._login_page), web.post("/login", self._login),
+            web.post("/logout", self._logout), web.get("/static/{name}", self._asset),
+            web.get("/api/state", self._state), web.get("/api/events", self._events),
+            web.post("/api/text", self._text), web.post("/api/devices/{device}/{action}", self._device),
+            web.post("/api/jobs/{job}/cancel", self._cancel),
+        ])
+        self._closing = asyncio.Event()
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.settings.host, self.settings.port).start()
+        log.info("web console on http://%s:%d/", self.settings.host, self.settings.port)
+
+    async def _teardown(self) -> None:
+        if self._closing is not None:
+            self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- who may ---------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Sign-in for everything but the login page; the CSRF token for every action."""
+        if request.path.startswith(_OPEN_PATHS):
+            return await handler(request)
+        session = self.sessions.get(request.cookies.get(COOKIE))
+        if session is None and self.sessions.open:
+            session = self.sessions.new()
+        if session is None:
+            if request.path.startswith("/api/"):
+                raise web.HTTPUnauthorized(text="sign in first")
+            raise web.HTTPSeeOther("/login")
+        if request.method == "POST" and not self.sessions.allows(session, request.headers.get(CSRF_HEADER)):
+            raise web.HTTPForbidden(text="missing or wrong CSRF token")
+        request["session"] = session
+        response = await handler(request)
+        _remember(response, session)
+        return response
+
+    async def _login_page(self, request: web.Request) -> web.Response:
+        return web.Response(text=_page("login.html"), content_type="text/html")
+
+    async def _login(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        session = self.sessions.sign_in(str(form.get("password", "")))
+        if session is None:
+            await asyncio.sleep(1)  # a guesser waits
+            page = _page("login.html").replace("<!--error-->", '<p class="error">Wrong password / 密码错误</p>')
+            return web.Response(text=page, content_type="text/html", status=401)
+        response = web.HTTPSeeOther("/")
+        _remember(response, session)
+        raise response
+
+    async def _logout(self, request: web.Request) -> web.Response:
+        self.sessions.end(request.cookies.get(COOKIE))
+        response = web.HTTPSeeOther("/login")
+        response.del_cookie(COOKIE)
+        raise response
+
+    # -- pages and state -------------------------------------------------------------------------
+
+    async def _index(self, request: web.Request) -> web.Response:
+        return web.Response(text=_page("index.html"), content_type="text/html")
+
+    async def _asset(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        types = {"js": "text/javascript", "css": "text/css"}
+        kind = types.get(name.rsplit(".", 1)[-1])
+        if kind is None or "/" in name or name.startswith("."):
+            raise web.HTTPNotFound()
+        try:
+            return web.Response(text=_static(name), content_type=kind)
+        except FileNotFoundError as exc:
+            raise web.HTTPNotFound() from exc
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the page shows."""
+        from .views import devices_view, jobs_view
+
+        return {"devices": devices_view(self.parts.registry, self.parts.router),
+                "jobs": jobs_view(self.parts.schedule), **self.parts.history.snapshot(),
+                "health": self.parts.health()}
+
+    async def _state(self, request: web.Request) -> web.Response:
+        session: Session = request["session"]
+        return web.json_response({**self.snapshot(), "csrf": session.csrf}, dumps=_dumps)
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        """Server-sent events: the whole state whenever it changes."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        last = ""
+        closing = self._closing
+        try:
+            while closing is not None and not closing.is_set():
+                state = await asyncio.to_thread(self.snapshot)
+                state.pop("health", None)  # uptime changes every second; health comes with /api/state
+                text = _dumps(state)
+                digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+                if digest != last:
+                    last = digest
+                    await response.write(f"event: state\ndata: {text}\n\n".encode())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(closing.wait(), PUSH_EVERY_S)
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        return response
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    async def _text(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        try:
+            result = await ask(self.parts.submit, str(body.get("text", "")), "web", ANSWER_TIMEOUT_S)
+        except InputError as exc:
+            return web.json_response({"error": str(exc)}, status=400, dumps=_dumps)
+        except TimeoutError:
+            return web.json_response({"error": "edgebrain took too long to answer"}, status=504, dumps=_dumps)
+        if result is None:
+            return web.json_response({"error": "edgebrain could not take this request now"}, status=503)
+        return web.json_response(result.to_dict(), dumps=_dumps)
+
+    async def _device(self, request: web.Request) -> web.Response:
+        command = Command(request.match_info["device"], request.match_info["action"])
+        try:
+            delivery = await asyncio.to_thread(lambda: self.parts.router.route(check(command, self.parts.registry)))
+        except (CommandError, InputError) as exc:
+            return web.json_response({"error": str(exc)}, status=400, dumps=_dumps)
+        return web.json_response({"device": delivery.device, "via": delivery.via, "topic": delivery.topic,
+                                  "payload": delivery.payload}, dumps=_dumps)
+
+    async def _cancel(self, request: web.Request) -> web.Response:
+        try:
+            job = await asyncio.to_thread(self.parts.schedule.cancel, int(request.match_info["job"]))
+        except (EdgebrainError, ValueError) as exc:
+            return web.json_response({"error": str(exc)}, status=400, dumps=_dumps)
+        return web.json_response(job.to_dict(), dumps=_dumps)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text="the body must be JSON") from exc
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="the body must be a JSON object")
+    return body
+
+
+def _remember(response: web.StreamResponse, session: Session) -> None:
+    if not response.prepared:
+        response.set_cookie(COOKIE, session.token, httponly=True, samesite="Strict", max_age=7 * 24 * 3600)

@@ -1,0 +1,110 @@
+"use strict";
+// The console page: state from /api/state, live updates from /api/events, actions with the CSRF token.
+const WORDS = {
+  en: {talk: "Talk to it", send: "Send", home: "The home", timed: "Timed commands", recent: "Recent requests",
+       health: "Health", example: "turn on the kitchen light / 打开客厅灯", cancel: "Cancel", none: "Nothing yet",
+       due: "due", language: "中文", state: "state", last: "last sent", errors: "Last errors"},
+  zh: {talk: "对它说", send: "发送", home: "家里的设备", timed: "定时命令", recent: "最近的请求", health: "状态",
+       example: "打开客厅灯 / turn on the kitchen light", cancel: "取消", none: "暂无", due: "时间",
+       language: "English", state: "状态", last: "上次发送", errors: "最近的错误"},
+};
+const ACTIONS = {zh: {on: "开", off: "关", toggle: "切换", open: "打开", close: "关闭", increase: "调高", decrease: "调低"}};
+let lang = (navigator.language || "en").startsWith("zh") ? "zh" : "en";
+let csrf = "";
+let state = {devices: [], jobs: [], results: [], errors: [], health: {}};
+
+const $ = (id) => document.getElementById(id);
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  Object.entries(attrs || {}).forEach(([k, v]) => (k === "onclick" ? (node.onclick = v) : node.setAttribute(k, v)));
+  children.flat().forEach((c) => node.append(c instanceof Node ? c : document.createTextNode(String(c))));
+  return node;
+}
+const t = (key) => WORDS[lang][key] || key;
+
+async function post(path, body) {
+  const response = await fetch(path, {method: "POST", credentials: "same-origin",
+    headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf}, body: JSON.stringify(body || {})});
+  const data = await response.json().catch(() => ({error: response.statusText}));
+  if (!response.ok) throw new Error(data.error || response.statusText);
+  return data;
+}
+
+function showResult(result) {
+  $("answer").replaceChildren(
+    el("div", {class: "reply"}, result.reply || ""),
+    el("div", {}, el("span", {class: "status " + result.status, id: "answer-status"}, result.status),
+       el("span", {class: "muted"}, " " + result.commands.map(said).join(", "))));
+}
+
+function renderDevices() {
+  const rooms = {};
+  state.devices.forEach((d) => (rooms[d.room || "—"] = rooms[d.room || "—"] || []).push(d));
+  $("devices").replaceChildren(...Object.entries(rooms).flatMap(([room, devices]) => [
+    el("div", {class: "room"}, room),
+    ...devices.map((d) => el("div", {class: "device", id: "device-" + d.id},
+      el("span", {class: "name"}, lang === "zh" ? d.name_zh : d.name),
+      el("span", {class: "state", id: "state-" + d.id},
+         d.state ? `${t("state")}: ${d.state.state}${d.state.level !== undefined ? " " + d.state.level + "%" : ""}`
+                 : d.last ? `${t("last")}: ${d.last}` : ""),
+      ...d.actions.map((a) => el("button", {type: "button", "data-device": d.id, "data-action": a,
+        onclick: () => post(`/api/devices/${d.id}/${a}`).catch((e) => alert(e.message))},
+        (ACTIONS[lang] || {})[a] || a)),
+      el("span", {class: "meta"}, `${d.type} · ${d.route}`)))]));
+}
+
+const said = (c) => `${c.device} ${c.action}${c.value !== undefined ? " " + c.value : ""}` +
+  (c.time ? ` @ ${c.time}` : "");
+
+function renderJobs() {
+  $("jobs").replaceChildren(...(state.jobs.length ? state.jobs.map((j) => el("li", {id: "job-" + j.id},
+    el("span", {class: "command"}, said(j.command)), " ",
+    el("span", {class: "muted"}, `${t("due")} ${j.due.replace("T", " ")} `),
+    el("button", {type: "button", class: "cancel", onclick: () => post(`/api/jobs/${j.id}/cancel`)
+      .catch((e) => alert(e.message))}, t("cancel")))) : [el("li", {class: "muted"}, t("none"))]));
+}
+
+function renderHistory() {
+  const items = state.results.slice(0, 15).map((r) => el("li", {},
+    el("span", {}, r.text || r.id), el("span", {class: "status " + r.status}, r.status),
+    el("div", {class: "muted"}, r.reply || "")));
+  $("history").replaceChildren(...(items.length ? items : [el("li", {class: "muted"}, t("none"))]));
+}
+
+function renderHealth() {
+  const facts = Object.entries(state.health || {}).flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, String(v))]);
+  const errors = state.errors.slice(0, 3).map((e) => `${e.code}: ${e.message}`).join(" | ");
+  $("facts").replaceChildren(...facts, el("dt", {}, t("errors")), el("dd", {id: "errors"}, errors || t("none")));
+}
+
+function render() {
+  document.documentElement.lang = lang === "zh" ? "zh" : "en";
+  document.querySelectorAll("[data-t]").forEach((n) => (n.textContent = t(n.dataset.t)));
+  $("text").placeholder = t("example");
+  $("language").textContent = t("language");
+  renderDevices(); renderJobs(); renderHistory(); renderHealth();
+}
+
+async function load() {
+  const response = await fetch("/api/state", {credentials: "same-origin"});
+  if (response.status === 401) { location.href = "/login"; return; }
+  const data = await response.json();
+  csrf = data.csrf;
+  state = data;
+  render();
+}
+
+$("ask").onsubmit = async (event) => {
+  event.preventDefault();
+  const text = $("text").value.trim();
+  if (!text) return;
+  try { showResult(await post("/api/text", {text})); $("text").value = ""; }
+  catch (e) { $("answer").replaceChildren(el("div", {class: "error"}, e.message)); }
+};
+$("language").onclick = () => { lang = lang === "en" ? "zh" : "en"; render(); };
+
+load().then(() => {
+  const events = new EventSource("/api/events");
+  events.addEventListener("state", (e) => { state = {...state, ...JSON.parse(e.data)}; render(); });
+  setInterval(() => load().catch(() => {}), 10000);  // health (uptime) now and then
+});

@@ -1,0 +1,140 @@
+"""The web console in a real headless browser (Debian's chromium and chromedriver, with Selenium), over
+a real broker, with gpiozero's MockFactory pins: requests, timed commands, live GPIO states, sign-in
+and CSRF."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from dataclasses import replace
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service as Driver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as seen
+from selenium.webdriver.support.ui import WebDriverWait
+
+from edgebrain.service import Service
+from edgebrain.understand.engine import Understander
+from tests.broker import free_port, service_settings
+from tests.fakes import ScriptedBackend
+
+PASSWORD = "correct horse"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Driver("/usr/bin/chromedriver"), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture()
+def console(tmp_path, broker, registry, browser):
+    port = free_port()
+    settings = service_settings(tmp_path, broker.port, client_id=f"eb-web-{time.monotonic_ns()}")
+    settings = replace(settings, web=replace(settings.web, enabled=True, port=port, password=PASSWORD))
+    service = Service(settings, registry, Understander(registry, ScriptedBackend({})))
+    service.start()
+    assert service.mqtt is not None and service.mqtt.wait_connected(10)
+    browser.delete_all_cookies()
+    yield f"http://127.0.0.1:{port}", service
+    service.close()
+
+
+def sign_in(browser, url, password=PASSWORD):
+    browser.get(url + "/")
+    WebDriverWait(browser, 10).until(seen.presence_of_element_located((By.ID, "password")))
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.ID, "sign-in").click()
+
+
+def wait_text(browser, element_id, text, timeout=15):
+    WebDriverWait(browser, timeout).until(seen.text_to_be_present_in_element((By.ID, element_id), text))
+
+
+def test_a_wrong_password_is_refused_and_the_right_one_lets_in(browser, console):
+    url, _ = console
+    sign_in(browser, url, "wrong")
+    WebDriverWait(browser, 15).until(seen.presence_of_element_located((By.CLASS_NAME, "error")))
+    assert "Wrong password" in browser.find_element(By.CLASS_NAME, "error").text
+    assert browser.current_url.endswith("/login")
+    sign_in(browser, url)
+    WebDriverWait(browser, 10).until(seen.presence_of_element_located((By.ID, "device-kitchen_light")))
+    with pytest.raises(urllib.error.HTTPError) as caught:  # and no session, no state
+        urllib.request.urlopen(url + "/api/state")
+    assert caught.value.code == 401
+
+
+def test_a_typed_request_reaches_the_device_topic(browser, console, watcher):
+    url, _ = console
+    sign_in(browser, url)
+    box = WebDriverWait(browser, 10).until(seen.element_to_be_clickable((By.ID, "text")))
+    box.send_keys("turn on the kitchen light")
+    browser.find_element(By.ID, "send").click()
+    assert watcher.wait_for("home/kitchen/light/set")[0].payload == b'{"state":"ON"}'
+    wait_text(browser, "answer", "Turned on the kitchen light.")
+    assert browser.find_element(By.ID, "answer-status").text == "routed"
+
+
+def test_a_timed_command_shows_up_and_is_cancelled(browser, console):
+    url, service = console
+    sign_in(browser, url)
+    box = WebDriverWait(browser, 10).until(seen.element_to_be_clickable((By.ID, "text")))
+    box.send_keys("turn off the kitchen light at 23:00")
+    browser.find_element(By.ID, "send").click()
+    (job,) = WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#jobs li[id^=job-]"))
+    job.find_element(By.CLASS_NAME, "cancel").click()
+    WebDriverWait(browser, 15).until(lambda b: not b.find_elements(By.CSS_SELECTOR, "#jobs li[id^=job-]"))
+    assert [j.status for j in service.schedule.jobs(include_done=True)] == ["cancelled"]
+
+
+def test_a_gpio_state_change_appears_without_reloading(browser, console, watcher):
+    url, _ = console
+    sign_in(browser, url)
+    wait_text(browser, "state-bedroom_light", "OFF")
+    browser.execute_script("window.notReloaded = true")
+    watcher.publish("eb/bedroom_light/set", json.dumps({"state": "ON", "brightness": 40}))  # Home Assistant
+    wait_text(browser, "state-bedroom_light", "ON 40%")
+    assert browser.execute_script("return window.notReloaded") is True
+
+
+def test_an_action_without_the_csrf_token_is_refused(browser, console, watcher):
+    url, _ = console
+    sign_in(browser, url)
+    WebDriverWait(browser, 10).until(seen.presence_of_element_located((By.ID, "device-kitchen_plug")))
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+    state = json.loads(urllib.request.urlopen(urllib.request.Request(url + "/api/state", headers={"Cookie": cookie}))
+                       .read())
+
+    def act(token):
+        headers = {"Cookie": cookie, "Content-Type": "application/json", **({"X-CSRF-Token": token} if token else {})}
+        request = urllib.request.Request(url + "/api/devices/kitchen_light/on", data=b"{}", headers=headers)
+        try:
+            return urllib.request.urlopen(request).status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert act(None) == 403 and act("forged") == 403
+    assert watcher.on("home/kitchen/light/set") == []
+    assert act(state["csrf"]) == 200
+    assert watcher.wait_for("home/kitchen/light/set")[0].payload == b'{"state":"ON"}'
+
+
+def test_a_console_open_to_the_network_needs_a_password(tmp_path, registry):
+    from edgebrain.config import load_settings
+    from edgebrain.errors import ConfigError
+
+    defaults = load_settings(None, environ={})
+    settings = replace(defaults, state_dir=tmp_path, web=replace(defaults.web, enabled=True, host="0.0.0.0"))
+    message = "web.host 0.0.0.0 is reachable from the network: set web.password_file"
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Service(settings, registry, Understander(registry, ScriptedBackend({})))
