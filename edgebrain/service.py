@@ -84,7 +84,8 @@ class Service:
                                          self.inbox.submit)
         self.web: WebConsole | None = None
         if settings.web.enabled:
-            from .web.server import Parts, WebConsole  # aiohttp: only when serving the console
+            from .web.actions import Parts
+            from .web.server import WebConsole  # aiohttp: only when serving the console
 
             self.web = WebConsole(settings.web, Parts(registry, self.router, self.schedule, self.inbox.submit,
                                                       self.history, self.health))

@@ -11,45 +11,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from aiohttp import web
 
 from ..aiothread import LoopThread
-from ..asking import ask
-from ..command import Command, check
 from ..config import WebSettings
-from ..errors import CommandError, EdgebrainError, InputError
-from ..history import History
-from ..messages import Request
-from ..registry import Registry
-from ..router import Router
-from ..schedule import Schedule
+from .actions import Actions, Parts, dumps
 from .auth import COOKIE, CSRF_HEADER, Session, Sessions, check_exposure
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ANSWER_TIMEOUT_S = 30.0
 PUSH_EVERY_S = 0.3
 _OPEN_PATHS = ("/login", "/static/")
-
-
-@dataclass(frozen=True)
-class Parts:
-    """What the console shows and acts on: the daemon's own parts."""
-
-    registry: Registry
-    router: Router
-    schedule: Schedule
-    submit: Callable[[Request], None]
-    history: History
-    health: Callable[[], dict[str, Any]]
 
 
 def _static(name: str) -> str:
@@ -69,6 +47,7 @@ class WebConsole:
         self.settings = settings
         self.parts = parts
         self.sessions = Sessions(settings.password)
+        self._actions = Actions(parts)
         self._runner: web.AppRunner | None = None
         self._thread = LoopThread("web")
         self._closing: asyncio.Event | None = None  # ends the event streams, which never end by themselves
@@ -87,8 +66,9 @@ class WebConsole:
             web.get("/", self._index), web.get("/login", self._login_page), web.post("/login", self._login),
             web.post("/logout", self._logout), web.get("/static/{name}", self._asset),
             web.get("/api/state", self._state), web.get("/api/events", self._events),
-            web.post("/api/text", self._text), web.post("/api/devices/{device}/{action}", self._device),
-            web.post("/api/jobs/{job}/cancel", self._cancel),
+            web.post("/api/text", self._actions.text),
+            web.post("/api/devices/{device}/{action}", self._actions.device),
+            web.post("/api/jobs/{job}/cancel", self._actions.cancel),
         ])
         self._closing = asyncio.Event()
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
@@ -169,7 +149,7 @@ class WebConsole:
 
     async def _state(self, request: web.Request) -> web.Response:
         session: Session = request["session"]
-        return web.json_response({**self.snapshot(), "csrf": session.csrf}, dumps=_dumps)
+        return web.json_response({**self.snapshot(), "csrf": session.csrf}, dumps=dumps)
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events: the whole state whenever it changes."""
@@ -181,7 +161,7 @@ class WebConsole:
             while closing is not None and not closing.is_set():
                 state = await asyncio.to_thread(self.snapshot)
                 state.pop("health", None)  # uptime changes every second; health comes with /api/state
-                text = _dumps(state)
+                text = dumps(state)
                 digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
                 if digest != last:
                     last = digest
@@ -191,51 +171,6 @@ class WebConsole:
         except (ConnectionError, asyncio.CancelledError):
             pass
         return response
-
-    # -- actions ---------------------------------------------------------------------------------
-
-    async def _text(self, request: web.Request) -> web.Response:
-        body = await _json(request)
-        try:
-            result = await ask(self.parts.submit, str(body.get("text", "")), "web", ANSWER_TIMEOUT_S)
-        except InputError as exc:
-            return web.json_response({"error": str(exc)}, status=400, dumps=_dumps)
-        except TimeoutError:
-            return web.json_response({"error": "edgebrain took too long to answer"}, status=504, dumps=_dumps)
-        if result is None:
-            return web.json_response({"error": "edgebrain could not take this request now"}, status=503)
-        return web.json_response(result.to_dict(), dumps=_dumps)
-
-    async def _device(self, request: web.Request) -> web.Response:
-        command = Command(request.match_info["device"], request.match_info["action"])
-        try:
-            delivery = await asyncio.to_thread(lambda: self.parts.router.route(check(command, self.parts.registry)))
-        except (CommandError, InputError) as exc:
-            return web.json_response({"error": str(exc)}, status=400, dumps=_dumps)
-        return web.json_response({"device": delivery.device, "via": delivery.via, "topic": delivery.topic,
-                                  "payload": delivery.payload}, dumps=_dumps)
-
-    async def _cancel(self, request: web.Request) -> web.Response:
-        try:
-            job = await asyncio.to_thread(self.parts.schedule.cancel, int(request.match_info["job"]))
-        except (EdgebrainError, ValueError) as exc:
-            return web.json_response({"error": str(exc)}, status=400, dumps=_dumps)
-        return web.json_response(job.to_dict(), dumps=_dumps)
-
-
-def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False)
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise web.HTTPBadRequest(text="the body must be JSON") from exc
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="the body must be a JSON object")
-    return body
-
 
 def _remember(response: web.StreamResponse, session: Session) -> None:
     if not response.prepared:

@@ -1,0 +1,87 @@
+"""What the console's buttons and text box do: each through the daemon's own checks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from ..asking import ask
+from ..command import Command, check
+from ..errors import CommandError, EdgebrainError, InputError
+from ..history import History
+from ..messages import Request
+from ..registry import Registry
+from ..router import Router
+from ..schedule import Schedule
+
+ANSWER_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What the console shows and acts on: the daemon's own parts."""
+
+    registry: Registry
+    router: Router
+    schedule: Schedule
+    submit: Callable[[Request], None]
+    history: History
+    health: Callable[[], dict[str, Any]]
+
+
+def dumps(data: Any) -> str:
+    """JSON with Chinese as it is."""
+    return json.dumps(data, ensure_ascii=False)
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text="the body must be JSON") from exc
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="the body must be a JSON object")
+    return body
+
+
+class Actions:
+    """The console's actions: a request in words, a device's action, a job cancelled."""
+
+    def __init__(self, parts: Parts):
+        self.parts = parts
+
+    async def text(self, request: web.Request) -> web.Response:
+        """A request in words, through the inbox like ``<prefix>/text``."""
+        body = await _json(request)
+        try:
+            result = await ask(self.parts.submit, str(body.get("text", "")), "web", ANSWER_TIMEOUT_S)
+        except InputError as exc:
+            return web.json_response({"error": str(exc)}, status=400, dumps=dumps)
+        except TimeoutError:
+            return web.json_response({"error": "edgebrain took too long to answer"}, status=504, dumps=dumps)
+        if result is None:
+            return web.json_response({"error": "edgebrain could not take this request now"}, status=503)
+        return web.json_response(result.to_dict(), dumps=dumps)
+
+    async def device(self, request: web.Request) -> web.Response:
+        """One action of one device, checked as a Home Assistant command is."""
+        command = Command(request.match_info["device"], request.match_info["action"])
+        try:
+            delivery = await asyncio.to_thread(lambda: self.parts.router.route(check(command, self.parts.registry)))
+        except (CommandError, InputError) as exc:
+            return web.json_response({"error": str(exc)}, status=400, dumps=dumps)
+        return web.json_response({"device": delivery.device, "via": delivery.via, "topic": delivery.topic,
+                                  "payload": delivery.payload}, dumps=dumps)
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        """Cancel a pending timed command."""
+        try:
+            job = await asyncio.to_thread(self.parts.schedule.cancel, int(request.match_info["job"]))
+        except (EdgebrainError, ValueError) as exc:
+            return web.json_response({"error": str(exc)}, status=400, dumps=dumps)
+        return web.json_response(job.to_dict(), dumps=dumps)
