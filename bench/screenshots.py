@@ -23,6 +23,9 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as seen  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+from edgebrain.listen.recognizer import load_model  # noqa: E402
+from edgebrain.listen.transcriber import Transcriber  # noqa: E402
+from edgebrain.listen.voskmodel import resolve_vosk  # noqa: E402
 from edgebrain.registry import load_registry  # noqa: E402
 from edgebrain.service import Service  # noqa: E402
 from edgebrain.understand.loader import load_understander  # noqa: E402
@@ -41,7 +44,9 @@ def main() -> int:
         port = free_port()
         settings = service_settings(Path(folder), broker.port, client_id="eb-screenshots")
         settings = replace(settings, web=replace(settings.web, enabled=True, port=port))
-        service = Service(settings, registry, load_understander(registry=registry))
+        # The Korean model is the one obtainable here: it shows the push-to-talk button.
+        transcriber = Transcriber(load_model(resolve_vosk("ko")), None, "ko", "ko")
+        service = Service(settings, registry, load_understander(registry=registry), transcriber=transcriber)
         service.start()
         options = webdriver.ChromeOptions()
         options.binary_location = "/usr/bin/chromium"

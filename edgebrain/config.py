@@ -114,6 +114,7 @@ class WebSettings:
     enabled: bool
     host: str
     port: int
+    speech: bool
     password: str | None = field(repr=False)  # a secret: never in logs or reprs
 
 
@@ -281,7 +282,7 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         ha_discovery=data["homeassistant"]["discovery"], ha_prefix=data["homeassistant"]["prefix"],
         grace_s=float(data["schedule"]["grace_s"]), listen=_listen(data["listen"]), source=origin,
         wyoming=WyomingSettings(**data["wyoming"]),
-        web=WebSettings(data["web"]["enabled"], data["web"]["host"], data["web"]["port"],
+        web=WebSettings(data["web"]["enabled"], data["web"]["host"], data["web"]["port"], data["web"]["speech"],
                         _password(data["web"], "web", origins.get("web.password_file", origin))),
         notices=_notices(given, data, origin, origins),
     )

@@ -69,20 +69,28 @@ def run(settings: Settings, out: TextIO = sys.stdout) -> int:
 
 
 def _speech(settings: Settings, registry: Registry) -> tuple[Microphone | None, Transcriber | None]:
-    """The microphone and Wyoming's speech to text, as configured, sharing one Vosk model."""
-    wants_asr = settings.wyoming.enabled and settings.wyoming.asr
-    if not (settings.listen.enabled or wants_asr):
+    """The microphone, and speech to text for Wyoming and the web console, sharing one Vosk model. The
+    console's push-to-talk alone never stops the daemon: without a model its button is hidden."""
+    wyoming_asr = settings.wyoming.enabled and settings.wyoming.asr
+    web_asr = settings.web.enabled and settings.web.speech
+    if not (settings.listen.enabled or wyoming_asr or web_asr):
         return None, None
+    from .errors import ModelError
     from .listen.recognizer import load_model, phrase_list
     from .listen.speech import microphone
     from .listen.transcriber import Transcriber
     from .listen.voskmodel import NAMES, resolve_vosk
 
     listen = settings.listen
-    model = load_model(resolve_vosk(listen.model))
+    try:
+        model = load_model(resolve_vosk(listen.model))
+    except ModelError as exc:
+        if settings.listen.enabled or wyoming_asr:
+            raise
+        log.warning("the web console's push-to-talk is off: %s", exc)
+        return None, None
     language = listen.model if listen.model in NAMES else "en"
-    transcriber = Transcriber(model, phrase_list(registry) if listen.phrases else None, listen.model,
-                              language) if wants_asr else None
+    transcriber = Transcriber(model, phrase_list(registry) if listen.phrases else None, listen.model, language)
     return (microphone(listen, registry, model) if listen.enabled else None), transcriber
 
 

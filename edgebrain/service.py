@@ -56,7 +56,7 @@ class Service:
     def __init__(self, settings: Settings, registry: Registry, reader: Reader, *, out: TextIO | None = None,
                  microphone: Microphone | None = None, transcriber: Transcriber | None = None,
                  clock: Callable[[], float] = time.time):
-        """``transcriber``: Wyoming's speech to text, when the Wyoming server is on."""
+        """``transcriber``: speech to text for Wyoming and the web console, when they are on."""
         prefix = settings.mqtt.prefix
         if settings.web.enabled:  # before any pin or connection is taken
             check_exposure(settings.web.host, settings.web.password)
@@ -88,7 +88,8 @@ class Service:
             from .web.server import WebConsole  # aiohttp: only when serving the console
 
             self.web = WebConsole(settings.web, Parts(registry, self.router, self.schedule, self.inbox.submit,
-                                                      self.history, self.health))
+                                                      self.history, self.health,
+                                                      transcriber if settings.web.speech else None))
         self.settings = settings
         self.started_at = time.monotonic()
         self.inputs: MqttInputs | None = None

@@ -138,3 +138,43 @@ def test_a_console_open_to_the_network_needs_a_password(tmp_path, registry):
     message = "web.host 0.0.0.0 is reachable from the network: set web.password_file"
     with pytest.raises(ConfigError, match=re.escape(message)):
         Service(settings, registry, Understander(registry, ScriptedBackend({})))
+
+
+def test_push_to_talk_records_in_the_browser_and_the_daemon_transcribes(tmp_path, broker, watcher):
+    import subprocess
+
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    from edgebrain.listen.recognizer import load_model
+    from edgebrain.listen.transcriber import Transcriber
+    from edgebrain.listen.voskmodel import resolve_vosk
+    from edgebrain.registry import Device, Registry
+
+    spoken, wav = tmp_path / "spoken.wav", tmp_path / "mic.wav"
+    subprocess.run(["espeak-ng", "-v", "ko", "-s", "180", "-w", str(spoken), "안녕하세요 꺼"], check=True)
+    subprocess.run(["sox", str(spoken), "-r", "48000", str(wav), "pad", "0.3", "2"], check=True)
+    home = Registry([Device("hall_light", "light", "Hall light", "hallway", ("안녕하세요",),
+                            mqtt={"topic": "home/hall/light/set"})])
+    transcriber = Transcriber(load_model(resolve_vosk("ko")), ["안녕하세요", "켜", "꺼", "주세요"], "ko", "ko")
+    port = free_port()
+    settings = service_settings(tmp_path / "state", broker.port, client_id=f"eb-ptt-{time.monotonic_ns()}")
+    settings = replace(settings, web=replace(settings.web, enabled=True, port=port))
+    service = Service(settings, home, Understander(home, ScriptedBackend({})), transcriber=transcriber)
+    service.start()
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--use-fake-ui-for-media-stream",
+                 "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}%noloop",
+                 "--autoplay-policy=no-user-gesture-required"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Driver("/usr/bin/chromedriver"), options=options)
+    try:
+        driver.get(f"http://127.0.0.1:{port}/")
+        button = WebDriverWait(driver, 10).until(seen.visibility_of_element_located((By.ID, "talk-button")))
+        ActionChains(driver).click_and_hold(button).pause(3.5).release().perform()
+        wait_text(driver, "answer-text", "안녕하세요 꺼", timeout=30)
+        assert watcher.wait_for("home/hall/light/set")[0].payload == b'{"device":"hall_light","action":"off"}'
+        assert driver.find_element(By.ID, "answer-status").text == "routed"
+    finally:
+        driver.quit()
+        service.close()

@@ -14,6 +14,7 @@ from ..asking import ask
 from ..command import Command, check
 from ..errors import CommandError, EdgebrainError, InputError
 from ..history import History
+from ..listen.transcriber import Transcriber
 from ..messages import Request
 from ..registry import Registry
 from ..router import Router
@@ -32,6 +33,7 @@ class Parts:
     submit: Callable[[Request], None]
     history: History
     health: Callable[[], dict[str, Any]]
+    transcriber: Transcriber | None  # push-to-talk; None: no button
 
 
 def dumps(data: Any) -> str:
@@ -58,8 +60,30 @@ class Actions:
     async def text(self, request: web.Request) -> web.Response:
         """A request in words, through the inbox like ``<prefix>/text``."""
         body = await _json(request)
+        return await self._ask(str(body.get("text", "")))
+
+    async def speech(self, request: web.Request) -> web.Response:
+        """A request spoken into the page: 16 kHz mono 16-bit PCM, transcribed here, then asked."""
+        transcriber = self.parts.transcriber
+        if transcriber is None:
+            return web.json_response({"error": "speech to text is off here"}, status=404)
+        pcm = await request.read()
+        if not pcm or len(pcm) % 2:
+            return web.json_response({"error": "the body must be 16-bit PCM audio"}, status=400)
+
+        def transcribe() -> str:
+            stream = transcriber.stream()
+            stream.feed(pcm)
+            return stream.text()
+
+        heard = await asyncio.to_thread(transcribe)
+        if not heard:
+            return web.json_response({"error": "nothing was heard", "transcript": ""}, status=422, dumps=dumps)
+        return await self._ask(heard)
+
+    async def _ask(self, text: str) -> web.Response:
         try:
-            result = await ask(self.parts.submit, str(body.get("text", "")), "web", ANSWER_TIMEOUT_S)
+            result = await ask(self.parts.submit, text, "web", ANSWER_TIMEOUT_S)
         except InputError as exc:
             return web.json_response({"error": str(exc)}, status=400, dumps=dumps)
         except TimeoutError:

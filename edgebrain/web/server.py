@@ -61,12 +61,13 @@ class WebConsole:
         self._thread.stop(self._teardown)
 
     async def _setup(self) -> None:
-        app = web.Application(middlewares=[self._guard], client_max_size=64 * 1024)
+        # A megabyte: half a minute of 16 kHz speech, the largest body the page sends.
+        app = web.Application(middlewares=[self._guard], client_max_size=1024 * 1024)
         app.add_routes([
             web.get("/", self._index), web.get("/login", self._login_page), web.post("/login", self._login),
             web.post("/logout", self._logout), web.get("/static/{name}", self._asset),
             web.get("/api/state", self._state), web.get("/api/events", self._events),
-            web.post("/api/text", self._actions.text),
+            web.post("/api/text", self._actions.text), web.post("/api/speech", self._actions.speech),
             web.post("/api/devices/{device}/{action}", self._actions.device),
             web.post("/api/jobs/{job}/cancel", self._actions.cancel),
         ])
@@ -149,7 +150,8 @@ class WebConsole:
 
     async def _state(self, request: web.Request) -> web.Response:
         session: Session = request["session"]
-        return web.json_response({**self.snapshot(), "csrf": session.csrf}, dumps=dumps)
+        return web.json_response({**self.snapshot(), "csrf": session.csrf,
+                                  "speech": self.parts.transcriber is not None}, dumps=dumps)
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         """Server-sent events: the whole state whenever it changes."""

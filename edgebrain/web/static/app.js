@@ -3,10 +3,12 @@
 const WORDS = {
   en: {talk: "Talk to it", send: "Send", home: "The home", timed: "Timed commands", recent: "Recent requests",
        health: "Health", example: "turn on the kitchen light / 打开客厅灯", cancel: "Cancel", none: "Nothing yet",
-       due: "due", language: "中文", state: "state", last: "last sent", errors: "Last errors"},
+       due: "due", language: "中文", state: "state", last: "last sent", errors: "Last errors",
+       hold: "Hold to talk", listening: "Listening… release to send", heard: "heard"},
   zh: {talk: "对它说", send: "发送", home: "家里的设备", timed: "定时命令", recent: "最近的请求", health: "状态",
        example: "打开客厅灯 / turn on the kitchen light", cancel: "取消", none: "暂无", due: "时间",
-       language: "English", state: "状态", last: "上次发送", errors: "最近的错误"},
+       language: "English", state: "状态", last: "上次发送", errors: "最近的错误",
+       hold: "按住说话", listening: "正在听…松开发送", heard: "听到"},
 };
 const ACTIONS = {zh: {on: "开", off: "关", toggle: "切换", open: "打开", close: "关闭", increase: "调高", decrease: "调低"}};
 let lang = (navigator.language || "en").startsWith("zh") ? "zh" : "en";
@@ -32,6 +34,7 @@ async function post(path, body) {
 
 function showResult(result) {
   $("answer").replaceChildren(
+    el("div", {class: "muted", id: "answer-text"}, `${t("heard")}: ${result.text}`),
     el("div", {class: "reply"}, result.reply || ""),
     el("div", {}, el("span", {class: "status " + result.status, id: "answer-status"}, result.status),
        el("span", {class: "muted"}, " " + result.commands.map(said).join(", "))));
@@ -91,6 +94,7 @@ async function load() {
   const data = await response.json();
   csrf = data.csrf;
   state = data;
+  $("talk-button").hidden = !(data.speech && navigator.mediaDevices);
   render();
 }
 
@@ -102,6 +106,49 @@ $("ask").onsubmit = async (event) => {
   catch (e) { $("answer").replaceChildren(el("div", {class: "error"}, e.message)); }
 };
 $("language").onclick = () => { lang = lang === "en" ? "zh" : "en"; render(); };
+
+// Push-to-talk: the browser records while the button is held, then sends 16 kHz mono 16-bit PCM.
+let recording = null;
+async function startTalking() {
+  if (recording) return;
+  const stream = await navigator.mediaDevices.getUserMedia({audio: true});
+  const context = new AudioContext();
+  const source = context.createMediaStreamSource(stream);
+  const node = context.createScriptProcessor(4096, 1, 1);
+  const chunks = [];
+  node.onaudioprocess = (e) => chunks.push(new Float32Array(e.inputBuffer.getChannelData(0)));
+  source.connect(node); node.connect(context.destination);
+  recording = {stream, context, node, chunks};
+  $("talk-button").textContent = t("listening");
+}
+function to16k(chunks, rate) {
+  const samples = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0; chunks.forEach((c) => { samples.set(c, offset); offset += c.length; });
+  const step = rate / 16000, out = new Int16Array(Math.floor(samples.length / step));
+  for (let i = 0; i < out.length; i++) {
+    const start = Math.floor(i * step), end = Math.max(start + 1, Math.floor((i + 1) * step));
+    let sum = 0; for (let j = start; j < end; j++) sum += samples[j];
+    out[i] = Math.max(-32768, Math.min(32767, Math.round((sum / (end - start)) * 32767)));
+  }
+  return out;
+}
+async function stopTalking() {
+  if (!recording) return;
+  const {stream, context, node, chunks} = recording;
+  recording = null;
+  node.disconnect(); stream.getTracks().forEach((track) => track.stop());
+  const pcm = to16k(chunks, context.sampleRate);
+  await context.close();
+  $("talk-button").textContent = t("hold");
+  const response = await fetch("/api/speech", {method: "POST", credentials: "same-origin",
+    headers: {"Content-Type": "application/octet-stream", "X-CSRF-Token": csrf}, body: pcm.buffer});
+  const data = await response.json().catch(() => ({error: response.statusText}));
+  if (response.ok) showResult(data);
+  else $("answer").replaceChildren(el("div", {class: "error"}, data.error || response.statusText));
+}
+const talk = $("talk-button");
+talk.onpointerdown = () => startTalking().catch((e) => alert(e.message));
+talk.onpointerup = talk.onpointerleave = () => stopTalking().catch((e) => alert(e.message));
 
 load().then(() => {
   const events = new EventSource("/api/events");
