@@ -178,3 +178,21 @@ def test_push_to_talk_records_in_the_browser_and_the_daemon_transcribes(tmp_path
     finally:
         driver.quit()
         service.close()
+
+
+def test_a_console_without_a_password_answers_only_to_this_machines_names(tmp_path, registry):
+    from edgebrain.config import load_settings
+
+    port = free_port()
+    defaults = load_settings(None, environ={})
+    settings = replace(defaults, stdin=False, state_dir=tmp_path, web=replace(defaults.web, enabled=True, port=port))
+    service = Service(settings, registry, Understander(registry, ScriptedBackend({})))
+    service.start()
+    try:
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state").status == 200
+        rebound = urllib.request.Request(f"http://127.0.0.1:{port}/api/state", headers={"Host": f"evil.example:{port}"})
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(rebound)
+        assert caught.value.code == 403
+    finally:
+        service.close()

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PUSH_EVERY_S = 0.3
 _OPEN_PATHS = ("/login", "/static/")
+_LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
 def _static(name: str) -> str:
@@ -88,6 +89,10 @@ class WebConsole:
     @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Sign-in for everything but the login page; the CSRF token for every action."""
+        if self.sessions.open and request.host.rsplit(":", 1)[0] not in _LOCAL_NAMES:
+            # No password is only safe for this machine's own names: another name pointing here (DNS
+            # rebinding) would let any web page the user visits act on the home.
+            raise web.HTTPForbidden(text="this console answers only to 127.0.0.1 and localhost")
         if request.path.startswith(_OPEN_PATHS):
             return await handler(request)
         session = self.sessions.get(request.cookies.get(COOKIE))
