@@ -4,8 +4,9 @@ result, which the inbox's worker thread delivers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 
 from .messages import Request, Result
 from .understand.reading import clean_text
@@ -18,11 +19,12 @@ async def ask(submit: Callable[[Request], None], text: str, source: str, timeout
     answered: Future[Result | None] = Future()
 
     def answer(result: Result) -> None:
-        if not answered.done():
+        # The asker may have given up (timeout) at any moment: never an error in the worker thread.
+        with contextlib.suppress(InvalidStateError):
             answered.set_result(result)
 
     def done() -> None:
-        if not answered.done():
+        with contextlib.suppress(InvalidStateError):
             answered.set_result(None)  # refused (busy) or failed before an answer
 
     submit(Request(text, source=source).answering(answer).acking(done))

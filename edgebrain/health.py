@@ -36,4 +36,5 @@ def health(service: Service) -> dict[str, str]:
     return {"model": settings.model or "the default model (edgebrain model info)",
             "registry": f"{len(list(service.router.registry))} devices ({settings.devices or 'example registry'})",
             "broker": broker, "microphone": microphone, "routing": "dry run" if settings.dry_run else "live",
-            "uptime": _uptime(time.monotonic() - service.started_at), "bench": _bench(service)}
+            "uptime": _uptime(time.monotonic() - service.started_at), "bench": _bench(service),
+            **({"web": f"{service.web.streams} pages open"} if service.web is not None else {})}

@@ -196,3 +196,47 @@ def test_a_console_without_a_password_answers_only_to_this_machines_names(tmp_pa
         assert caught.value.code == 403
     finally:
         service.close()
+
+
+def test_a_proxy_or_a_short_password_is_refused_and_the_page_cannot_be_framed(tmp_path, registry):
+    from edgebrain.config import load_settings
+    from edgebrain.errors import ConfigError
+
+    defaults = load_settings(None, environ={})
+    short = replace(defaults, state_dir=tmp_path, web=replace(defaults.web, enabled=True, password="1234"))
+    with pytest.raises(ConfigError, match=re.escape("web.password: at least 8 characters")):
+        Service(short, registry, Understander(registry, ScriptedBackend({})))
+    port = free_port()
+    settings = replace(defaults, stdin=False, state_dir=tmp_path, web=replace(defaults.web, enabled=True, port=port))
+    service = Service(settings, registry, Understander(registry, ScriptedBackend({})))
+    service.start()
+    try:
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/")
+        assert page.headers["X-Frame-Options"] == "DENY"
+        proxied = urllib.request.Request(f"http://127.0.0.1:{port}/api/state", headers={"X-Forwarded-For": "10.0.0.9"})
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(proxied)
+        assert caught.value.code == 403
+    finally:
+        service.close()
+
+
+def test_a_page_that_goes_away_stops_its_live_updates(tmp_path, registry):
+    from edgebrain.config import load_settings
+
+    port = free_port()
+    defaults = load_settings(None, environ={})
+    settings = replace(defaults, stdin=False, state_dir=tmp_path, web=replace(defaults.web, enabled=True, port=port))
+    service = Service(settings, registry, Understander(registry, ScriptedBackend({})))
+    service.start()
+    try:
+        events = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/events")
+        assert events.readline() == b"event: state\n"
+        assert service.web is not None and service.web.streams == 1
+        events.close()
+        deadline = time.monotonic() + 5
+        while service.web.streams and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert service.web.streams == 0
+    finally:
+        service.close()

@@ -56,6 +56,7 @@ class Actions:
 
     def __init__(self, parts: Parts):
         self.parts = parts
+        self._hearing = asyncio.Lock()  # one transcription at a time: each may be half a minute of audio
 
     async def text(self, request: web.Request) -> web.Response:
         """A request in words, through the inbox like ``<prefix>/text``."""
@@ -70,13 +71,16 @@ class Actions:
         pcm = await request.read()
         if not pcm or len(pcm) % 2:
             return web.json_response({"error": "the body must be 16-bit PCM audio"}, status=400)
+        if self._hearing.locked():
+            return web.json_response({"error": "another recording is being transcribed; try again"}, status=503)
 
         def transcribe() -> str:
             stream = transcriber.stream()
             stream.feed(pcm)
             return stream.text()
 
-        heard = await asyncio.to_thread(transcribe)
+        async with self._hearing:
+            heard = await asyncio.to_thread(transcribe)
         if not heard:
             return web.json_response({"error": "nothing was heard", "transcript": ""}, status=422, dumps=dumps)
         return await self._ask(heard)

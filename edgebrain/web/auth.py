@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import secrets
@@ -16,8 +17,14 @@ SESSION_S = 7 * 24 * 3600
 MAX_SESSIONS = 64
 
 
+MIN_PASSWORD = 8
+
+
 def check_exposure(host: str, password: str | None) -> None:
-    """ConfigError when the console would be reachable from the network without a password."""
+    """ConfigError when the console would be reachable from the network without a password, or when the
+    password is too short to stand guessing."""
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise ConfigError(f"web.password: at least {MIN_PASSWORD} characters")
     try:
         local = ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -36,6 +43,10 @@ class Session:
     expires: float
 
 
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
 class Sessions:
     """Sessions in memory: a restart signs everyone out, which is the safe way round."""
 
@@ -50,7 +61,8 @@ class Sessions:
 
     def sign_in(self, password: str) -> Session | None:
         """A new session for the right password; None for a wrong one."""
-        if self.password and not hmac.compare_digest(password.encode(), self.password.encode()):
+        # Digests compare in constant time whatever the lengths.
+        if self.password and not hmac.compare_digest(_digest(password), _digest(self.password)):
             return None
         return self.new()
 

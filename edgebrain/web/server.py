@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
 from ..aiothread import LoopThread
 from ..config import WebSettings
@@ -27,8 +28,11 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PUSH_EVERY_S = 0.3
+PING_EVERY_S = 15.0
+MAX_STREAMS = 16
 _OPEN_PATHS = ("/login", "/static/")
-_LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
+_LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
+_PROXIED = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
 
 
 def _static(name: str) -> str:
@@ -52,6 +56,13 @@ class WebConsole:
         self._runner: web.AppRunner | None = None
         self._thread = LoopThread("web")
         self._closing: asyncio.Event | None = None  # ends the event streams, which never end by themselves
+        self._failures = asyncio.Lock()
+        self._streams = 0
+
+    @property
+    def streams(self) -> int:
+        """Pages following live updates now."""
+        return self._streams
 
     def start(self) -> None:
         """Serve in a thread of its own; ConfigError when the address cannot be served."""
@@ -89,12 +100,12 @@ class WebConsole:
     @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Sign-in for everything but the login page; the CSRF token for every action."""
-        if self.sessions.open and request.host.rsplit(":", 1)[0] not in _LOCAL_NAMES:
-            # No password is only safe for this machine's own names: another name pointing here (DNS
-            # rebinding) would let any web page the user visits act on the home.
-            raise web.HTTPForbidden(text="this console answers only to 127.0.0.1 and localhost")
+        if self.sessions.open and not _local(request):
+            # No password is only safe for this machine's own callers: another name pointing here (DNS
+            # rebinding) or a proxy would let others act on the home.
+            raise web.HTTPForbidden(text="without a password this console answers only 127.0.0.1 and localhost")
         if request.path.startswith(_OPEN_PATHS):
-            return await handler(request)
+            return _framed(await handler(request))
         session = self.sessions.get(request.cookies.get(COOKIE))
         if session is None and self.sessions.open:
             session = self.sessions.new()
@@ -107,7 +118,7 @@ class WebConsole:
         request["session"] = session
         response = await handler(request)
         _remember(response, session)
-        return response
+        return _framed(response)
 
     async def _login_page(self, request: web.Request) -> web.Response:
         return web.Response(text=_page("login.html"), content_type="text/html")
@@ -116,7 +127,8 @@ class WebConsole:
         form = await request.post()
         session = self.sessions.sign_in(str(form.get("password", "")))
         if session is None:
-            await asyncio.sleep(1)  # a guesser waits
+            async with self._failures:  # one wrong password a second, however many connections guess
+                await asyncio.sleep(1)
             page = _page("login.html").replace("<!--error-->", '<p class="error">Wrong password / 密码错误</p>')
             return web.Response(text=page, content_type="text/html", status=401)
         response = web.HTTPSeeOther("/")
@@ -145,39 +157,66 @@ class WebConsole:
         except FileNotFoundError as exc:
             raise web.HTTPNotFound() from exc
 
-    def snapshot(self) -> dict[str, Any]:
-        """Everything the page shows."""
+    def snapshot(self, health: bool = True) -> dict[str, Any]:
+        """Everything the page shows; without ``health`` (its uptime changes every second) for live updates."""
         from .views import devices_view, jobs_view
 
-        return {"devices": devices_view(self.parts.registry, self.parts.router),
-                "jobs": jobs_view(self.parts.schedule), **self.parts.history.snapshot(),
-                "health": self.parts.health()}
+        state = {"devices": devices_view(self.parts.registry, self.parts.router),
+                 "jobs": jobs_view(self.parts.schedule), **self.parts.history.snapshot()}
+        return {**state, "health": self.parts.health()} if health else state
 
     async def _state(self, request: web.Request) -> web.Response:
         session: Session = request["session"]
         return web.json_response({**self.snapshot(), "csrf": session.csrf,
-                                  "speech": self.parts.transcriber is not None}, dumps=dumps)
+                                  "speech": self.parts.transcriber is not None,
+                                  "signed_in": not self.sessions.open}, dumps=dumps)
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
-        """Server-sent events: the whole state whenever it changes."""
+        """Server-sent events: the state whenever it changes, until the page goes away."""
+        if self._streams >= MAX_STREAMS:
+            raise web.HTTPServiceUnavailable(text="too many pages are open")
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
-        last = ""
+        self._streams += 1
+        last, quiet = "", 0.0
         closing = self._closing
         try:
-            while closing is not None and not closing.is_set():
-                state = await asyncio.to_thread(self.snapshot)
-                state.pop("health", None)  # uptime changes every second; health comes with /api/state
-                text = dumps(state)
+            while closing is not None and not closing.is_set() and _open(request):
+                text = dumps(await asyncio.to_thread(self.snapshot, False))
                 digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
                 if digest != last:
-                    last = digest
+                    last, quiet = digest, 0.0
                     await response.write(f"event: state\ndata: {text}\n\n".encode())
+                elif (quiet := quiet + PUSH_EVERY_S) >= PING_EVERY_S:
+                    quiet = 0.0
+                    await response.write(b": ping\n\n")  # a page that went away shows up here
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(closing.wait(), PUSH_EVERY_S)
-        except (ConnectionError, asyncio.CancelledError):
+        except ConnectionError:
             pass
+        finally:
+            self._streams -= 1
         return response
+
+def _local(request: web.Request) -> bool:
+    """True for a request addressed to this machine's own name, not passed on by a proxy."""
+    host = URL(f"http://{request.host}").host or ""
+    return host in _LOCAL_NAMES and not any(name in request.headers for name in _PROXIED)
+
+
+def _open(request: web.Request) -> bool:
+    """True while the page is still connected."""
+    transport = request.transport
+    return transport is not None and not transport.is_closing()
+
+
+def _framed(response: web.StreamResponse) -> web.StreamResponse:
+    """No other site may show the console in a frame (clickjacking)."""
+    if not response.prepared:
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    return response
+
 
 def _remember(response: web.StreamResponse, session: Session) -> None:
     if not response.prepared:

@@ -4,11 +4,11 @@ const WORDS = {
   en: {talk: "Talk to it", send: "Send", home: "The home", timed: "Timed commands", recent: "Recent requests",
        health: "Health", example: "turn on the kitchen light / 打开客厅灯", cancel: "Cancel", none: "Nothing yet",
        due: "due", language: "中文", state: "state", last: "last sent", errors: "Last errors",
-       hold: "Hold to talk", listening: "Listening… release to send", heard: "heard"},
+       hold: "Hold to talk", listening: "Listening… release to send", heard: "heard", signout: "Sign out"},
   zh: {talk: "对它说", send: "发送", home: "家里的设备", timed: "定时命令", recent: "最近的请求", health: "状态",
        example: "打开客厅灯 / turn on the kitchen light", cancel: "取消", none: "暂无", due: "时间",
        language: "English", state: "状态", last: "上次发送", errors: "最近的错误",
-       hold: "按住说话", listening: "正在听…松开发送", heard: "听到"},
+       hold: "按住说话", listening: "正在听…松开发送", heard: "听到", signout: "退出"},
 };
 const ACTIONS = {zh: {on: "开", off: "关", toggle: "切换", open: "打开", close: "关闭", increase: "调高", decrease: "调低"}};
 let lang = (navigator.language || "en").startsWith("zh") ? "zh" : "en";
@@ -95,6 +95,7 @@ async function load() {
   csrf = data.csrf;
   state = data;
   $("talk-button").hidden = !(data.speech && navigator.mediaDevices);
+  $("sign-out").hidden = !data.signed_in;
   render();
 }
 
@@ -106,6 +107,8 @@ $("ask").onsubmit = async (event) => {
   catch (e) { $("answer").replaceChildren(el("div", {class: "error"}, e.message)); }
 };
 $("language").onclick = () => { lang = lang === "en" ? "zh" : "en"; render(); };
+$("sign-out").onclick = () => fetch("/logout", {method: "POST", credentials: "same-origin",
+  headers: {"X-CSRF-Token": csrf}}).finally(() => (location.href = "/login"));
 
 // Push-to-talk: the browser records while the button is held, then sends 16 kHz mono 16-bit PCM.
 let recording = null;
