@@ -32,7 +32,8 @@ def health(service: Service) -> dict[str, str]:
     broker = "off" if mqtt is None else (f"connected to {settings.mqtt.host}:{settings.mqtt.port}"
                                          if mqtt.connected else f"away ({settings.mqtt.host}:{settings.mqtt.port})")
     speech = service.speech
-    microphone = "off" if speech is None else ("open, " + settings.listen.mode) if speech.open else "closed"
+    microphone = "off" if speech is None else "closed" if not speech.open else (
+        f"open ({settings.listen.mode}), {'listening' if speech.listening else 'waiting'}")
     return {"model": settings.model or "the default model (edgebrain model info)",
             "registry": f"{len(list(service.router.registry))} devices ({settings.devices or 'example registry'})",
             "broker": broker, "microphone": microphone, "routing": "dry run" if settings.dry_run else "live",

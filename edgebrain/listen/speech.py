@@ -100,6 +100,11 @@ class SpeechInput:
         """True while the microphone is open."""
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def listening(self) -> bool:
+        """True while the microphone takes a request (after the wake phrase or a press, or always)."""
+        return bool(self._listening)
+
     def start(self) -> None:
         """Open the microphone (again) and listen."""
         with self._lock:
