@@ -68,13 +68,13 @@ def device_entity(device: Device, prefix: str, node: str) -> tuple[str, dict[str
         if pwm:
             payload.update({"percentage_command_topic": f"{base}/percentage/set",
                             "percentage_state_topic": f"{base}/state",
-                            "percentage_value_template": "{{ value_json.level }}"})
+                            "percentage_value_template": "{{ value_json.percentage }}"})
     elif component == "humidifier":
         payload.update({"command_topic": f"{base}/set", "state_topic": f"{base}/state", "payload_on": "ON",
                         "payload_off": "OFF", "state_value_template": state, "device_class": "humidifier",
                         "target_humidity_command_topic": f"{base}/humidity/set",
                         "target_humidity_state_topic": f"{base}/state",
-                        "target_humidity_state_template": "{{ value_json.level | default(0) }}"})
+                        "target_humidity_state_template": "{{ value_json.humidity | default(0) }}"})
     elif component == "climate":
         payload.update({"mode_command_topic": f"{base}/mode/set", "mode_state_topic": f"{base}/state",
                         "mode_state_template": "{{ 'cool' if value_json.state == 'ON' else 'off' }}",
@@ -89,10 +89,11 @@ def device_entity(device: Device, prefix: str, node: str) -> tuple[str, dict[str
 
 def edgebrain_entities(prefix: str, node: str) -> list[tuple[str, dict[str, Any]]]:
     """The text entity that takes requests, and the sensor with the last result."""
-    text = _base(None, prefix, node, "command", "edgebrain command")
+    # Home Assistant puts the device's name ("edgebrain") in front of an entity's own name.
+    text = _base(None, prefix, node, "command", "Command")
     text.update({"command_topic": f"{prefix}/text", "mode": "text", "min": 1, "max": 255,
                  "icon": "mdi:message-text"})
-    sensor = _base(None, prefix, node, "last_result", "edgebrain last result")
+    sensor = _base(None, prefix, node, "last_result", "Last result")
     sensor.update({"state_topic": f"{prefix}/result", "value_template": "{{ value_json.status }}",
                    "json_attributes_topic": f"{prefix}/result", "icon": "mdi:home-lightning-bolt"})
     return [(f"{{ha}}/text/{node}/command/config", text), (f"{{ha}}/sensor/{node}/last_result/config", sensor)]
@@ -110,7 +111,8 @@ def discovery_messages(devices: list[Device], prefix: str, ha_prefix: str, node:
                        listening: bool = False) -> list[tuple[str, str]]:
     """Every discovery message as (topic, JSON payload); published retained with QoS 1. With
     ``listening`` (a microphone is an input) the listening sensor too."""
-    entities = [device_entity(d, prefix, node) for d in devices if d.gpio] + edgebrain_entities(prefix, node)
+    # The hub (edgebrain's own entities) first: the devices name it as their via_device.
+    entities = edgebrain_entities(prefix, node) + [device_entity(d, prefix, node) for d in devices if d.gpio]
     if listening:
         entities.append(listening_entity(prefix, node))
     return [(topic.replace("{ha}", ha_prefix), dumps(payload)) for topic, payload in entities]

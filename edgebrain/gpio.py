@@ -19,6 +19,8 @@ from .schemas import type_value_meaning
 log = logging.getLogger(__name__)
 
 STEP = 20  # percent per "a bit more" on a PWM output
+# The state field each Home Assistant entity type reads a level from (see discovery.py).
+HA_LEVEL_FIELDS = {"light": "brightness", "fan": "percentage", "humidifier": "humidity"}
 
 
 @dataclass(frozen=True)
@@ -28,12 +30,16 @@ class GpioState:
     on: bool
     level: int
     pwm: bool = False
+    field: str | None = None  # the name Home Assistant reads the level by, for this device's type
 
     def to_dict(self) -> dict[str, Any]:
-        """The retained state payload: {"state": "ON"|"OFF"} plus "level" for PWM outputs."""
+        """The retained state payload: {"state": "ON"|"OFF"}; for PWM outputs "level", and the same number
+        under the field Home Assistant's entity reads ("brightness" for a light, "percentage" for a fan)."""
         payload: dict[str, Any] = {"state": "ON" if self.on else "OFF"}
         if self.pwm:
             payload["level"] = self.level if self.on else 0
+            if self.field:
+                payload[self.field] = payload["level"]
         return payload
 
 
@@ -74,7 +80,8 @@ class GpioOutput:
     def state(self) -> GpioState:
         """The output's state as the pin has it."""
         value = float(self._out.value)
-        return GpioState(value > 0, round(value * 100) if self.pwm else (100 if value else 0), self.pwm)
+        return GpioState(value > 0, round(value * 100) if self.pwm else (100 if value else 0), self.pwm,
+                         HA_LEVEL_FIELDS.get(self.device.type))
 
     def apply(self, command: Command) -> GpioState:
         """Drive the pin for a checked command; CommandError for what this output cannot do."""

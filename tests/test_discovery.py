@@ -91,7 +91,7 @@ def test_entities_point_at_the_topics_edgebrain_serves():
     fan = found["homeassistant/fan/edgebrain-pi_lan/fan/config"]
     assert fan["percentage_command_topic"] == "eb/fan/percentage/set"
     text = found["homeassistant/text/edgebrain-pi_lan/command/config"]
-    assert (text["command_topic"], text["name"]) == ("eb/text", "edgebrain command")
+    assert (text["command_topic"], text["name"]) == ("eb/text", "Command")
     sensor = found["homeassistant/sensor/edgebrain-pi_lan/last_result/config"]
     assert sensor["state_topic"] == sensor["json_attributes_topic"] == "eb/result"
     assert len({p["unique_id"] for p in found.values()}) == len(found)
@@ -120,3 +120,37 @@ def test_home_assistant_commands(device, sub, payload, command):
 def test_bad_home_assistant_commands(sub, payload, needle):
     with pytest.raises(CommandError, match=needle):
         command_from_ha(DEVICES[0], sub, payload)
+
+
+def test_the_hub_comes_first_and_every_device_is_linked_to_it():
+    messages_in_order = discovery_messages(DEVICES, "eb", "homeassistant", "node")
+    topics = [topic for topic, _ in messages_in_order]
+    assert topics[:2] == ["homeassistant/text/node/command/config", "homeassistant/sensor/node/last_result/config"]
+    hub = json.loads(messages_in_order[0][1])["device"]["identifiers"]
+    for _, payload in messages_in_order[2:]:
+        assert json.loads(payload)["device"]["via_device"] in hub
+    names = {json.loads(p)["name"] for _, p in messages_in_order[:2]}
+    assert names == {"Command", "Last result"}  # Home Assistant shows "edgebrain Command"
+
+
+@pytest.mark.parametrize(("device", "field", "template_key"), [
+    ("lamp", "brightness", None),  # the JSON light schema reads brightness (scale 100) by itself
+    ("fan", "percentage", "percentage_value_template"),
+])
+def test_state_messages_carry_the_field_each_entity_reads(device, field, template_key):
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+    from edgebrain.gpio import GpioBank
+    from edgebrain.registry import Registry
+
+    bank = GpioBank(Registry([d for d in DEVICES if d.id == device]), MockFactory(pin_class=MockPWMPin))
+    try:
+        state = bank.apply(Command(device, "set", 40)).to_dict()
+    finally:
+        bank.close()
+    assert state == {"state": "ON", "level": 40, field: 40}
+    entity = next(p for t, p in messages().items() if t.endswith(f"/{device}/config"))
+    if template_key:
+        assert entity[template_key] == "{{ value_json." + field + " }}"
+    else:
+        assert entity["brightness"] is True and entity["brightness_scale"] == 100

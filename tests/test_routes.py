@@ -87,7 +87,7 @@ def test_router_sends_to_mqtt_and_gpio_and_publishes_state(registry):
     assert recorder.sent == [
         ("home/kitchen/light/set", '{"brightness":127}', 1, False),
         ("home/bedroom/ac/set", '{"device":"bedroom_ac","action":"on"}', 1, False),
-        ("eb/bedroom_light/state", '{"state":"ON","level":30}', 1, True),
+        ("eb/bedroom_light/state", '{"state":"ON","level":30,"brightness":30}', 1, True),
     ]
     bank.close()
 

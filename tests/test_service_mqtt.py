@@ -94,10 +94,10 @@ def test_gpio_devices_publish_retained_state_and_take_home_assistant_commands(se
     pin = GpioDevice.pin_factory.pin(17)  # bedroom_light, PWM
     watcher.publish("eb/text", "set the bedroom light to 30 percent")
     assert watcher.wait_for("eb/bedroom_light/state", 2)[-1] == Seen(
-        "eb/bedroom_light/state", b'{"state":"ON","level":30}', 1, True)  # after the initial OFF state
+        "eb/bedroom_light/state", b'{"state":"ON","level":30,"brightness":30}', 1, True)  # after the initial OFF state
     assert pin.state == pytest.approx(0.3)
     watcher.publish("eb/bedroom_light/set", '{"state":"OFF"}')
-    assert watcher.wait_for("eb/bedroom_light/state", 3)[-1].payload == b'{"state":"OFF","level":0}'
+    assert watcher.wait_for("eb/bedroom_light/state", 3)[-1].payload == b'{"state":"OFF","level":0,"brightness":0}'
     watcher.publish("eb/kitchen_plug/set", "ON")
     assert watcher.wait_for("eb/kitchen_plug/state", 2)[-1] == Seen("eb/kitchen_plug/state", b'{"state":"ON"}', 1, True)
     assert [round(s.state, 2) for s in pin.states] == [0, 0.3, 0]
