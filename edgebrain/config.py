@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .identity import default_client_id
 from .schemas import load_schema, problems, where
 
 log = logging.getLogger(__name__)
@@ -265,12 +265,14 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
             found.append(f"{key} ({origins.get(key, origin)}): {error.message}")
         raise ConfigError("invalid configuration: " + "; ".join(found))
     mqtt = data["mqtt"]
-    client_id = mqtt["client_id"] or f"edgebrain-{socket.gethostname()}"
+    state_dir = Path(data["state_dir"]).expanduser()
+    # Only a daemon that connects needs an identity (and only then is one made in state_dir).
+    client_id = mqtt["client_id"] or (default_client_id(state_dir) if mqtt["enabled"] else "")
     if (mqtt["tls"]["cert_file"] is None) != (mqtt["tls"]["key_file"] is None):
         raise ConfigError(f"mqtt.tls ({origin}): cert_file and key_file go together")
     settings = Settings(
         devices=data["devices"], model=data["model"], threads=data["threads"],
-        state_dir=Path(data["state_dir"]).expanduser(), stdin=data["stdin"], dry_run=data["dry_run"],
+        state_dir=state_dir, stdin=data["stdin"], dry_run=data["dry_run"],
         max_text_bytes=data["max_text_bytes"], max_queue=data["max_queue"],
         mqtt=MqttSettings(
             enabled=mqtt["enabled"], host=mqtt["host"], port=mqtt["port"], username=mqtt["username"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .config import Settings
 from .errors import EdgebrainError
@@ -68,7 +68,8 @@ def _broker(settings: Settings) -> str:
     from .mqtt import MqttClient
 
     got = threading.Event()
-    client = MqttClient(settings.mqtt)
+    # Its own client id: with the daemon's, the check would take the running daemon's session.
+    client = MqttClient(replace(settings.mqtt, client_id=f"{settings.mqtt.client_id or 'edgebrain'}-doctor"))
     topic = f"{settings.mqtt.prefix}/doctor/{uuid.uuid4().hex[:8]}"
     client.subscribe(topic, lambda t, p: got.set())
     client.start()

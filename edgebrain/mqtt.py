@@ -38,8 +38,18 @@ def _no_delay(client: paho.Client, userdata: object, sock: object) -> None:
             setter(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def _paho_client(s: MqttSettings, v5: bool, status_topic: str) -> paho.Client:
-    """A paho client with edgebrain's session, credentials, TLS, will and back-off; callbacks not yet set."""
+def _refused(settings: MqttSettings, reason: ReasonCode) -> str | None:
+    """Why the broker refused us, when no retry can fix it; None when a retry may (logged either way)."""
+    if any(str(reason).startswith(r) for r in FATAL_REASONS):
+        fatal = f"the broker at {settings.host}:{settings.port} refused edgebrain: {reason}"
+        log.error("%s (user %s)", fatal, settings.username)
+        return fatal
+    log.error("the broker refused the connection: %s", reason)
+    return None
+
+
+def _paho_client(s: MqttSettings, v5: bool, status_topic: str, owner: MqttClient) -> paho.Client:
+    """A paho client with edgebrain's session, credentials, TLS, will and back-off, calling ``owner``."""
     # A persistent session: while edgebrain is away the broker keeps its subscriptions and the
     # requests it has not acknowledged yet; acknowledgements are sent once a request is answered.
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id,
@@ -56,14 +66,59 @@ def _paho_client(s: MqttSettings, v5: bool, status_topic: str) -> paho.Client:
     client.will_set(status_topic, OFFLINE, qos=1, retain=True)
     client.reconnect_delay_set(min_delay=1, max_delay=s.reconnect_max_s)
     client.on_socket_open = _no_delay
+    client.on_connect = owner._handle_connect
+    client.on_disconnect = owner._handle_disconnect
+    client.on_message = owner._handle_message
+    client.on_subscribe = owner._handle_subscribe
     return client
+
+
+TAKEN_OVER = 142  # MQTT 5 DISCONNECT reason: another client connected with the same client id
+SHORT_S = 10.0  # a connection lost sooner than this after it was made is a sign of a fight
+
+
+class SessionGuard:
+    """Another client with our id takes the session: say so once, and wait longer each time rather than
+    take it back at once (two daemons with one id would otherwise throw each other off forever).
+
+    Brokers do not always tell (Mosquitto's DISCONNECT reaches paho as "Unspecified error"), so two
+    connections in a row lost within seconds of being made count as a take-over too.
+    """
+
+    def __init__(self, client_id: str, base_s: int, report: Callable[[str, str], None] | None):
+        self.client_id = client_id
+        self.base_s = base_s
+        self.report = report
+        self.count = 0
+        self._short = 0
+
+    def lost(self, lasted_s: float, reason: int | None) -> int | None:
+        """Seconds to wait before connecting again, when this loss looks like a take-over; else None."""
+        self._short = self._short + 1 if lasted_s < SHORT_S else 0
+        if reason != TAKEN_OVER and self._short < 2:
+            return None
+        self.count += 1
+        delay = min(3600, self.base_s << (self.count - 1))
+        message = (f"the broker keeps closing this daemon's session soon after it connects: most likely two "
+                   f"daemons share one client id ({self.client_id!r}; give each its own mqtt.client_id, or "
+                   f"leave it empty for one made per installation); waiting {delay} s before connecting again")
+        if self.count > 1:
+            log.warning("%s", message)
+            return delay
+        log.error("%s", message)
+        if self.report is not None:
+            self.report("session_taken_over", message)
+        return delay
 
 
 class MqttClient:
     """A strict wrapper: every topic edgebrain uses goes through here."""
 
-    def __init__(self, settings: MqttSettings, on_expired: Callable[[Outgoing], None] | None = None):
+    def __init__(self, settings: MqttSettings, on_expired: Callable[[Outgoing], None] | None = None,
+                 on_error: Callable[[str, str], None] | None = None):
+        """``on_error(code, message)`` hears of trouble the daemon cannot fix itself (a session taken over)."""
         self.settings = settings
+        self._guard = SessionGuard(settings.client_id, settings.reconnect_max_s, on_error)
         self.status_topic = f"{settings.prefix}/status"
         self._subscriptions = Subscriptions()
         self.fatal: str | None = None
@@ -74,11 +129,8 @@ class MqttClient:
         self._subscribe_mid: int | None = None
         self._v5 = settings.protocol in ("auto", "5")
         self._stopping = False
-        self._client = _paho_client(settings, self._v5, self.status_topic)
-        self._client.on_connect = self._handle_connect
-        self._client.on_disconnect = self._handle_disconnect
-        self._client.on_message = self._handle_message
-        self._client.on_subscribe = self._handle_subscribe
+        self._connected_at = 0.0
+        self._client = _paho_client(settings, self._v5, self.status_topic, self)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -151,13 +203,12 @@ class MqttClient:
                 log.warning("the broker does not speak MQTT 5; falling back to 3.1.1")
                 self._v5 = False
                 client._protocol = paho.MQTTv311  # the next automatic reconnect uses 3.1.1
-            elif any(str(reason).startswith(r) for r in FATAL_REASONS):
-                self.fatal = f"the broker at {self.settings.host}:{self.settings.port} refused edgebrain: {reason}"
-                log.error("%s (user %s)", self.fatal, self.settings.username)
             else:
-                log.error("the broker refused the connection: %s", reason)
+                self.fatal = _refused(self.settings, reason)
             return
         self.fatal = None
+        self._connected_at = time.monotonic()
+        client.reconnect_delay_set(min_delay=1, max_delay=self.settings.reconnect_max_s)
         log.info("connected to the broker (MQTT %s)", "5" if self._v5 else "3.1.1")
         if self._subscriptions.filters:
             _, self._subscribe_mid = client.subscribe([(f, 1) for f in self._subscriptions.filters])
@@ -183,7 +234,11 @@ class MqttClient:
 
     def _handle_disconnect(self, client: paho.Client, userdata: object, flags: object, reason: ReasonCode,
                            properties: Properties | None) -> None:
-        if self._connected.is_set() and not self._stopping:
+        lasted = time.monotonic() - self._connected_at
+        delay = None if self._stopping else self._guard.lost(lasted, getattr(reason, "value", None))
+        if delay is not None:
+            client.reconnect_delay_set(min_delay=delay, max_delay=delay)
+        elif self._connected.is_set() and not self._stopping:
             log.warning("lost the broker (%s); reconnecting", reason)
         self._connected.clear()
         self._subscribed.clear()

@@ -61,7 +61,8 @@ class Service:
         if settings.web.enabled:  # before any pin or connection is taken
             check_exposure(settings.web.host, settings.web.password)
         gpio = None if settings.dry_run or not any(d.gpio for d in registry) else GpioBank(registry)
-        self.mqtt = MqttClient(settings.mqtt, on_expired=self._expired) if settings.mqtt.enabled else None
+        self.mqtt = (MqttClient(settings.mqtt, on_expired=self._expired, on_error=self._mqtt_error)
+                     if settings.mqtt.enabled else None)
         self.history = History()
         self.replies = Replies(self.mqtt, prefix, out, registry, self.history)
         self.router = Router(registry, publisher=self.mqtt, gpio=gpio, prefix=prefix, dry_run=settings.dry_run,
@@ -153,6 +154,9 @@ class Service:
         from .health import health
 
         return health(self)
+
+    def _mqtt_error(self, code: str, message: str) -> None:
+        self.replies.error(None, code, message)
 
     def _expired(self, item: Outgoing) -> None:
         self.replies.expired(item)

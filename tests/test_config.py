@@ -17,7 +17,24 @@ def test_embedded_defaults():
     assert settings.ha_discovery and settings.ha_prefix == "homeassistant"
     assert settings.grace_s == 300 and settings.mqtt.outbox_limit_s == 60
     assert settings.state_dir == Path("~/.local/state/edgebrain").expanduser()
-    assert settings.mqtt.client_id.startswith("edgebrain-")
+    assert settings.mqtt.client_id == ""  # no broker, no identity needed (and no file made for one)
+
+
+def test_each_installation_has_its_own_client_id(tmp_path):
+    import re
+    import socket
+
+    def client_id(state: str, explicit: str = "") -> str:
+        environ = {"EDGEBRAIN_MQTT__ENABLED": "true", "EDGEBRAIN_STATE_DIR": str(tmp_path / state),
+                   **({"EDGEBRAIN_MQTT__CLIENT_ID": explicit} if explicit else {})}
+        return load_settings(None, environ=environ).mqtt.client_id
+
+    first = client_id("one")
+    host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:24]
+    assert re.fullmatch(rf"edgebrain-{re.escape(host)}-[0-9a-f]{{8}}", first)
+    assert client_id("one") == first  # kept across starts
+    assert client_id("two") != first  # another installation on the same host name
+    assert client_id("two", "kitchen-pi") == "kitchen-pi"  # an explicit id wins
 
 
 def test_file_then_environment(tmp_path):

@@ -185,3 +185,36 @@ def test_shared_subscription_splits_the_work(tmp_path, broker, registry, watcher
     finally:
         for running in services:
             running.close()
+
+
+def test_two_daemons_with_one_client_id_say_so_once_each_and_do_not_fight(tmp_path, broker, registry, watcher):
+    without_gpio = Registry([d for d in registry if not d.gpio])
+    first = make_service(tmp_path / "a", broker, without_gpio, client_id="twin", reconnect_max_s=2)
+    second = make_service(tmp_path / "b", broker, without_gpio, client_id="twin", reconnect_max_s=2)
+    try:
+        time.sleep(15)
+        errors = [json.loads(s.payload) for s in watcher.on("eb/error")]
+        assert [e["code"] for e in errors] == ["session_taken_over"] * 2  # one each, however often it happens
+        assert all("'twin'" in e["message"] and "two daemons share one client id" in e["message"] for e in errors)
+        births = [s for s in watcher.on("eb/status") if s.payload == b"online"]
+        assert len(births) <= 8  # 2, 4, 8 s apart: not the hundreds a fight makes
+    finally:
+        first.close()
+        second.close()
+
+
+def test_two_installations_on_one_host_name_keep_their_own_sessions(tmp_path, broker, registry, watcher):
+    from edgebrain.config import load_settings
+
+    without_gpio = Registry([d for d in registry if not d.gpio])
+    ids = [load_settings(None, environ={"EDGEBRAIN_MQTT__ENABLED": "true", "EDGEBRAIN_STATE_DIR": str(tmp_path / n)})
+           .mqtt.client_id for n in ("a", "b")]
+    assert ids[0] != ids[1]
+    services = [make_service(tmp_path / n, broker, without_gpio, client_id=i) for n, i in zip("ab", ids, strict=True)]
+    try:
+        time.sleep(5)
+        assert watcher.on("eb/error") == []
+        assert len([s for s in watcher.on("eb/status") if s.payload == b"online"]) == 2
+    finally:
+        for service in services:
+            service.close()
