@@ -84,6 +84,19 @@ def _broker(settings: Settings) -> str:
     return f"{settings.mqtt.host}:{settings.mqtt.port}: connect, publish and subscribe work"
 
 
+def _identity(settings: Settings) -> str:
+    import time
+
+    from .identity import taken_over
+
+    client_id = settings.mqtt.client_id
+    when = taken_over(settings.state_dir, client_id)
+    if when is not None:
+        raise RuntimeError(f"another client took the daemon's session with its client id {client_id!r} at "
+                           f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(when))}: two daemons share one id")
+    return f"{client_id!r}, not taken over since the daemon started"
+
+
 def _microphone(settings: Settings) -> str:
     from .listen.audio import list_devices
 
@@ -113,6 +126,8 @@ def diagnose(settings: Settings) -> list[Check]:
     if settings.mqtt.enabled:
         checks.append(_run("broker", "check mqtt.host/port, credentials and TLS files; is mosquitto running?",
                            lambda: _broker(settings)))
+        checks.append(_run("client id", "give each daemon its own mqtt.client_id (or leave it empty: one is made "
+                           "per installation)", lambda: _identity(settings)))
     if settings.listen.enabled:
         checks.append(_run("vosk model", "run `edgebrain listen --vosk-model <name>` once online, or give a folder",
                            lambda: _vosk(settings)))

@@ -12,6 +12,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 FILE = "installation-id"
+TAKEN_OVER_FILE = "session-taken-over"  # written when another client took this daemon's session
 
 
 def installation_id(state_dir: Path) -> str:
@@ -36,3 +37,28 @@ def default_client_id(state_dir: Path) -> str:
     """``edgebrain-<host name>-<installation id>``: readable, and unique per installation."""
     host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:24] or "host"
     return f"edgebrain-{host}-{installation_id(state_dir)}"
+
+
+def note_taken_over(state_dir: Path, client_id: str) -> None:
+    """Keep, for `edgebrain doctor`, that another client took the session of ``client_id``."""
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        (state_dir / TAKEN_OVER_FILE).write_text(f"{client_id}\n", encoding="utf-8")
+    except OSError as exc:
+        log.warning("cannot note the session take-over in %s: %s", state_dir, exc)
+
+
+def taken_over(state_dir: Path, client_id: str) -> float | None:
+    """When the running daemon last lost its session to a client with its id (epoch seconds), if it did."""
+    path = state_dir / TAKEN_OVER_FILE
+    try:
+        if path.read_text(encoding="utf-8").strip() == client_id:
+            return path.stat().st_mtime
+    except OSError:
+        pass
+    return None
+
+
+def forget_taken_over(state_dir: Path) -> None:
+    """A fresh start: what happened to an earlier run is no longer news."""
+    (state_dir / TAKEN_OVER_FILE).unlink(missing_ok=True)

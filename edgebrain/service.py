@@ -14,6 +14,7 @@ from .gpio import GpioBank
 from .handler import Handler, Reader
 from .history import History
 from .homeassistant import HomeAssistantLink
+from .identity import forget_taken_over, note_taken_over
 from .inbox import Inbox
 from .messages import Request
 from .mqtt import MqttClient
@@ -105,6 +106,7 @@ class Service:
     def start(self) -> None:
         """Subscribe and connect, recover the schedule, open the microphone if asked, and start working."""
         if self.mqtt is not None:
+            forget_taken_over(self.settings.state_dir)
             for part in (self.inputs, self.homeassistant):
                 if part is not None:
                     part.subscribe()
@@ -157,6 +159,8 @@ class Service:
 
     def _mqtt_error(self, code: str, message: str) -> None:
         self.replies.error(None, code, message)
+        if code == "session_taken_over":
+            note_taken_over(self.settings.state_dir, self.settings.mqtt.client_id)
 
     def _expired(self, item: Outgoing) -> None:
         self.replies.expired(item)

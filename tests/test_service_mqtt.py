@@ -198,6 +198,9 @@ def test_two_daemons_with_one_client_id_say_so_once_each_and_do_not_fight(tmp_pa
         assert all("'twin'" in e["message"] and "two daemons share one client id" in e["message"] for e in errors)
         births = [s for s in watcher.on("eb/status") if s.payload == b"online"]
         assert len(births) <= 8  # 2, 4, 8 s apart: not the hundreds a fight makes
+        from edgebrain.identity import taken_over
+
+        assert all(taken_over(tmp_path / n / "state", "twin") for n in "ab")  # for edgebrain doctor
     finally:
         first.close()
         second.close()

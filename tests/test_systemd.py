@@ -75,12 +75,19 @@ def test_daemon_notifies_ready_pings_the_watchdog_and_says_stopping(cli_env, tmp
 
 def test_doctor_reports_what_is_wrong_and_how_to_fix_it(cli_env, broker, tmp_path):
     env = dict(cli_env, EDGEBRAIN_MQTT__ENABLED="true", EDGEBRAIN_MQTT__HOST="127.0.0.1",
-               EDGEBRAIN_MQTT__PORT=str(broker.port), EDGEBRAIN_DRY_RUN="false")
+               EDGEBRAIN_MQTT__PORT=str(broker.port), EDGEBRAIN_DRY_RUN="false",
+               EDGEBRAIN_STATE_DIR=str(tmp_path / "state"))
     good = subprocess.run([*EDGEBRAIN, "doctor"], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert good.returncode == 0, good.stdout
     assert re.search(r"^ok   broker: 127\.0\.0\.1:\d+: connect, publish and subscribe work$", good.stdout, re.M)
     assert re.search(r"^ok   model: .*SHA-256 1d9614638d18", good.stdout, re.M)
     assert re.search(r"^ok   gpio: MockFactory$", good.stdout, re.M)
+    assert re.search(r"^ok   client id: 'edgebrain-.*-[0-9a-f]{8}', not taken over", good.stdout, re.M)
+    from edgebrain.config import load_settings
+    from edgebrain.identity import note_taken_over
+
+    settings = load_settings(None, environ={k: v for k, v in env.items() if k.startswith("EDGEBRAIN_")})
+    note_taken_over(settings.state_dir, settings.mqtt.client_id)  # what the daemon notes when it happens
     bad_registry = tmp_path / "devices"
     bad_registry.mkdir()
     (bad_registry / "x.yaml").write_text("devices: [{id: Bad Id, type: light, name: x}]\n")
@@ -89,6 +96,7 @@ def test_doctor_reports_what_is_wrong_and_how_to_fix_it(cli_env, broker, tmp_pat
     assert bad.returncode == 1
     assert "FAIL registry:" in bad.stdout and "FAIL broker: no connection to 127.0.0.1:1" in bad.stdout
     assert "fix: check mqtt.host/port" in bad.stdout
+    assert "FAIL client id: another client took the daemon's session" in bad.stdout
 
 
 def test_doctor_checks_the_wake_phrase_against_the_vosk_model(cli_env):
