@@ -11,8 +11,11 @@ from concurrent.futures import Future, InvalidStateError
 from .messages import Request, Result
 from .understand.reading import clean_text
 
+ANSWER_TIMEOUT_S = 30.0  # how long a Wyoming client or a page waits for the inbox
 
-async def ask(submit: Callable[[Request], None], text: str, source: str, timeout_s: float) -> Result | None:
+
+async def ask(submit: Callable[[Request], None], text: str, source: str,
+              timeout_s: float = ANSWER_TIMEOUT_S) -> Result | None:
     """The result of ``text``; None when the request ended without one (busy, failed). InputError for
     text that is not an utterance, TimeoutError after ``timeout_s`` (the request may still be carried out)."""
     clean_text(text)

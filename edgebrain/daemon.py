@@ -90,7 +90,8 @@ def _speech(settings: Settings, registry: Registry) -> tuple[Microphone | None, 
         log.warning("the web console's push-to-talk is off: %s", exc)
         return None, None
     language = listen.model if listen.model in NAMES else "en"
-    transcriber = Transcriber(model, phrase_list(registry) if listen.phrases else None, listen.model, language)
+    transcriber = (Transcriber(model, phrase_list(registry) if listen.phrases else None, listen.model, language)
+                   if wyoming_asr or web_asr else None)
     return (microphone(listen, registry, model) if listen.enabled else None), transcriber
 
 

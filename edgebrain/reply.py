@@ -37,11 +37,16 @@ def chinese(text: str) -> bool:
     return bool(_CJK.search(text))
 
 
+def chinese_name(device: Device) -> str:
+    """A device's name in Chinese: its first Chinese alias, else its name."""
+    return next((alias for alias in device.aliases if chinese(alias)), device.name)
+
+
 def _name(device: Device | None, device_id: str, zh: bool) -> str:
     if device is None:
         return device_id
     if zh:
-        return next((alias for alias in device.aliases if chinese(alias)), device.name)
+        return chinese_name(device)
     return f"the {device.name.lower()}" if device.name[:1].isupper() and not device.name.isupper() else device.name
 
 

@@ -58,6 +58,8 @@ class Service:
                  microphone: Microphone | None = None, transcriber: Transcriber | None = None,
                  clock: Callable[[], float] = time.time):
         """``transcriber``: speech to text for Wyoming and the web console, when they are on."""
+        self.settings = settings
+        self.started_at = time.monotonic()
         prefix = settings.mqtt.prefix
         if settings.web.enabled:  # before any pin or connection is taken
             check_exposure(settings.web.host, settings.web.password)
@@ -92,8 +94,6 @@ class Service:
             self.web = WebConsole(settings.web, Parts(registry, self.router, self.schedule, self.inbox.submit,
                                                       self.history, self.health,
                                                       transcriber if settings.web.speech else None))
-        self.settings = settings
-        self.started_at = time.monotonic()
         self.inputs: MqttInputs | None = None
         self.homeassistant: HomeAssistantLink | None = None
         if self.mqtt is not None:

@@ -35,7 +35,6 @@ from .wyoming_events import BadEvent, read_event
 log = logging.getLogger(__name__)
 
 ATTRIBUTION = Attribution(name="edgebrain", url="https://github.com/edgebrain/edgebrain")
-ANSWER_TIMEOUT_S = 30.0
 DONE = ("routed", "scheduled")
 
 
@@ -174,7 +173,7 @@ class WyomingServer:
     async def understand(self, text: str) -> Event:
         """``handled`` or ``not-handled`` for one transcript, after the inbox has worked it."""
         try:
-            result = await ask(self.submit, text, "wyoming", ANSWER_TIMEOUT_S)
+            result = await ask(self.submit, text, "wyoming")
         except InputError as exc:
             return NotHandled(text=str(exc)).event()
         except TimeoutError:

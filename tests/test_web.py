@@ -50,6 +50,27 @@ def console(tmp_path, broker, registry, browser):
     service.close()
 
 
+@pytest.fixture()
+def local_console(tmp_path, registry):
+    """A console on this machine without a password (a dry run, no broker)."""
+    from edgebrain.config import load_settings
+
+    port = free_port()
+    defaults = load_settings(None, environ={})
+    settings = replace(defaults, stdin=False, state_dir=tmp_path, web=replace(defaults.web, enabled=True, port=port))
+    service = Service(settings, registry, Understander(registry, ScriptedBackend({})))
+    service.start()
+    yield f"http://127.0.0.1:{port}", service
+    service.close()
+
+
+def refused_with(request) -> int:
+    """The HTTP status of a request that must fail."""
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request)
+    return caught.value.code
+
+
 def sign_in(browser, url, password=PASSWORD):
     browser.get(url + "/")
     WebDriverWait(browser, 10).until(seen.presence_of_element_located((By.ID, "password")))
@@ -69,9 +90,7 @@ def test_a_wrong_password_is_refused_and_the_right_one_lets_in(browser, console)
     assert browser.current_url.endswith("/login")
     sign_in(browser, url)
     WebDriverWait(browser, 10).until(seen.presence_of_element_located((By.ID, "device-kitchen_light")))
-    with pytest.raises(urllib.error.HTTPError) as caught:  # and no session, no state
-        urllib.request.urlopen(url + "/api/state")
-    assert caught.value.code == 401
+    assert refused_with(url + "/api/state") == 401  # and no session, no state
 
 
 def test_a_typed_request_reaches_the_device_topic(browser, console, watcher):
@@ -180,25 +199,14 @@ def test_push_to_talk_records_in_the_browser_and_the_daemon_transcribes(tmp_path
         service.close()
 
 
-def test_a_console_without_a_password_answers_only_to_this_machines_names(tmp_path, registry):
-    from edgebrain.config import load_settings
-
-    port = free_port()
-    defaults = load_settings(None, environ={})
-    settings = replace(defaults, stdin=False, state_dir=tmp_path, web=replace(defaults.web, enabled=True, port=port))
-    service = Service(settings, registry, Understander(registry, ScriptedBackend({})))
-    service.start()
-    try:
-        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state").status == 200
-        rebound = urllib.request.Request(f"http://127.0.0.1:{port}/api/state", headers={"Host": f"evil.example:{port}"})
-        with pytest.raises(urllib.error.HTTPError) as caught:
-            urllib.request.urlopen(rebound)
-        assert caught.value.code == 403
-    finally:
-        service.close()
+def test_a_console_without_a_password_answers_only_to_this_machines_names(local_console):
+    url, _ = local_console
+    assert urllib.request.urlopen(url + "/api/state").status == 200
+    port = url.rsplit(":", 1)[1]
+    assert refused_with(urllib.request.Request(url + "/api/state", headers={"Host": f"evil.example:{port}"})) == 403
 
 
-def test_a_proxy_or_a_short_password_is_refused_and_the_page_cannot_be_framed(tmp_path, registry):
+def test_a_short_password_is_refused(tmp_path, registry):
     from edgebrain.config import load_settings
     from edgebrain.errors import ConfigError
 
@@ -206,37 +214,21 @@ def test_a_proxy_or_a_short_password_is_refused_and_the_page_cannot_be_framed(tm
     short = replace(defaults, state_dir=tmp_path, web=replace(defaults.web, enabled=True, password="1234"))
     with pytest.raises(ConfigError, match=re.escape("web.password: at least 8 characters")):
         Service(short, registry, Understander(registry, ScriptedBackend({})))
-    port = free_port()
-    settings = replace(defaults, stdin=False, state_dir=tmp_path, web=replace(defaults.web, enabled=True, port=port))
-    service = Service(settings, registry, Understander(registry, ScriptedBackend({})))
-    service.start()
-    try:
-        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/")
-        assert page.headers["X-Frame-Options"] == "DENY"
-        proxied = urllib.request.Request(f"http://127.0.0.1:{port}/api/state", headers={"X-Forwarded-For": "10.0.0.9"})
-        with pytest.raises(urllib.error.HTTPError) as caught:
-            urllib.request.urlopen(proxied)
-        assert caught.value.code == 403
-    finally:
-        service.close()
 
 
-def test_a_page_that_goes_away_stops_its_live_updates(tmp_path, registry):
-    from edgebrain.config import load_settings
+def test_a_proxied_request_is_refused_and_the_page_cannot_be_framed(local_console):
+    url, _ = local_console
+    assert urllib.request.urlopen(url + "/").headers["X-Frame-Options"] == "DENY"
+    assert refused_with(urllib.request.Request(url + "/api/state", headers={"X-Forwarded-For": "10.0.0.9"})) == 403
 
-    port = free_port()
-    defaults = load_settings(None, environ={})
-    settings = replace(defaults, stdin=False, state_dir=tmp_path, web=replace(defaults.web, enabled=True, port=port))
-    service = Service(settings, registry, Understander(registry, ScriptedBackend({})))
-    service.start()
-    try:
-        events = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/events")
-        assert events.readline() == b"event: state\n"
-        assert service.web is not None and service.web.streams == 1
-        events.close()
-        deadline = time.monotonic() + 5
-        while service.web.streams and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert service.web.streams == 0
-    finally:
-        service.close()
+
+def test_a_page_that_goes_away_stops_its_live_updates(local_console):
+    url, service = local_console
+    events = urllib.request.urlopen(url + "/api/events")
+    assert events.readline() == b"event: state\n"
+    assert service.web is not None and service.web.streams == 1
+    events.close()
+    deadline = time.monotonic() + 5
+    while service.web.streams and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert service.web.streams == 0

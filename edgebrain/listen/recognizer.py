@@ -101,26 +101,31 @@ def usable_phrases(model: Any, phrases: Iterable[str]) -> list[str]:
     return kept
 
 
+def recognizers(model: Any, phrases: list[str] | None) -> Callable[[], Any]:
+    """Makes Vosk recognizers for ``model``, biased to the phrases it knows (none known: not biased)."""
+    import vosk
+
+    grammar = usable_phrases(model, phrases) if phrases else []
+    if phrases and not [p for p in grammar if p != "[unk]"]:
+        log.warning("none of the phrase list's words is in this Vosk model's vocabulary; not biasing")
+        grammar = []
+    args = (model, RATE, json.dumps(grammar, ensure_ascii=False)) if grammar else (model, RATE)
+    return lambda: vosk.KaldiRecognizer(*args)
+
+
 class Listener:
     """Feeds audio blocks to Vosk and calls back with partials and finished utterances."""
 
     def __init__(self, model: Any, phrases: list[str] | None, silence_ms: int, stable_ms: int | None = None,
                  complete: Callable[[str], bool] | None = None):
         """``stable_ms`` and ``complete`` together switch early hand-over on; either None leaves it off."""
-        import vosk
-
         self.model = model
         self.silence_s = silence_ms / 1000
         self.stable_s = None if stable_ms is None or complete is None else stable_ms / 1000
         self.complete = complete
-        grammar = usable_phrases(model, phrases) if phrases else []
-        if phrases and not [p for p in grammar if p != "[unk]"]:
-            log.warning("none of the phrase list's words is in this Vosk model's vocabulary; not biasing")
-            grammar = []
-        args = (model, RATE, json.dumps(grammar, ensure_ascii=False)) if grammar else (model, RATE)
         # A recognizer grows with every utterance it has heard, Reset() or not (about 0.2 MiB each with
         # the Korean model): each utterance gets a fresh one (0.5 ms with a phrase list, 0.1 s without).
-        self._new: Callable[[], Any] = lambda: vosk.KaldiRecognizer(*args)
+        self._new = recognizers(model, phrases)
         self._recognizer = self._new()
         self._lock = threading.Lock()
         self._utterance = 0  # counts utterances; an early and a final Heard of one utterance share it

@@ -1,12 +1,12 @@
-"""Speech to text for one audio stream at a time (Wyoming's asr): any rate, width and channels in."""
+"""Speech to text for one audio stream at a time (Wyoming's asr, the web console's push-to-talk)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from .audio import RATE
-from .recognizer import usable_phrases
+from .recognizer import recognizers
 
 
 class Transcriber:
@@ -16,22 +16,18 @@ class Transcriber:
         self.model = model
         self.name = name
         self.language = language
-        grammar = usable_phrases(model, phrases) if phrases else []
-        self._grammar = json.dumps(grammar, ensure_ascii=False) if [p for p in grammar if p != "[unk]"] else None
+        self._new: Callable[[], Any] = recognizers(model, phrases)
 
     def stream(self) -> Stream:
         """A new stream: feed it 16 kHz mono 16-bit audio, then ask for the text."""
-        return Stream(self)
+        return Stream(self._new())
 
 
 class Stream:
     """One utterance being transcribed."""
 
-    def __init__(self, transcriber: Transcriber):
-        import vosk
-
-        args = (transcriber.model, RATE) + ((transcriber._grammar,) if transcriber._grammar else ())
-        self._recognizer = vosk.KaldiRecognizer(*args)
+    def __init__(self, recognizer: Any):
+        self._recognizer = recognizer
         self._texts: list[str] = []
 
     def feed(self, pcm: bytes) -> None:

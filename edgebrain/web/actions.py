@@ -20,8 +20,6 @@ from ..registry import Registry
 from ..router import Router
 from ..schedule import Schedule
 
-ANSWER_TIMEOUT_S = 30.0
-
 
 @dataclass(frozen=True)
 class Parts:
@@ -87,7 +85,7 @@ class Actions:
 
     async def _ask(self, text: str) -> web.Response:
         try:
-            result = await ask(self.parts.submit, text, "web", ANSWER_TIMEOUT_S)
+            result = await ask(self.parts.submit, text, "web")
         except InputError as exc:
             return web.json_response({"error": str(exc)}, status=400, dumps=dumps)
         except TimeoutError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..registry import Registry
-from ..reply import chinese as chinese_text
+from ..reply import chinese_name
 from ..router import Router
 from ..schedule import Schedule
 
@@ -18,8 +18,7 @@ def devices_view(registry: Registry, router: Router) -> list[dict[str, Any]]:
         route = f"MQTT {device.mqtt['topic']}" if device.mqtt else f"GPIO{device.gpio['pin']}" if device.gpio else "-"
         state = states.get(device.id)
         last = router.last.get(device.id)
-        chinese = next((alias for alias in device.aliases if chinese_text(alias)), device.name)
-        shown.append({"id": device.id, "name": device.name, "name_zh": chinese, "room": device.room or "",
+        shown.append({"id": device.id, "name": device.name, "name_zh": chinese_name(device), "room": device.room or "",
                       "type": device.type,
                       "route": route, "actions": [a for a in device.actions if a != "set"],
                       "state": state.to_dict() if state is not None else None,
