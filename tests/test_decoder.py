@@ -221,3 +221,24 @@ def test_a_value_out_of_range_says_which_range(registry):
     assert result.rejected == ("the value 500 is out of range: living_room_light takes 0-100, living_room_lamp "
                                "takes 0-100, bedroom_light takes 0-100, kitchen_light takes 0-100, "
                                "kitchen_counter_light takes 0-100",)
+
+
+@pytest.mark.parametrize(("text", "value"), [("set the bedroom light to minus 20 percent", -20),
+                                             ("set the bedroom light to -20%", -20),
+                                             ("卧室灯调到负二十", -20),
+                                             ("卧室空调调到零下五度", -5)])
+def test_a_negative_value_is_refused_never_read_as_its_size(registry, text, value):
+    understander, _ = make(registry, {})
+    result = understander.understand(text, "15:00")
+    assert result.commands == ()
+    assert len(result.rejected) == 1 and result.rejected[0].startswith(f"the value {value} is out of range: ")
+
+
+def test_each_clause_out_of_range_is_named_and_nothing_moves(registry):
+    understander, _ = make(registry, {})
+    result = understander.understand("set the humidifier to 60 percent and the fan to 500", "15:00")
+    assert result.commands == ()
+    assert result.rejected == ("the value 500 is out of range: bedroom_fan takes 0-100, kitchen_fan takes 0-100",)
+    result = understander.understand("set the humidifier to 101 percent and the fan to 500", "15:00")
+    assert result.rejected == ("the value 101 is out of range: living_room_humidifier takes 30-80; the value 500 is "
+                               "out of range: bedroom_fan takes 0-100, kitchen_fan takes 0-100",)

@@ -144,33 +144,41 @@ def test_listen_cli_prints_one_json_line_per_utterance(cli_env, speech):
     assert set(timings) == {"speech_end_to_text", "understand"} and all(v >= 0 for v in timings.values())
 
 
-def test_microphone_transcripts_are_understood_and_routed(tmp_path, broker, watcher, registry, vosk_model, speech):
+def test_microphone_commands_are_understood_by_the_model_and_reach_the_device(tmp_path, broker, watcher,
+                                                                            vosk_model, model_path):
     from edgebrain.listen.speech import Microphone
+    from edgebrain.registry import Device, Registry
     from edgebrain.service import Service
-    from edgebrain.understand.engine import Understander
+    from edgebrain.understand.loader import load_understander
     from tests.broker import service_settings
-    from tests.fakes import ScriptedBackend
 
-    settings = service_settings(tmp_path, broker.port, client_id="eb-speech")
-    without_gpio = type(registry)([d for d in registry if not d.gpio])
-    pcm = read_wav(speech["mono"])
+    # The Korean model hears espeak-ng's Korean greeting reliably, so the greeting names the light here.
+    topic = "home/hall/light/set"
+    home = Registry([Device("hall_light", "light", "Hall light", "hallway", ("안녕하세요",), mqtt={"topic": topic})])
+    wav = tmp_path / "off.wav"
+    subprocess.run(["espeak-ng", "-v", "ko", "-s", "180", "-w", str(wav), "안녕하세요 꺼"], check=True)
+    pcm = read_wav(wav)
     opened = []
 
     def open_source():
         opened.append(FakeMicrophone(pcm))
         return opened[-1]
 
-    microphone = Microphone(Listener(vosk_model, None, 600), open_source, open_at_start=False)
-    service = Service(settings, without_gpio, Understander(without_gpio, ScriptedBackend({})), microphone=microphone)
+    settings = service_settings(tmp_path, broker.port, client_id="eb-speech")
+    microphone = Microphone(Listener(vosk_model, ["안녕하세요", "켜", "꺼"], 600), open_source, open_at_start=False)
+    understander = load_understander(model=str(model_path), registry=home)
+    service = Service(settings, home, understander, microphone=microphone)
     service.start()
     try:
         assert service.mqtt.wait_connected(10)
         watcher.publish("eb/listen", "start")
         transcripts = [json.loads(s.payload) for s in watcher.wait_for("eb/transcript", 2, timeout=60)]
-        assert all(t["text"].endswith("네요") for t in transcripts)
+        assert [t["text"] for t in transcripts] == ["안녕하세요 꺼", "안녕하세요 꺼"]
         results = [json.loads(s.payload) for s in watcher.wait_for("eb/result", 2, timeout=60)]
-        assert [r["id"] for r in results] == [t["id"] for t in transcripts]
-        assert all(r["status"] == "none" for r in results)  # Korean small talk is not a command
+        assert [(r["id"], r["status"], r["commands"]) for r in results] == [
+            (t["id"], "routed", [{"device": "hall_light", "action": "off"}]) for t in transcripts]
+        assert [json.loads(s.payload) for s in watcher.wait_for(topic, 2, timeout=10)] == [
+            {"device": "hall_light", "action": "off"}] * 2
         assert watcher.on("eb/partial") and all(s.qos == 0 for s in watcher.on("eb/partial"))
         watcher.publish("eb/listen", "stop")
         deadline = time.monotonic() + 10

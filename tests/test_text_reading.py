@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from edgebrain.understand.grammar import numbers_in
 from edgebrain.understand.mentions import candidate_targets, find_mentions
 from edgebrain.understand.numbers import normalize_numbers, zh_to_int
 from edgebrain.understand.questions import is_question
@@ -21,10 +22,17 @@ from edgebrain.understand.times import read_times
         ("百分之五十", "50%"),
         ("调高一点", "调高一点"),
         ("一个小时后", "1个小时后"),
+        ("零下五度", "负5度"),
     ],
 )
 def test_numbers(text, expected):
     assert normalize_numbers(text) == expected
+
+
+@pytest.mark.parametrize(("text", "numbers"), [("set to -40", (-40,)), ("minus 40 degrees", (-40,)), ("负5度", (-5,)),
+                                               ("bedroom-2 light", (2,)), ("20-25 degrees", (20, 25))])
+def test_numbers_keep_their_sign(text, numbers):
+    assert numbers_in(text) == numbers
 
 
 def test_zh_to_int():

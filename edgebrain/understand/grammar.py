@@ -23,7 +23,9 @@ ACTION_WORDS = {"increase": "up", "decrease": "down"}
 BULLET = "- "
 MAX_LINES = 6
 TIME_MARK = " @"
-_NUMBER = re.compile(r"(?<![\d:@.])(\d+)(?![\d:])")
+# A number keeps its sign ("-40", "minus 5", 负5): no device range admits a negative value, so a signed
+# number must be refused, never read as its size (a hyphen inside a name, "bedroom-2", is no sign).
+_NUMBER = re.compile(r"(?P<sign>(?<![\w-])-|\bminus\s+|负)?(?<![\d:@.])(?P<digits>\d+)(?![\d:])", re.IGNORECASE)
 VALUE_DIGITS = 3  # no device value has more digits; a year or "1000 degrees" offers no set line
 
 
@@ -112,7 +114,8 @@ NONE_TEXT = BULLET + NONE
 
 def numbers_in(text: str, max_digits: int | None = VALUE_DIGITS) -> tuple[int, ...]:
     """Whole numbers written in the text, time markers excluded; those of at most ``max_digits`` digits."""
-    return tuple(dict.fromkeys(int(n) for n in _NUMBER.findall(text) if max_digits is None or len(n) <= max_digits))
+    return tuple(dict.fromkeys(-int(m["digits"]) if m["sign"] else int(m["digits"]) for m in _NUMBER.finditer(text)
+                               if max_digits is None or len(m["digits"]) <= max_digits))
 
 
 def command_lines(targets: Iterable[Target], phrases: dict[str, str],

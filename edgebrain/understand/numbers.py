@@ -113,6 +113,8 @@ def normalize_numbers(text: str, keep: Sequence[str] = ()) -> str:
 
 def _normalize(text: str) -> str:
     text = _EN_NUMBER.sub(_en_value, text)
+    # 零下 (below zero) is a sign, not the digit 0: "零下五度" is -5 degrees.
+    text = re.sub(r"零下(?=[零〇一二两三四五六七八九十百千\d])", "负", text)
     text = re.sub(r"百分之([零〇一二两三四五六七八九十百千]+)",
                   lambda m: f"{zh_to_int(m.group(1))}%" if zh_to_int(m.group(1)) is not None else m.group(0),
                   text)

@@ -145,16 +145,29 @@ class Planner:
                 or bool(started_appliances(self.registry, cleaned)))
         return not fitting or bool(mentions.unknown_rooms) or not self.techniques.narrowing or not asks
 
-    def out_of_range(self, model_text: str, fitting: Sequence[Target]) -> str:
-        """Why a value the words ask for fits none of the ``fitting`` devices ("调到一千度"); "" if it fits."""
+    def out_of_range(self, model_text: str, fitting: Sequence[Target], inherited: frozenset[str] | None = None) -> str:
+        """Why a value the words ask for fits none of the ``fitting`` devices ("调到一千度"); "" if it fits.
+
+        ``inherited`` are the actions asked by the clause before, for a clause that names none."""
         numbers = self.values(model_text, max_digits=None)
-        if not numbers or asked_actions(model_text, one_value=True) != frozenset({"set"}):
+        if not numbers or (asked_actions(model_text, one_value=True) or inherited) != frozenset({"set"}):
             return ""
         ranges = {t.id: r for t in fitting if not t.is_group and (r := t.value_range()) is not None}
         if not ranges or any(low <= n <= high for n in numbers for low, high in ranges.values()):
             return ""
         named = ", ".join(f"{target} takes {low}-{high}" for target, (low, high) in ranges.items())
         return f"the value {', '.join(map(str, numbers))} is out of range: {named}"
+
+    def clauses_out_of_range(self, model_text: str) -> str:
+        """Why a clause's value fits none of its devices ("the humidifier to 101 and the fan to 500"), each
+        clause's reason; "" when every value fits. One such clause refuses the whole request."""
+        reasons: list[str] = []
+        asked: frozenset[str] | None = None
+        for clause in split_clauses(self.registry, model_text) or ():
+            inherited, asked = asked, clause.asked or asked
+            if why := self.out_of_range(clause.text, fitting_targets(self.registry, clause.mentions), inherited):
+                reasons.append(why)
+        return "; ".join(reasons)
 
     def clause_plans(self, model_text: str) -> tuple[Plan, ...] | None:
         """One single-line plan per clause when every clause names its own devices (see clauses.py)."""
