@@ -54,11 +54,13 @@ def device_entity(device: Device, prefix: str, node: str) -> tuple[str, dict[str
     payload = _base(device, prefix, node, device.id, device.name)
     payload["name"] = None  # the entity is the device: Home Assistant shows the device name
     state = "{{ value_json.state }}"
+    # Home Assistant's sliders take the schema's range for set, so it never sends a value check() refuses.
+    low, high = device.value_range or (0, 100)
     if component == "light":
         payload.update({"schema": "json", "command_topic": f"{base}/set", "state_topic": f"{base}/state",
                         "supported_color_modes": ["brightness"] if pwm else ["onoff"]})
         if pwm:
-            payload.update({"brightness": True, "brightness_scale": 100})
+            payload.update({"brightness": True, "brightness_scale": high})
     elif component == "switch":
         payload.update({"command_topic": f"{base}/set", "state_topic": f"{base}/state", "payload_on": "ON",
                         "payload_off": "OFF", "state_on": "ON", "state_off": "OFF", "value_template": state})
@@ -74,7 +76,8 @@ def device_entity(device: Device, prefix: str, node: str) -> tuple[str, dict[str
                         "payload_off": "OFF", "state_value_template": state, "device_class": "humidifier",
                         "target_humidity_command_topic": f"{base}/humidity/set",
                         "target_humidity_state_topic": f"{base}/state",
-                        "target_humidity_state_template": "{{ value_json.humidity | default(0) }}"})
+                        "target_humidity_state_template": "{{ value_json.humidity | default(0) }}",
+                        "min_humidity": low, "max_humidity": high})
     elif component == "climate":
         payload.update({"mode_command_topic": f"{base}/mode/set", "mode_state_topic": f"{base}/state",
                         "mode_state_template": "{{ 'cool' if value_json.state == 'ON' else 'off' }}",

@@ -7,13 +7,17 @@ import json
 
 import pytest
 
+from edgebrain import __version__
 from edgebrain.command import Command
 from edgebrain.discovery import command_from_ha, discovery_messages, node_id
 from edgebrain.errors import CommandError
 from edgebrain.registry import Device
 
-# From Home Assistant's MQTT integration docs (light with schema json, switch, fan, humidifier,
-# climate, cover, text, sensor): the fields edgebrain may use, and the ones each entity requires.
+# The fields each entity type may carry, and the ones it requires, from Home Assistant's MQTT
+# integration docs (home-assistant.io/integrations/<type>.mqtt/: light with schema json, switch, fan,
+# humidifier, climate, cover, text, sensor, binary_sensor; and /integrations/mqtt/ for the device and
+# origin blocks), for the versions docs/home-assistant.md supports: 2024.4 to 2025.4, the two checked
+# with a real Home Assistant by bench/ha/check.py.
 COMMON = {"name", "unique_id", "availability_topic", "payload_available", "payload_not_available", "device",
           "origin", "qos", "icon"}
 DOCUMENTED = {
@@ -25,7 +29,8 @@ DOCUMENTED = {
                                  "percentage_command_topic", "percentage_state_topic", "percentage_value_template"}),
     "humidifier": ({"command_topic", "target_humidity_command_topic"},
                    {"state_topic", "payload_on", "payload_off", "state_value_template", "device_class",
-                    "target_humidity_state_topic", "target_humidity_state_template"}),
+                    "target_humidity_state_topic", "target_humidity_state_template", "min_humidity",
+                    "max_humidity"}),
     "climate": (set(), {"mode_command_topic", "mode_state_topic", "mode_state_template", "modes",
                         "power_command_topic", "payload_on", "payload_off"}),
     "cover": (set(), {"command_topic", "state_topic", "value_template", "payload_open", "payload_close",
@@ -34,6 +39,12 @@ DOCUMENTED = {
     "sensor": ({"state_topic"}, {"value_template", "json_attributes_topic"}),
     "binary_sensor": ({"state_topic"}, {"payload_on", "payload_off", "value_template", "device_class"}),
 }
+# The values those docs allow where a field takes one of a set (or a range).
+DEVICE_KEYS = {"identifiers", "connections", "name", "manufacturer", "model", "model_id", "sw_version",
+               "hw_version", "serial_number", "suggested_area", "via_device", "configuration_url"}
+ORIGIN_KEYS = {"name", "sw_version", "support_url"}
+CLIMATE_MODES = {"auto", "off", "cool", "heat", "dry", "fan_only", "heat_cool"}
+COLOR_MODES = {"onoff", "brightness", "color_temp", "hs", "xy", "rgb", "rgbw", "rgbww", "white"}
 DEVICES = [
     Device("lamp", "light", "Lamp", "bedroom", gpio={"pin": 17, "kind": "pwm"}),
     Device("plug", "switch", "Plug", gpio={"pin": 22}),
@@ -70,16 +81,44 @@ def test_a_microphone_adds_the_listening_sensor():
     assert sensor["unique_id"] == "edgebrain-pi_lan_listening"
 
 
-def test_payloads_use_only_documented_fields():
+def test_payloads_use_only_documented_fields_with_documented_values():
     for topic, payload in messages(listening=True).items():
         component = topic.split("/")[1]
         required, optional = DOCUMENTED[component]
         assert required <= payload.keys(), topic
         assert payload.keys() <= COMMON | required | optional, (topic, payload.keys() - COMMON - required - optional)
-        assert payload["availability_topic"] == "eb/status"
+        assert payload["device"].keys() <= DEVICE_KEYS and payload["origin"].keys() <= ORIGIN_KEYS, topic
+        assert payload["qos"] in (0, 1, 2) and payload["availability_topic"] == "eb/status"
         for key, value in payload.items():
             if key.endswith("command_topic"):
                 assert value.startswith("eb/"), (topic, key)
+
+
+def test_each_entity_type_has_the_values_home_assistant_reads():
+    found = messages()
+    humidifier = found["homeassistant/humidifier/edgebrain-pi_lan/mist/config"]
+    # The humidifier's slider is the schema's range for set, and its commands arrive on humidity/set.
+    assert {k: humidifier[k] for k in ("device_class", "min_humidity", "max_humidity",
+                                       "target_humidity_command_topic")} == {
+        "device_class": "humidifier", "min_humidity": 30, "max_humidity": 80,
+        "target_humidity_command_topic": "eb/mist/humidity/set"}
+    climate = found["homeassistant/climate/edgebrain-pi_lan/ac/config"]
+    assert climate["modes"] == ["off", "cool"] and set(climate["modes"]) <= CLIMATE_MODES
+    assert (climate["mode_command_topic"], climate["power_command_topic"]) == ("eb/ac/mode/set", "eb/ac/set")
+    lamp = found["homeassistant/light/edgebrain-pi_lan/lamp/config"]
+    assert lamp["supported_color_modes"] == ["brightness"] and set(lamp["supported_color_modes"]) <= COLOR_MODES
+    assert lamp["device"] == {"identifiers": ["edgebrain-pi_lan_lamp"], "name": "Lamp", "manufacturer": "edgebrain",
+                              "model": "GPIO pwm", "sw_version": __version__, "suggested_area": "Bedroom",
+                              "via_device": "edgebrain-pi_lan"}
+    assert lamp["name"] is None  # the entity is the device: Home Assistant shows "Lamp"
+    plug = found["homeassistant/switch/edgebrain-pi_lan/plug/config"]
+    assert (plug["payload_on"], plug["payload_off"], plug["state_on"], plug["state_off"]) == ("ON", "OFF", "ON", "OFF")
+    assert "suggested_area" not in plug["device"]  # a device without a room suggests none
+    text = found["homeassistant/text/edgebrain-pi_lan/command/config"]
+    assert (text["mode"], text["min"], text["max"]) == ("text", 1, 255)
+    hub = text["device"]
+    assert hub == {"identifiers": ["edgebrain-pi_lan"], "name": "edgebrain", "manufacturer": "edgebrain",
+                   "model": "offline voice and text control", "sw_version": __version__}
 
 
 def test_entities_point_at_the_topics_edgebrain_serves():
@@ -105,6 +144,8 @@ def test_entities_point_at_the_topics_edgebrain_serves():
     ("plug", "set", b"OFF", Command("plug", "off")),
     ("fan", "percentage/set", b"70", Command("fan", "set", 70)),
     ("fan", "percentage/set", b"0", Command("fan", "off")),
+    ("mist", "humidity/set", b"55", Command("mist", "set", 55)),
+    ("mist", "humidity/set", b"55.4", Command("mist", "set", 55)),
     ("ac", "mode/set", b"cool", Command("ac", "on")),
     ("ac", "mode/set", b"off", Command("ac", "off")),
 ])
