@@ -18,8 +18,8 @@ from .errors import CommandError
 from .payloads import dumps
 from .registry import Device
 
-COMPONENTS = {"light": "light", "switch": "switch", "fan": "fan", "humidifier": "humidifier", "ac": "climate",
-              "cover": "cover"}
+# The entity type of each device type a GPIO output can drive (a cover cannot: it opens and closes).
+COMPONENTS = {"light": "light", "switch": "switch", "fan": "fan", "humidifier": "humidifier", "ac": "climate"}
 
 
 def node_id(client_id: str) -> str:
@@ -48,8 +48,11 @@ def _base(device: Device | None, prefix: str, node: str, object_id: str, name: s
 
 def device_entity(device: Device, prefix: str, node: str) -> tuple[str, dict[str, Any]]:
     """The discovery (topic, payload) of one GPIO device, by its type."""
-    component = COMPONENTS[device.type]
     pwm = bool(device.gpio and device.gpio.get("kind") == "pwm")
+    component = COMPONENTS[device.type]
+    if component == "humidifier" and not pwm:
+        # Home Assistant's humidifier needs a target humidity, which a relay cannot take: a switch it is.
+        component = "switch"
     base = f"{prefix}/{device.id}"
     payload = _base(device, prefix, node, device.id, device.name)
     payload["name"] = None  # the entity is the device: Home Assistant shows the device name
@@ -78,15 +81,11 @@ def device_entity(device: Device, prefix: str, node: str) -> tuple[str, dict[str
                         "target_humidity_state_topic": f"{base}/state",
                         "target_humidity_state_template": "{{ value_json.humidity | default(0) }}",
                         "min_humidity": low, "max_humidity": high})
-    elif component == "climate":
+    else:  # climate
         payload.update({"mode_command_topic": f"{base}/mode/set", "mode_state_topic": f"{base}/state",
                         "mode_state_template": "{{ 'cool' if value_json.state == 'ON' else 'off' }}",
                         "modes": ["off", "cool"], "power_command_topic": f"{base}/set",
                         "payload_on": "ON", "payload_off": "OFF"})
-    else:  # cover
-        payload.update({"command_topic": f"{base}/set", "state_topic": f"{base}/state",
-                        "value_template": "{{ 'open' if value_json.state == 'ON' else 'closed' }}",
-                        "payload_open": "OPEN", "payload_close": "CLOSE", "payload_stop": None})
     return f"{{ha}}/{component}/{node}/{device.id}/config", payload
 
 

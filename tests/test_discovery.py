@@ -15,7 +15,7 @@ from edgebrain.registry import Device
 
 # The fields each entity type may carry, and the ones it requires, from Home Assistant's MQTT
 # integration docs (home-assistant.io/integrations/<type>.mqtt/: light with schema json, switch, fan,
-# humidifier, climate, cover, text, sensor, binary_sensor; and /integrations/mqtt/ for the device and
+# humidifier, climate, text, sensor, binary_sensor; and /integrations/mqtt/ for the device and
 # origin blocks), for the versions docs/home-assistant.md supports: 2024.4 to 2025.4, the two checked
 # with a real Home Assistant by bench/ha/check.py.
 COMMON = {"name", "unique_id", "availability_topic", "payload_available", "payload_not_available", "device",
@@ -33,8 +33,6 @@ DOCUMENTED = {
                     "max_humidity"}),
     "climate": (set(), {"mode_command_topic", "mode_state_topic", "mode_state_template", "modes",
                         "power_command_topic", "payload_on", "payload_off"}),
-    "cover": (set(), {"command_topic", "state_topic", "value_template", "payload_open", "payload_close",
-                      "payload_stop"}),
     "text": ({"command_topic"}, {"mode", "min", "max"}),
     "sensor": ({"state_topic"}, {"value_template", "json_attributes_topic"}),
     "binary_sensor": ({"state_topic"}, {"payload_on", "payload_off", "value_template", "device_class"}),
@@ -49,7 +47,8 @@ DEVICES = [
     Device("lamp", "light", "Lamp", "bedroom", gpio={"pin": 17, "kind": "pwm"}),
     Device("plug", "switch", "Plug", gpio={"pin": 22}),
     Device("fan", "fan", "Fan", gpio={"pin": 18, "kind": "pwm"}),
-    Device("mist", "humidifier", "Humidifier", gpio={"pin": 23}),
+    Device("mist", "humidifier", "Humidifier", gpio={"pin": 23, "kind": "pwm"}),
+    Device("diffuser", "humidifier", "Diffuser", gpio={"pin": 25}),  # a relay: no target humidity
     Device("ac", "ac", "AC", gpio={"pin": 24}),
     Device("tv", "switch", "TV", mqtt={"topic": "tv/set"}),  # not driven over GPIO: not announced
 ]
@@ -68,6 +67,7 @@ def test_every_gpio_device_and_the_command_entities_are_announced():
         "homeassistant/humidifier/edgebrain-pi_lan/mist/config",
         "homeassistant/light/edgebrain-pi_lan/lamp/config",
         "homeassistant/sensor/edgebrain-pi_lan/last_result/config",
+        "homeassistant/switch/edgebrain-pi_lan/diffuser/config",
         "homeassistant/switch/edgebrain-pi_lan/plug/config",
         "homeassistant/text/edgebrain-pi_lan/command/config",
     ]
@@ -102,6 +102,8 @@ def test_each_entity_type_has_the_values_home_assistant_reads():
                                        "target_humidity_command_topic")} == {
         "device_class": "humidifier", "min_humidity": 30, "max_humidity": 80,
         "target_humidity_command_topic": "eb/mist/humidity/set"}
+    diffuser = found["homeassistant/switch/edgebrain-pi_lan/diffuser/config"]  # a relay humidifier
+    assert (diffuser["command_topic"], diffuser["payload_on"]) == ("eb/diffuser/set", "ON")
     climate = found["homeassistant/climate/edgebrain-pi_lan/ac/config"]
     assert climate["modes"] == ["off", "cool"] and set(climate["modes"]) <= CLIMATE_MODES
     assert (climate["mode_command_topic"], climate["power_command_topic"]) == ("eb/ac/mode/set", "eb/ac/set")

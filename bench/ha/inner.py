@@ -1,8 +1,9 @@
-"""Runs inside a Home Assistant venv (homeassistant 2024.3.x): starts Home Assistant's core with its
-MQTT integration against a broker, lets it discover edgebrain, drives entities from Home Assistant's
-side and from edgebrain's, and writes what Home Assistant made of it as JSON.
+"""Runs inside a Home Assistant venv (see check.py): starts Home Assistant's core with its MQTT
+integration against a broker, lets it discover edgebrain, carries out the plan's steps (service calls
+from Home Assistant's side, requests on eb/text from edgebrain's), and writes what Home Assistant made
+of it after each step as JSON.
 
-    ha-venv/bin/python bench/ha/inner.py CONFIG_DIR BROKER_PORT OUT.json
+    ha-venv/bin/python bench/ha/inner.py CONFIG_DIR BROKER_PORT PLAN.json OUT.json
 """
 
 import asyncio
@@ -11,14 +12,14 @@ import logging
 import sys
 
 from homeassistant import config as conf_util
-from homeassistant import config_entries, core, loader
+from homeassistant import config_entries, const, core, loader
 from homeassistant.bootstrap import async_load_base_functionality
 from homeassistant.components import mqtt
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 
-CONFIG, PORT, OUT = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+CONFIG, PORT, PLAN, OUT = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s [%(name)s] %(message)s")
 
 
@@ -52,16 +53,17 @@ async def main() -> None:
                                         if k in ("brightness", "percentage", "humidity")}})
         report["steps"].append({"label": label, "entities": sorted(rows, key=lambda r: r["unique_id"])})
 
-    async def call(domain: str, service: str, suffix: str, **data: object) -> None:
+    async def call(domain: str, service: str, suffix: str, data: dict) -> None:
         entity_id = next((e.entity_id for e in er.async_get(hass).entities.values()
                           if e.platform == "mqtt" and e.domain == domain and e.unique_id.endswith(suffix)), None)
         if entity_id is None:
-            report["steps"].append({"label": f"{domain}.{service} *{suffix}: no such entity"})
+            snapshot(f"{domain}.{service} *{suffix}: no such entity")
             return
         await hass.services.async_call(domain, service, {"entity_id": entity_id, **data}, blocking=True)
         await asyncio.sleep(2)
         snapshot(f"{domain}.{service} {entity_id} {data}")
 
+    report["version"] = const.__version__
     try:
         flow = await hass.config_entries.flow.async_init("mqtt", context={"source": "user"})
         flow = await hass.config_entries.flow.async_configure(flow["flow_id"], {"broker": "127.0.0.1",
@@ -69,13 +71,14 @@ async def main() -> None:
         report["flow"] = str(flow.get("type"))
         await asyncio.sleep(8)
         snapshot("discovered")
-        await call("fan", "set_percentage", "_bedroom_fan", percentage=60)
-        await call("fan", "turn_off", "_bedroom_fan")
-        await call("switch", "turn_on", "_kitchen_plug")
-        await call("text", "set_value", "_command", value="turn off the coffee machine plug")
-        await mqtt.async_publish(hass, "eb/text", "turn on the bedroom fan", 1, False)  # edgebrain's side
-        await asyncio.sleep(3)
-        snapshot("after 'turn on the bedroom fan' on eb/text")
+        with open(PLAN, encoding="utf-8") as plan:
+            for step in json.load(plan):
+                if isinstance(step, str):  # edgebrain's side: a request on its text topic
+                    await mqtt.async_publish(hass, "eb/text", step, 1, False)
+                    await asyncio.sleep(3)
+                    snapshot(f"after {step!r} on eb/text")
+                else:
+                    await call(*step)
     except Exception as exc:  # the report says what went wrong
         logging.exception("check failed")
         report["error"] = repr(exc)
