@@ -83,7 +83,8 @@ def test_doctor_reports_what_is_wrong_and_how_to_fix_it(cli_env, broker, tmp_pat
     from edgebrain.understand.modelfile import verify
 
     model = verify(model_path)  # the file resolved, whichever it is: its size and hash, never literals
-    assert re.search(rf"^ok   model: {re.escape(model.label())}: {re.escape(str(model_path))} "
+    mark = "ok  " if model.measured else "WARN"  # a model no benchmark measured is a warning, not a failure
+    assert re.search(rf"^{mark} model: {re.escape(model.label())}: {re.escape(str(model_path))} "
                      rf"\({model.size:,} bytes, SHA-256 {model.sha256[:16]}…\)$", good.stdout, re.M), good.stdout
     assert re.search(r"^ok   gpio: MockFactory$", good.stdout, re.M)
     assert re.search(r"^ok   client id: 'edgebrain-.*-[0-9a-f]{8}', not taken over", good.stdout, re.M)

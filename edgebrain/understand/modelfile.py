@@ -146,8 +146,8 @@ def resolve(spec: str | os.PathLike[str] | None = None) -> ModelInfo:
         cached = cache_dir() / entry.file
         if not cached.is_file():
             fetch_it = "edgebrain model fetch" + ("" if entry.default else f" --name {entry.name}")
-            raise ModelError(f"no model file: {entry.name} is not in {cache_dir()} (and no other was given with "
-                             f"--model or {MODEL_ENV}); run `{fetch_it}`")
+            given = f" (and none was given with --model or {MODEL_ENV})" if chosen is None else ""
+            raise ModelError(f"no model file: {entry.name} is not in {cache_dir()}{given}; run `{fetch_it}`")
         return verify(cached, source="cache", manifest=listed)
     path = Path(chosen).expanduser()
     if not path.exists():
@@ -236,13 +236,15 @@ def fetch(name: str | None = None, url: str | None = None, sha256: str | None = 
             log.warning("%s; fetching it again", exc)
         target.unlink()
         _stamp_path(target).unlink(missing_ok=True)
-    failures = []
-    for label, fetch_from in _sources(entry, url, expected, timeout):
+    failures: list[str] = []
+    sources = _sources(entry, url, expected, timeout)
+    for label, fetch_from in sources:
         try:
             digest = fetch_from(target, progress)
         except ModelError as exc:
-            log.warning("%s", exc)
             failures.append(str(exc))
+            if len(failures) < len(sources):  # the last one is told in the error below
+                log.warning("%s; trying the next source", exc)
             continue
         _write_stamp(target, digest, label)
         return verify(target, manifest=listed)
