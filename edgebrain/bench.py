@@ -122,6 +122,15 @@ def _print(name: str, report: dict[str, Any], cases: int) -> None:
           f"p95 {latency.get('p95')} ms   {report['tokens_per_request']} tokens evaluated/request")
 
 
+def _model(args: argparse.Namespace) -> dict[str, object]:
+    """Say which model the figures are measured on (printed first, and kept in the JSON report)."""
+    from .understand.modelfile import resolve
+
+    info = resolve(args.model)
+    print(f"model {info.label()}, {info.size:,} bytes, SHA-256 {info.sha256[:16]}…, {info.path}")
+    return info.to_dict()
+
+
 def run_bench(args: argparse.Namespace) -> int:
     """Run the set through the fast path (and the plain approach, interleaved) and print the figures."""
     from .understand.llama import DEFAULT_THREADS
@@ -130,8 +139,9 @@ def run_bench(args: argparse.Namespace) -> int:
     from .understand.reading import Techniques
 
     techniques = Techniques.without(args.without)
+    model = _model(args)
     if args.suite or args.homes:
-        return _run_homes(args, techniques)
+        return _run_homes(args, techniques, model)
     cases = load_cases(Path(args.dataset) if args.dataset else DEFAULT_SET)[: args.limit]
     started = time.perf_counter()
     understander = load_understander(args.devices, args.model, args.threads or DEFAULT_THREADS,
@@ -156,7 +166,8 @@ def run_bench(args: argparse.Namespace) -> int:
         if plain is not None:
             commands, elapsed, tokens = plain.parse(case.text, case.now)
             slow.add(case, command_keys(commands), elapsed, tokens)
-    report: dict[str, Any] = {"cases": len(cases), "without": list(args.without), "fast": fast.report(),
+    report: dict[str, Any] = {"model": model, "cases": len(cases), "without": list(args.without),
+                              "fast": fast.report(),
                               "ready_s": round(ready_s, 2),
                               "prompt_tokens": understander.prompt_tokens, "peak_rss_mb_fast": round(fast_rss, 1),
                               "peak_rss_mb": round(peak_rss_mb(), 1)}
@@ -192,13 +203,13 @@ def _finish(args: argparse.Namespace, report: dict[str, Any], failures: list[dic
             Path(args.json).write_text(text + "\n", encoding="utf-8")
 
 
-def _run_homes(args: argparse.Namespace, techniques: Any) -> int:
+def _run_homes(args: argparse.Namespace, techniques: Any, model: dict[str, object]) -> int:
     """``--suite DIR`` and ``--homes N``: accuracy per class over many registries (fast path only)."""
     from .suites import generated_homes, load_backend, print_suite, run_homes, suite_homes
     from .understand.llama import DEFAULT_THREADS
 
     backend = load_backend(args.model, args.threads or DEFAULT_THREADS)
-    report: dict[str, Any] = {"without": list(args.without)}
+    report: dict[str, Any] = {"model": model, "without": list(args.without)}
     failures: list[dict[str, Any]] = []
     if args.suite:
         tally, figures = run_homes(suite_homes(Path(args.suite)), backend, techniques)

@@ -34,7 +34,8 @@ def _add_understand_args(parser: argparse.ArgumentParser, clock: bool = True) ->
     parser.add_argument("--devices", metavar="DIR", help="device registry folder (default: the example registry)")
     if clock:
         parser.add_argument("--now", type=_now, metavar="HH:MM", help="fix the clock for relative times")
-    parser.add_argument("--model", metavar="PATH", help="GGUF model file (default: $EDGEBRAIN_MODEL, then the cache)")
+    parser.add_argument("--model", metavar="NAME|PATH", help="a model named in the manifest (edgebrain model list) "
+                        "or a GGUF file (default: $EDGEBRAIN_MODEL, then the measured default)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for llama.cpp")
 
 
@@ -228,11 +229,13 @@ def _progress(done: int, total: int) -> None:
 
 
 def cmd_model(args: argparse.Namespace) -> int:
-    """Fetch the model into the cache, or show the one in use."""
+    """Fetch a model into the cache, show the one in use, or list the manifest."""
     from .understand import modelfile
 
+    if args.action == "list":
+        return _list_models(args.json)
     if args.action == "fetch":
-        info = modelfile.fetch(progress=_progress, hf_timeout=args.timeout)
+        info = modelfile.fetch(args.model, args.url, args.sha256, progress=_progress, timeout=args.timeout)
         if not args.no_prompt:
             from .understand.loader import load_understander
 
@@ -245,7 +248,21 @@ def cmd_model(args: argparse.Namespace) -> int:
         print(json.dumps(info.to_dict()))
     else:
         for key, value in info.to_dict().items():
-            print(f"{key:7} {value}")
+            print(f"{key:9} {value}")
+    return 0
+
+
+def _list_models(as_json: bool) -> int:
+    from .understand.manifest import load_manifest
+    from .understand.modelfile import cache_dir
+
+    entries = [{**e.to_dict(), "cached": (cache_dir() / e.file).is_file()} for e in load_manifest().entries]
+    if as_json:
+        print(json.dumps(entries))
+    for entry in [] if as_json else entries:
+        state = "the measured default" if entry["default"] else "measured" if entry["measured"] else "not measured"
+        print(f"{entry['name']:30} {state:20} {'cached' if entry['cached'] else 'not fetched':11} "
+              f"SHA-256 {entry['sha256'] or 'not pinned'}")
     return 0
 
 
@@ -260,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     from .config import default
     from .suites import DEFAULT_SUITE
+    from .understand.download import HTTP_TIMEOUT_S
     from .understand.reading import TECHNIQUES
 
     parser = argparse.ArgumentParser(
@@ -324,10 +342,16 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("text", metavar="TEXT", help="the utterance, or - to read one per line from stdin")
     parse.set_defaults(func=cmd_parse)
 
-    model = sub.add_parser("model", help="fetch or inspect the language model")
-    model.add_argument("action", choices=["fetch", "info"])
-    model.add_argument("--model", metavar="PATH", help="model file to inspect (info)")
-    model.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for Hugging Face (fetch)")
+    model = sub.add_parser("model", help="fetch or inspect the language model, or list the known ones")
+    model.add_argument("action", choices=["fetch", "info", "list"])
+    model.add_argument("--name", "--model", dest="model", metavar="NAME|PATH",
+                       help="the model: a name from `model list` (default: $EDGEBRAIN_MODEL, then the measured "
+                            "default); info also takes a GGUF file")
+    model.add_argument("--url", metavar="URL", help="fetch from this mirror first (default: $EDGEBRAIN_MODEL_URL); "
+                       "the file must have the pinned SHA-256")
+    model.add_argument("--sha256", metavar="HEX", help="the SHA-256 a model the manifest does not pin must have")
+    model.add_argument("--timeout", type=float, default=HTTP_TIMEOUT_S,
+                       help="seconds to wait for a download server to answer (fetch; default: %(default)s)")
     model.add_argument("--json", action="store_true", help="print JSON")
     model.add_argument("--devices", metavar="DIR",
                        help="registry whose prompt state fetch prepares (default: the example registry)")

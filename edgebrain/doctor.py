@@ -13,32 +13,41 @@ from .errors import EdgebrainError
 
 @dataclass(frozen=True)
 class Check:
-    """One finding: what was checked, whether it is fine, and what to do if not."""
+    """One finding: what was checked, whether it is fine, what to do if not, and a warning that does not fail."""
 
     name: str
     ok: bool
     detail: str
     fix: str = ""
+    warning: str = ""
 
     def line(self) -> str:
         """The finding as printed."""
-        mark = "ok  " if self.ok else "FAIL"
-        return f"{mark} {self.name}: {self.detail}" + (f"\n     fix: {self.fix}" if not self.ok and self.fix else "")
+        mark = "FAIL" if not self.ok else "WARN" if self.warning else "ok  "
+        advice = self.fix if not self.ok else self.warning
+        return f"{mark} {self.name}: {self.detail}" + (f"\n     {'fix' if not self.ok else 'note'}: {advice}"
+                                                      if advice else "")
 
 
-def _run(name: str, fix: str, probe: Callable[[], str]) -> Check:
+def _run(name: str, fix: str, probe: Callable[[], str | tuple[str, str]]) -> Check:
     try:
-        return Check(name, True, probe())
+        found = probe()
     except (EdgebrainError, OSError, RuntimeError, ValueError, ImportError) as exc:
         return Check(name, False, str(exc), fix)
+    detail, warning = (found, "") if isinstance(found, str) else found
+    return Check(name, True, detail, warning=warning)
 
 
-def _model(settings: Settings) -> str:
+def _model(settings: Settings) -> tuple[str, str]:
     from .understand.modelfile import resolve, verify
 
     info = resolve(settings.model)
-    checked = verify(info.path, rehash=True)
-    return f"{checked.path} ({checked.size:,} bytes, SHA-256 {checked.sha256[:16]}…)"
+    checked = verify(info.path, source=info.source, rehash=True)
+    detail = f"{checked.label()}: {checked.path} ({checked.size:,} bytes, SHA-256 {checked.sha256[:16]}…)"
+    if checked.measured:
+        return detail, ""
+    bench = f"edgebrain bench --model {settings.model or checked.path}"
+    return detail, f"no benchmark has measured this model; run `{bench}` before relying on it, or use the default"
 
 
 def _registry(settings: Settings) -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
 
 import pytest
+
+from edgebrain.understand.manifest import load_manifest
 
 pytestmark = pytest.mark.model
 
@@ -102,11 +105,16 @@ def test_run_reads_lines_and_prints_commands(cli_env, tmp_path):
     assert sent in result.stdout.decode()
 
 
-def test_model_info_shows_the_verified_file(cli_env):
+def test_model_info_shows_the_verified_file(cli_env, model_path):
     result = run(["model", "info", "--json"], cli_env)
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
-    assert info["size"] > 400_000_000 and len(info["sha256"]) == 64 and "Qwen2.5" in info["name"]
+    with model_path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    assert (info["path"], info["size"], info["sha256"]) == (str(model_path), model_path.stat().st_size, digest)
+    entry = load_manifest().matching(info["size"], info["sha256"])  # the manifest's name for the file, if listed
+    assert (info["name"], info["default"]) == ((entry.name, entry.default) if entry else ("unlisted", False))
+    assert "Qwen2.5" in info["gguf_name"]
 
 
 def test_bench_reports_accuracy_latency_and_memory(cli_env, tmp_path):
@@ -116,9 +124,13 @@ def test_bench_reports_accuracy_latency_and_memory(cli_env, tmp_path):
                     "commands": [{"device": "living_room_curtains", "action": "open"}]}) + "\n"
         + json.dumps({"text": "tell me a joke", "now": "15:00", "category": "refuse", "commands": []}) + "\n",
         encoding="utf-8")
-    result = run(["bench", "--set", str(dataset), "--json", "-"], cli_env)
+    default = load_manifest().default
+    result = run(["bench", "--model", default.name, "--set", str(dataset), "--json", "-"], cli_env)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout[result.stdout.index(b"{"):])
+    assert result.stdout.startswith(f"model {default.name}, the measured default, {default.size:,} bytes, "
+                                    f"SHA-256 {default.sha256[:16]}…".encode())
+    assert (report["model"]["name"], report["model"]["sha256"]) == (default.name, default.sha256)
     assert report["cases"] == 2 and report["fast"]["accuracy"] == 1.0
     assert report["fast"]["latency_ms"]["p50"] > 0 and report["peak_rss_mb"] > 100
 

@@ -73,14 +73,19 @@ def test_daemon_notifies_ready_pings_the_watchdog_and_says_stopping(cli_env, tmp
         sock.close()
 
 
-def test_doctor_reports_what_is_wrong_and_how_to_fix_it(cli_env, broker, tmp_path):
+def test_doctor_reports_what_is_wrong_and_how_to_fix_it(cli_env, broker, tmp_path, model_path):
     env = dict(cli_env, EDGEBRAIN_MQTT__ENABLED="true", EDGEBRAIN_MQTT__HOST="127.0.0.1",
                EDGEBRAIN_MQTT__PORT=str(broker.port), EDGEBRAIN_DRY_RUN="false",
                EDGEBRAIN_STATE_DIR=str(tmp_path / "state"))
     good = subprocess.run([*EDGEBRAIN, "doctor"], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert good.returncode == 0, good.stdout
     assert re.search(r"^ok   broker: 127\.0\.0\.1:\d+: connect, publish and subscribe work$", good.stdout, re.M)
-    assert re.search(r"^ok   model: .*SHA-256 1d9614638d18", good.stdout, re.M)
+    from edgebrain.understand.modelfile import verify
+
+    model = verify(model_path)  # the file resolved, whichever it is: its size and hash, never literals
+    mark = "ok  " if model.measured else "WARN"  # a model no benchmark measured is a warning, not a failure
+    assert re.search(rf"^{mark} model: {re.escape(model.label())}: {re.escape(str(model_path))} "
+                     rf"\({model.size:,} bytes, SHA-256 {model.sha256[:16]}…\)$", good.stdout, re.M), good.stdout
     assert re.search(r"^ok   gpio: MockFactory$", good.stdout, re.M)
     assert re.search(r"^ok   client id: 'edgebrain-.*-[0-9a-f]{8}', not taken over", good.stdout, re.M)
     from edgebrain.config import load_settings

