@@ -79,7 +79,7 @@ def device_entity(device: Device, prefix: str, node: str) -> tuple[str, dict[str
                         "payload_off": "OFF", "state_value_template": state, "device_class": "humidifier",
                         "target_humidity_command_topic": f"{base}/humidity/set",
                         "target_humidity_state_topic": f"{base}/state",
-                        "target_humidity_state_template": "{{ value_json.humidity | default(0) }}",
+                        "target_humidity_state_template": "{{ value_json.humidity | default('None') }}",
                         "min_humidity": low, "max_humidity": high})
     else:  # climate
         payload.update({"mode_command_topic": f"{base}/mode/set", "mode_state_topic": f"{base}/state",

@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 STEP = 20  # percent per "a bit more" on a PWM output
 # The state field each Home Assistant entity type reads a level from (see discovery.py).
 HA_LEVEL_FIELDS = {"light": "brightness", "fan": "percentage", "humidifier": "humidity"}
+# Fields that are a target, not an output level: they keep the last level while off, inside the type's
+# range, as Home Assistant's humidifier keeps its target humidity (and refuses one outside its range).
+HA_TARGET_FIELDS = frozenset({"humidity"})
 
 
 @dataclass(frozen=True)
@@ -31,15 +34,17 @@ class GpioState:
     level: int
     pwm: bool = False
     field: str | None = None  # the name Home Assistant reads the level by, for this device's type
+    target: int | None = None  # for a target field: the last level, inside the type's range
 
     def to_dict(self) -> dict[str, Any]:
         """The retained state payload: {"state": "ON"|"OFF"}; for PWM outputs "level", and the same number
-        under the field Home Assistant's entity reads ("brightness" for a light, "percentage" for a fan)."""
+        under the field Home Assistant's entity reads ("brightness" for a light, "percentage" for a fan;
+        a humidifier's "humidity" is its target, kept while off)."""
         payload: dict[str, Any] = {"state": "ON" if self.on else "OFF"}
         if self.pwm:
             payload["level"] = self.level if self.on else 0
             if self.field:
-                payload[self.field] = payload["level"]
+                payload[self.field] = self.target if self.target is not None else payload["level"]
         return payload
 
 
@@ -80,8 +85,13 @@ class GpioOutput:
     def state(self) -> GpioState:
         """The output's state as the pin has it."""
         value = float(self._out.value)
-        return GpioState(value > 0, round(value * 100) if self.pwm else (100 if value else 0), self.pwm,
-                         HA_LEVEL_FIELDS.get(self.device.type))
+        field = HA_LEVEL_FIELDS.get(self.device.type)
+        target = None
+        if field in HA_TARGET_FIELDS and self.device.value_range is not None:
+            low, high = self.device.value_range
+            target = max(low, min(high, self._last_level))
+        return GpioState(value > 0, round(value * 100) if self.pwm else (100 if value else 0), self.pwm, field,
+                         target)
 
     def apply(self, command: Command) -> GpioState:
         """Drive the pin for a checked command; CommandError for what this output cannot do."""

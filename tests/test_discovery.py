@@ -197,3 +197,19 @@ def test_state_messages_carry_the_field_each_entity_reads(device, field, templat
         assert entity[template_key] == "{{ value_json." + field + " }}"
     else:
         assert entity["brightness"] is True and entity["brightness_scale"] == 100
+
+
+def test_a_humidifier_keeps_its_target_humidity_in_its_range_while_off():
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+    from edgebrain.gpio import GpioBank
+    from edgebrain.registry import Registry
+
+    bank = GpioBank(Registry([d for d in DEVICES if d.id == "mist"]), MockFactory(pin_class=MockPWMPin))
+    try:
+        # Home Assistant refuses a target outside min/max_humidity ("'0' is not a valid target humidity").
+        assert bank.apply(Command("mist", "on")).to_dict() == {"state": "ON", "level": 100, "humidity": 80}
+        assert bank.apply(Command("mist", "set", 55)).to_dict() == {"state": "ON", "level": 55, "humidity": 55}
+        assert bank.apply(Command("mist", "off")).to_dict() == {"state": "OFF", "level": 0, "humidity": 55}
+    finally:
+        bank.close()

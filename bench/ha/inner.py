@@ -11,7 +11,10 @@ import json
 import logging
 import sys
 
-from homeassistant import config as conf_util
+try:  # where the core configuration is read moved in 2024.11
+    from homeassistant.core_config import async_process_ha_core_config
+except ImportError:
+    from homeassistant.config import async_process_ha_core_config
 from homeassistant import config_entries, const, core, loader
 from homeassistant.bootstrap import async_load_base_functionality
 from homeassistant.components import mqtt
@@ -23,6 +26,22 @@ CONFIG, PORT, PLAN, OUT = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s [%(name)s] %(message)s")
 
 
+class Complaints(logging.Handler):
+    """What Home Assistant's MQTT integration warns about (a payload it refuses, a value out of range)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith("homeassistant.components.mqtt"):
+            self.seen.append(f"{record.name}: {record.getMessage()}")
+
+
+COMPLAINTS = Complaints()
+logging.getLogger().addHandler(COMPLAINTS)
+
+
 async def main() -> None:
     hass = core.HomeAssistant(CONFIG)
     hass.config.skip_pip = True
@@ -30,7 +49,7 @@ async def main() -> None:
     hass.config_entries = config_entries.ConfigEntries(hass, {})
     await async_load_base_functionality(hass)
     assert await async_setup_component(hass, "homeassistant", {})
-    await conf_util.async_process_ha_core_config(hass, {"name": "check", "latitude": 0, "longitude": 0,
+    await async_process_ha_core_config(hass, {"name": "check", "latitude": 0, "longitude": 0,
                                                         "elevation": 0, "unit_system": "metric",
                                                         "time_zone": "UTC"})
     await hass.async_start()
@@ -82,6 +101,7 @@ async def main() -> None:
     except Exception as exc:  # the report says what went wrong
         logging.exception("check failed")
         report["error"] = repr(exc)
+    report["complaints"] = COMPLAINTS.seen
     with open(OUT, "w", encoding="utf-8") as out:
         json.dump(report, out, indent=1, default=str)
     await hass.async_stop()
