@@ -11,7 +11,10 @@ At a gate the daemon creates ``<folder>/<gate>.entered`` and waits until the tes
 ``<folder>/<gate>.open``; an open gate lets everything through (``:`` in a gate's name is ``-`` in its
 files). The daemon also notes, one a line: the id of each request handed to its inbox (a copy the broker
 delivers again too) in ``<folder>/arrived``, each request worked in ``<folder>/handled``, and each loss of
-the broker in ``<folder>/disconnected``. The daemon's code runs unchanged: the gates only wrap it.
+the broker in ``<folder>/disconnected``. With ``GATE_CLOCK=<file>`` the daemon's clock (the one its
+Service takes, which stamps and fires timed commands) is the real one moved on by the seconds written in
+that file: a test brings jobs due without waiting for them. The daemon's code runs unchanged: the gates
+only wrap it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from edgebrain.cli import main
 from edgebrain.command import Command
@@ -28,6 +32,7 @@ from edgebrain.inbox import Inbox
 from edgebrain.messages import Request, Result
 from edgebrain.mqtt import MqttClient
 from edgebrain.router import Delivery, Router
+from edgebrain.service import Service
 from tests.broker import until
 
 
@@ -43,12 +48,17 @@ def gated_env(env: dict[str, str], folder: Path, *gates: str) -> dict[str, str]:
 
 def wait_at(folder: Path, gate: str, timeout: float = 60) -> None:
     """Wait until the daemon is held at ``gate``; fails the test when it does not get there."""
-    until(_file(folder, gate, "entered").exists, timeout, lambda: f"the daemon did not reach the gate {gate}")
+    until(_file(folder, gate, "entered").exists, timeout, lambda: f"the daemon to reach the gate {gate}")
 
 
 def open_gate(folder: Path, gate: str) -> None:
     """Let the daemon through ``gate``, now and from now on."""
     _file(folder, gate, "open").touch()
+
+
+def move_clock(path: Path, seconds: float) -> None:
+    """Move the clock of the daemons started with ``GATE_CLOCK=<path>`` to ``seconds`` after the real one."""
+    path.write_text(repr(seconds))
 
 
 def read_notes(folder: Path, name: str) -> list[str]:
@@ -67,9 +77,15 @@ def wait_notes(folder: Path, name: str, count: int, timeout: float = 60) -> list
 class Gates:
     """The gates named in GATES, and the notes, in GATE_DIR."""
 
-    def __init__(self, folder: Path, names: set[str]):
+    def __init__(self, folder: Path, names: set[str], clock: Path | None = None):
         self.folder = folder
         self.names = names
+        self.clock_file = clock
+
+    def clock(self) -> float:
+        """The real time, moved on by the seconds in the clock file."""
+        assert self.clock_file is not None
+        return time.time() + (float(self.clock_file.read_text()) if self.clock_file.exists() else 0.0)
 
     def wait(self, gate: str) -> None:
         """Hold the calling thread at ``gate`` until the test opens it (at once when it is not a gate)."""
@@ -110,6 +126,13 @@ class Gates:
             lost(client, *args)  # type: ignore[arg-type]
             self.note("disconnected", "lost")
 
+        if self.clock_file is not None:
+            build = Service.__init__
+
+            def clocked_service(service: Service, *args: Any, **options: Any) -> None:
+                build(service, *args, **options, clock=self.clock)
+
+            Service.__init__ = clocked_service  # type: ignore[method-assign]
         Handler.handle = gated_handle  # type: ignore[method-assign]
         Router.route = gated_route  # type: ignore[method-assign]
         Inbox.submit = noted_submit  # type: ignore[method-assign]
@@ -117,5 +140,7 @@ class Gates:
 
 
 if __name__ == "__main__":
-    Gates(Path(os.environ["GATE_DIR"]), set(filter(None, os.environ.get("GATES", "").split(",")))).install()
+    clock = os.environ.get("GATE_CLOCK")
+    Gates(Path(os.environ["GATE_DIR"]), set(filter(None, os.environ.get("GATES", "").split(","))),
+          Path(clock) if clock else None).install()
     sys.exit(main())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.broker import Broker, Daemon, Watcher, daemon_env, until
-from tests.gated import gated_env, open_gate, read_notes, wait_at, wait_notes
+from tests.gated import gated_env, move_clock, open_gate, read_notes, wait_at, wait_notes
 
 pytestmark = pytest.mark.model
 
@@ -221,7 +222,7 @@ def wait_result(watcher: Watcher, result_id: str, timeout: float = 60) -> None:
 
 def test_sigkill_before_jobs_are_due_or_while_one_is_sent_never_does_a_job_twice(cli_env, tmp_path):
     broker, watcher = durable_broker(tmp_path)
-    due = (datetime.now() + timedelta(seconds=100)).replace(second=0, microsecond=0)  # 40 to 100 s from now
+    at = f"{datetime.now() + timedelta(minutes=2):%H:%M}"  # 60 to 120 s away, until the daemons' clock moves
     jobs = {"t1": ("turn on the kitchen light", "home/kitchen/light/set", '{"state":"ON"}'),
             "t2": ("turn off the living room AC", "home/living_room/ac/set",
                    '{"device":"living_room_ac","action":"off"}'),
@@ -231,15 +232,16 @@ def test_sigkill_before_jobs_are_due_or_while_one_is_sent_never_does_a_job_twice
                    '{"device":"living_room_humidifier","action":"on"}')}
     # t3 is killed before it is routed; t4 once it went to the broker, before it is marked fired.
     firing = ("send:living_room_curtains", "sent:living_room_lamp")
-    gates = tmp_path / "gates"
-    env = gated_env(daemon_env(cli_env, tmp_path / "state", broker.port), gates / "a", "handle")
+    gates, clock = tmp_path / "gates", tmp_path / "clock"
+    env = gated_env(daemon_env(cli_env, tmp_path / "state", broker.port, GATE_CLOCK=str(clock)), gates / "a",
+                    "handle")
 
     def ask(request_id: str) -> None:
-        watcher.publish("eb/text", request(f"{jobs[request_id][0]} at {due:%H:%M}", request_id))
+        watcher.publish("eb/text", request(f"{jobs[request_id][0]} at {at}", request_id))
 
     def fired(request_id: str) -> None:
         """Wait for the job's command on its device topic, and its result."""
-        watcher.wait_for(jobs[request_id][1], timeout=(due - datetime.now()).total_seconds() + 60)
+        watcher.wait_for(jobs[request_id][1])
         wait_result(watcher, f"job-{job_of[request_id]}")
 
     try:
@@ -257,15 +259,18 @@ def test_sigkill_before_jobs_are_due_or_while_one_is_sent_never_does_a_job_twice
                 ask(request_id)
             watcher.wait_for("eb/result", 6)
             with sqlite3.connect(tmp_path / "state" / "schedule.db") as database:
-                job_of = dict(database.execute("SELECT request, id FROM jobs ORDER BY id").fetchall())
-            assert list(job_of) == list(jobs)  # one job each, fired in this order
-            wait_at(gates / "c", firing[0], timeout=(due - datetime.now()).total_seconds() + 60)
+                scheduled = database.execute("SELECT request, id, due FROM jobs ORDER BY id").fetchall()
+            job_of = {r: i for r, i, _ in scheduled}
+            assert list(job_of) == list(jobs) and len({d for *_, d in scheduled}) == 1  # one job each, in order
+            assert watcher.on("home/#") == []
+            move_clock(clock, scheduled[0][2] - time.time() + 1)  # the jobs are due
+            wait_at(gates / "c", firing[0])
             fired("t1")
             fired("t2")
             daemon.kill()  # t3 claimed, not sent
             daemon.restart(**gated_env({}, gates / "d", *firing))
             wait_at(gates / "d", firing[1])
-            fired("t4")
+            watcher.wait_for(jobs["t4"][1])
             wait_result(watcher, f"job-{job_of['t3']}")
             daemon.kill()  # t4 sent, not marked fired
             daemon.restart(**gated_env({}, gates / "e", *firing))
