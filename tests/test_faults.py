@@ -19,9 +19,9 @@ from tests.gated import gated_env, move_clock, open_gate, read_notes, wait_at, w
 
 pytestmark = pytest.mark.model
 
-# Mosquitto's default, said here because the expected outcomes follow from it: the broker hands the
-# daemon at most this many requests it has not acknowledged, and the daemon acknowledges one once it is
-# answered. The rest wait in the broker.
+# Mosquitto's in-flight window (its default, said here because the outcomes follow from it): while the
+# daemon acknowledges nothing, the broker hands it this many requests and keeps the others. (Once
+# acknowledgements flow, Mosquitto 2.0 hands over more: a burst can fill the inbox.)
 WINDOW = 20
 BUSY = "too many requests are waiting; try again"
 
