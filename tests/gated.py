@@ -102,7 +102,8 @@ class Gates:
             notes.write(line + "\n")
 
     def install(self) -> None:
-        """Wrap the daemon's handler, router, inbox and broker client with the gates and the notes."""
+        """Wrap the daemon's handler, router, inbox and broker client with the gates and the notes; give
+        its service the moved clock when there is a clock file."""
         handle, route, submit, lost = Handler.handle, Router.route, Inbox.submit, MqttClient._handle_disconnect
 
         def gated_handle(handler: Handler, request: Request) -> Result | None:
@@ -132,11 +133,11 @@ class Gates:
             def clocked_service(service: Service, *args: Any, **options: Any) -> None:
                 build(service, *args, **options, clock=self.clock)
 
-            Service.__init__ = clocked_service  # type: ignore[method-assign]
-        Handler.handle = gated_handle  # type: ignore[method-assign]
-        Router.route = gated_route  # type: ignore[method-assign]
-        Inbox.submit = noted_submit  # type: ignore[method-assign]
-        MqttClient._handle_disconnect = noted_loss  # type: ignore[method-assign]
+            Service.__init__ = clocked_service  # type: ignore[method-assign,assignment]
+        Handler.handle = gated_handle  # type: ignore[method-assign,assignment]
+        Router.route = gated_route  # type: ignore[method-assign,assignment]
+        Inbox.submit = noted_submit  # type: ignore[method-assign,assignment]
+        MqttClient._handle_disconnect = noted_loss  # type: ignore[method-assign,assignment]
 
 
 if __name__ == "__main__":
