@@ -27,6 +27,9 @@ class Inbox:
         self._requests: queue.Queue[Request | None] = queue.Queue(maxsize=max_queue)
         # Ids answered lately: a request the broker delivers again (QoS 1, a reconnect) is not redone.
         self._seen: OrderedDict[str, None] = OrderedDict()
+        # Copies of requests still waiting, acknowledged only once the request is answered: a daemon that
+        # died before that must get the request again.
+        self._copies: dict[str, list[Request]] = {}
         self._seen_lock = threading.Lock()
         self._loop = Loop("work", self._work)
         self.handled = 0
@@ -35,8 +38,12 @@ class Inbox:
         """Queue a request; a full queue is answered with an error instead of growing without end."""
         with self._seen_lock:
             if request.id in self._seen:
-                log.info("request %s was delivered again; it is answered already", request.id)
-                request.done()
+                if request.id in self._copies:
+                    log.info("request %s was delivered again; it is waiting to be answered", request.id)
+                    self._copies[request.id].append(request)
+                else:
+                    log.info("request %s was delivered again; it is answered already", request.id)
+                    request.done()
                 return
             try:
                 self._requests.put_nowait(request)
@@ -45,6 +52,7 @@ class Inbox:
                 request.done()
                 return  # not remembered: the same id may come again
             self._seen[request.id] = None
+            self._copies[request.id] = []
             while len(self._seen) > REMEMBERED_IDS:
                 self._seen.popitem(last=False)
 
@@ -85,5 +93,8 @@ class Inbox:
                     self._seen.pop(request.id, None)  # a retry is worked again
         finally:
             if request is not None:
-                request.done()
+                with self._seen_lock:
+                    copies = self._copies.pop(request.id, [])
+                for answered in (request, *copies):
+                    answered.done()
             self._requests.task_done()

@@ -137,11 +137,12 @@ class Schedule:
             row = self._db.execute("SELECT MIN(due) FROM jobs WHERE status = ?", (PENDING,)).fetchone()
         return None if row[0] is None else float(row[0])
 
-    def claim_due(self, now: float) -> list[Job]:
-        """Take every pending job that is due; a claimed job is never handed out again."""
+    def claim_due(self, now: float, limit: int = -1) -> list[Job]:
+        """Take the pending jobs that are due, earliest first, at most ``limit`` (-1: all); a claimed job is
+        never handed out again."""
         with self._transaction() as db:
-            rows = db.execute("SELECT id FROM jobs WHERE status = ? AND due <= ? ORDER BY due, id",
-                              (PENDING, now)).fetchall()
+            rows = db.execute("SELECT id FROM jobs WHERE status = ? AND due <= ? ORDER BY due, id LIMIT ?",
+                              (PENDING, now, limit)).fetchall()
             ids = [r[0] for r in rows]
             db.executemany("UPDATE jobs SET status = ? WHERE id = ? AND status = ?",
                            [(CLAIMED, i, PENDING) for i in ids])
@@ -153,8 +154,8 @@ class Schedule:
             db.execute("UPDATE jobs SET status = ?, done = ?, note = ? WHERE id = ?",
                        (status, time.time(), note, job_id))
 
-    def recover(self, now: float, grace_s: float) -> tuple[list[Job], list[Job]]:
-        """At start: jobs to fire now (at most ``grace_s`` late) and jobs reported missed.
+    def recover(self, now: float, grace_s: float) -> list[Job]:
+        """At start: the jobs now missed, those more than ``grace_s`` late; the others stay due.
 
         A job left claimed by a daemon that died while routing it may or may not have gone out;
         it is reported missed rather than risk doing it twice.
@@ -166,7 +167,7 @@ class Schedule:
                        (MISSED, now, f"more than {grace_s:.0f} s late", PENDING, now - grace_s))
             missed_ids = [r[0] for r in db.execute("SELECT id FROM jobs WHERE status = ? AND done = ?",
                                                    (MISSED, now)).fetchall()]
-        return self.claim_due(now), self._by_ids(missed_ids)
+        return self._by_ids(missed_ids)
 
     def cancel(self, job_id: int) -> Job:
         """Cancel a pending job; CommandError when there is no such pending job."""

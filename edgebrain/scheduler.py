@@ -30,12 +30,10 @@ class Scheduler:
 
     def start(self) -> None:
         """Report jobs missed while the daemon was away, fire those still in time, and start the thread."""
-        due, missed = self.schedule.recover(self.clock(), self.grace_s)
-        for job in missed:
+        for job in self.schedule.recover(self.clock(), self.grace_s):
             log.warning("job %d (%s) was missed: %s", job.id, job.command.to_dict(), job.note)
             self._report(job, missed=True)
-        for job in due:
-            self._fire(job)
+        self._fire_due()
         self._loop.start()
 
     def stop(self) -> None:
@@ -53,8 +51,16 @@ class Scheduler:
         self.schedule.changed.clear()
         if self._loop.stopping:
             return
-        for job in self.schedule.claim_due(self.clock()):
-            self._fire(job)
+        self._fire_due()
+
+    def _fire_due(self) -> None:
+        # One claimed at a time: a daemon that dies while sending a job leaves only that one claimed (and
+        # reported missed at the next start); the jobs after it are still pending and fire then.
+        while not self._loop.stopping:
+            claimed = self.schedule.claim_due(self.clock(), limit=1)
+            if not claimed:
+                return
+            self._fire(claimed[0])
 
     def _fire(self, job: Job) -> None:
         command = Command(job.command.device, job.command.action, job.command.value)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import getpass
 import shutil
+import signal
 import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 import paho.mqtt.client as paho
@@ -20,6 +23,15 @@ if TYPE_CHECKING:
     from edgebrain.config import Settings
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+def until(check: Callable[[], bool], timeout: float, waited_for: Callable[[], str]) -> None:
+    """Poll ``check`` until it holds; after ``timeout`` seconds the test fails, saying what it ``waited_for``."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout} s for {waited_for()}")
+        time.sleep(0.02)
 
 
 def free_port() -> int:
@@ -94,6 +106,7 @@ class Watcher:
             properties = Properties(PacketTypes.CONNECT)
             properties.SessionExpiryInterval = 3600
         self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(1, 2)  # back soon after a broker restart the test makes
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *args: subscribed.set()
         self.client.on_connect = lambda c, *a: c.subscribe(topics, options=SubscribeOptions(
@@ -135,6 +148,13 @@ class Watcher:
             time.sleep(0.05)  # reconnecting after a broker restart
         self.client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(10)
 
+    def flush(self, timeout: float = 30) -> None:
+        """Wait until every message the broker had for this watcher has arrived: one published now comes
+        after them (the broker keeps each subscriber's messages in order)."""
+        marker = f"test/flush/{time.monotonic_ns()}"
+        self.publish(marker, b"")
+        self.wait_for(marker, timeout=timeout)
+
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
@@ -158,13 +178,62 @@ def daemon_env(base: dict[str, str], state: Path, port: int, **extra: str) -> di
     return env
 
 
-def start_daemon(env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
-    """`python -m edgebrain run` with that environment; stderr to ``log`` when given."""
+def start_daemon(env: dict[str, str], log: Path | None = None, module: str = "edgebrain") -> subprocess.Popen[bytes]:
+    """`python -m edgebrain run` with that environment; stderr to ``log`` when given. ``module`` may be
+    ``tests.gated``: the same daemon, held at the gates its environment names."""
     import sys
 
     sink = log.open("ab") if log else subprocess.DEVNULL
-    return subprocess.Popen([sys.executable, "-m", "edgebrain", "run"], env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=sink)
+    return subprocess.Popen([sys.executable, "-m", module, "run"], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=sink, cwd=Path(__file__).resolve().parent.parent)
+
+
+class Daemon:
+    """`edgebrain run` in a process of its own (see start_daemon), which a test may kill and start again.
+    stop() is the clean way out: the test fails unless the daemon exits 0 soon after SIGTERM. As a context
+    manager it stops the daemon that way at the end, or kills it when the test failed already."""
+
+    def __init__(self, env: dict[str, str], log: Path | None = None, module: str = "edgebrain"):
+        self.env = env
+        self.log = log
+        self.module = module
+        self.process = start_daemon(env, log, module)
+
+    def kill(self) -> None:
+        """SIGKILL: the daemon finishes nothing."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def restart(self, **env: str) -> None:
+        """Start it again, its environment changed by ``env``."""
+        self.env = {**self.env, **env}
+        self.process = start_daemon(self.env, self.log, self.module)
+
+    def stop(self, within_s: float = 30) -> None:
+        """SIGTERM; fails the test unless the daemon exits with status 0 within ``within_s``."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(within_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+            raise AssertionError(f"the daemon did not stop within {within_s} s of SIGTERM{self._tail()}") from None
+        assert code == 0, f"the daemon exited with status {code} after SIGTERM{self._tail()}"
+
+    def _tail(self) -> str:
+        return "; its log ends:\n" + "\n".join(self.log.read_text().splitlines()[-20:]) if self.log else ""
+
+    def __enter__(self) -> Daemon:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self.process.poll() is not None:
+            return
+        if kind is None:
+            self.stop()
+        else:
+            self.kill()
 
 
 def service_settings(state: Path, port: int, **mqtt: object) -> Settings:

@@ -55,6 +55,7 @@ def test_inbox_drops_repeats_refuses_when_full_and_survives_a_failing_request():
         for request_id in ("a", "a", "b", "c", "d"):  # "a" twice; the queue holds two while "a" is worked
             inbox.submit(Request("hi", request_id).acking(lambda rid=request_id: acked.append(rid)))
             assert working.wait(5)
+        assert acked == ["d"]  # refused at once; the copy of "a" in hand is acknowledged once "a" is answered
         inbox.submit(Request("boom", "e"))
         gate.set()
         inbox.drain()

@@ -45,13 +45,14 @@ def test_recovery_fires_within_grace_and_reports_the_rest(tmp_path):
     future = schedule.add(Command("bedroom_fan", "on", None, "23:00"), at("15:00"))
     interrupted = schedule.add(Command("kitchen_fan", "on", None, "16:00"), at("15:00"))
     schedule.claim_due(at("16:00"))  # claimed, then the daemon died before it was sent
-    to_fire, missed = schedule.recover(at("20:04"), grace_s=300)
-    assert [j.id for j in to_fire] == [late.id]
+    missed = schedule.recover(at("20:04"), grace_s=300)
     assert {j.id: j.note for j in missed} == {too_late.id: "more than 300 s late",
                                               interrupted.id: "interrupted while it was being sent"}
-    assert [j.id for j in schedule.jobs()] == [future.id]
+    assert [j.id for j in schedule.jobs()] == [late.id, future.id]  # still in time: fired as any due job
     statuses = {j.id: j.status for j in schedule.jobs(include_done=True)}
     assert statuses[too_late.id] == MISSED and statuses[future.id] == PENDING
+    assert [j.id for j in schedule.claim_due(at("23:00"), limit=1)] == [late.id]  # the earliest, alone
+    assert [j.id for j in schedule.claim_due(at("23:00"))] == [future.id]
 
 
 def test_cancel(tmp_path):

@@ -14,7 +14,7 @@ from edgebrain.messages import Request
 from edgebrain.registry import Registry
 from edgebrain.service import Service
 from edgebrain.understand.engine import Understander
-from tests.broker import Broker, Seen, Watcher, service_settings
+from tests.broker import Broker, Seen, Watcher, service_settings, until
 from tests.fakes import ScriptedBackend
 
 
@@ -120,13 +120,21 @@ def test_timed_commands_wait_in_the_schedule(service, watcher):
     watcher.publish("eb/text", "turn on the kitchen light in 2 hours")
     result = results(watcher)[0]
     assert result["status"] == "scheduled" and result["scheduled"][0]["status"] == "pending"
-    time.sleep(0.5)
+    assert [j.status for j in service.schedule.jobs(include_done=True)] == ["pending"]  # not claimed: not sent
     assert watcher.on("home/kitchen/light/set") == []
     shift[0] += 2 * 3600 + 60
     service.schedule.changed.set()
-    assert watcher.wait_for("home/kitchen/light/set") == [Seen("home/kitchen/light/set", b'{"state":"ON"}', 1, False)]
+    watcher.wait_for("home/kitchen/light/set")
     fired = results(watcher, 2)[1]
     assert fired["id"] == f"job-{result['scheduled'][0]['id']}" and fired["status"] == "routed"
+    assert [j.status for j in service.schedule.jobs(include_done=True)] == ["fired"]  # never to fire again
+    watcher.flush()
+    assert watcher.on("home/kitchen/light/set") == [Seen("home/kitchen/light/set", b'{"state":"ON"}', 1, False)]
+
+
+def away(service: Service) -> None:
+    """Wait until the service has noticed that the broker is gone."""
+    until(lambda: not service.mqtt.connected, 10, lambda: "the service to notice the broker is gone")
 
 
 @pytest.fixture()
@@ -145,7 +153,7 @@ def test_commands_wait_for_a_broker_that_went_away(tmp_path, registry, durable):
     broker, watcher = durable
     service = make_service(tmp_path, broker, registry)
     broker.stop()
-    time.sleep(0.5)
+    away(service)
     service.submit(Request("turn on the kitchen light", "away-1", source="stdin"))
     service.drain()
     broker.start()
@@ -160,9 +168,10 @@ def test_commands_that_waited_too_long_are_reported_not_sent(tmp_path, registry,
     service = make_service(tmp_path, broker, registry, outbox_limit_s=0.5)
     try:
         broker.stop()
-        time.sleep(0.5)
+        away(service)
         service.submit(Request("turn on the kitchen light", "late-1", source="stdin"))
-        time.sleep(2.0)  # the outbox drops the held command
+        until(lambda: [e["code"] for e in service.history.snapshot()["errors"]] == ["expired"], 10,
+              lambda: "the outbox to drop the held command")
         broker.start()
         error = json.loads(watcher.wait_for("eb/error", timeout=30)[0].payload)
         assert error["code"] == "expired" and "home/kitchen/light/set" in error["message"]
@@ -178,13 +187,13 @@ def test_shared_subscription_splits_the_work(tmp_path, broker, registry, watcher
         for index in range(10):
             watcher.publish("eb/text", json.dumps({"text": "turn on the kitchen light", "id": f"s{index}"}))
         done = results(watcher, 10)
-        time.sleep(0.5)  # time for a duplicate to show up, if there were one
-        assert sorted(r["id"] for r in done) == sorted(f"s{i}" for i in range(10))
-        assert len(watcher.on("eb/result")) == 10 and len(watcher.on("home/kitchen/light/set")) == 10
-        assert all(s.handled > 0 for s in services) and sum(s.handled for s in services) == 10
     finally:
         for running in services:
             running.close()
+    watcher.flush()  # a duplicate would have come by now
+    assert sorted(r["id"] for r in done) == sorted(f"s{i}" for i in range(10))
+    assert len(watcher.on("eb/result")) == 10 and len(watcher.on("home/kitchen/light/set")) == 10
+    assert all(s.handled > 0 for s in services) and sum(s.handled for s in services) == 10
 
 
 def test_two_daemons_with_one_client_id_say_so_once_each_and_do_not_fight(tmp_path, broker, registry, watcher):
