@@ -46,8 +46,8 @@ def run(settings: Settings, out: TextIO = sys.stdout) -> int:
     signal.signal(signal.SIGINT, on_signal)
     try:
         service.start()
-        if service.mqtt is not None and not service.mqtt.wait_connected(10) and service.mqtt.fatal:
-            raise ConfigError(f"{service.mqtt.fatal}; check mqtt.username and the password file")
+        if service.mqtt is not None and not service.mqtt.wait_connected(10) and service.mqtt.trouble.fatal:
+            raise ConfigError(service.mqtt.trouble.fatal)
         watchdog = systemd.watchdog_interval()
         mode = "dry run" if settings.dry_run else "routing"
         systemd.notify(f"READY=1\nSTATUS=ready ({mode})")
