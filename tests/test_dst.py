@@ -64,49 +64,44 @@ def schedule_for(tmp_path, registry, berlin):
     schedule.close()
 
 
-# (what is said, when (UTC), when it is due (UTC), the due time as the result shows it)
-CASES = [
-    # The autumn fold: the hour after 02:30 CEST is 02:30 CET, not 03:30 CET two hours later.
-    ("turn on the kitchen light in 1 hour", utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 30),
-     "2026-10-25T02:30:00+01:00"),
-    ("turn on the kitchen light in 90 minutes", utc(2026, 10, 24, 23, 45), utc(2026, 10, 25, 1, 15),
-     "2026-10-25T02:15:00+01:00"),
-    ("turn on the kitchen light in 2 hours", utc(2026, 10, 25, 0, 10), utc(2026, 10, 25, 2, 10),
-     "2026-10-25T03:10:00+01:00"),
-    # The spring gap: an hour after 01:30 CET is 03:30 CEST.
-    ("turn on the kitchen light in 1 hour", utc(2026, 3, 29, 0, 30), utc(2026, 3, 29, 1, 30),
-     "2026-03-29T03:30:00+02:00"),
-    ("turn on the kitchen light in 45 minutes", utc(2026, 3, 29, 0, 50), utc(2026, 3, 29, 1, 35),
-     "2026-03-29T03:35:00+02:00"),
-    # Clock times in the gap happen as far after it as they are after 02:00 (RFC 5545): 02:30 is 03:30 CEST.
-    ("turn on the kitchen light at 02:30", utc(2026, 3, 29, 0, 0), utc(2026, 3, 29, 1, 30),
-     "2026-03-29T03:30:00+02:00"),
-    ("turn on the kitchen light at 02:30", utc(2026, 3, 28, 21, 0), utc(2026, 3, 29, 1, 30),
-     "2026-03-29T03:30:00+02:00"),
-    # Clock times in the fold: the first occurrence still to come, once.
-    ("turn on the kitchen light at 02:30", utc(2026, 10, 24, 23, 0), utc(2026, 10, 25, 0, 30),
-     "2026-10-25T02:30:00+02:00"),
-    ("turn on the kitchen light at 02:30", utc(2026, 10, 25, 0, 45), utc(2026, 10, 25, 1, 30),
-     "2026-10-25T02:30:00+01:00"),
-    ("turn on the kitchen light at 02:30", utc(2026, 10, 25, 1, 45), utc(2026, 10, 26, 1, 30),
-     "2026-10-26T02:30:00+01:00"),
-    # Clock times across a change are wall-clock times: 8 pm is 8 pm, 23 or 25 hours later.
-    ("晚上八点开厨房灯", utc(2026, 10, 24, 19, 0), utc(2026, 10, 25, 19, 0), "2026-10-25T20:00:00+01:00"),
-    ("turn on the kitchen light at 8 pm", utc(2026, 3, 28, 20, 0), utc(2026, 3, 29, 18, 0),
-     "2026-03-29T20:00:00+02:00"),
-    # Midnight: the next day, by duration or by the clock.
-    ("turn on the kitchen light in 30 minutes", utc(2026, 6, 30, 21, 50), utc(2026, 6, 30, 22, 20),
-     "2026-07-01T00:20:00+02:00"),
-    ("turn on the kitchen light at midnight", utc(2026, 6, 30, 21, 30), utc(2026, 6, 30, 22, 0),
-     "2026-07-01T00:00:00+02:00"),
-    ("turn on the kitchen light at 7", utc(2026, 6, 30, 21, 30), utc(2026, 7, 1, 5, 0), "2026-07-01T07:00:00+02:00"),
-    # A duration longer than a day is not a clock time: 25 hours is tomorrow, an hour later.
-    ("turn on the kitchen light in 25 hours", utc(2026, 6, 30, 8, 0), utc(2026, 7, 1, 9, 0),
-     "2026-07-01T11:00:00+02:00"),
-]
+# What is said | when (UTC) | when it is due (UTC) | the due time as the result shows it (Berlin).
+CASES = """
+turn on the kitchen light in 1 hour       | 2026-10-25 00:30 | 2026-10-25 01:30 | 2026-10-25T02:30:00+01:00
+turn on the kitchen light in 90 minutes   | 2026-10-24 23:45 | 2026-10-25 01:15 | 2026-10-25T02:15:00+01:00
+turn on the kitchen light in 2 hours      | 2026-10-25 00:10 | 2026-10-25 02:10 | 2026-10-25T03:10:00+01:00
+turn on the kitchen light in 1 hour       | 2026-03-29 00:30 | 2026-03-29 01:30 | 2026-03-29T03:30:00+02:00
+turn on the kitchen light in 45 minutes   | 2026-03-29 00:50 | 2026-03-29 01:35 | 2026-03-29T03:35:00+02:00
+turn on the kitchen light at 02:30        | 2026-03-29 00:00 | 2026-03-29 01:30 | 2026-03-29T03:30:00+02:00
+turn on the kitchen light at 02:30        | 2026-03-28 21:00 | 2026-03-29 01:30 | 2026-03-29T03:30:00+02:00
+turn on the kitchen light at 02:30        | 2026-10-24 23:00 | 2026-10-25 00:30 | 2026-10-25T02:30:00+02:00
+turn on the kitchen light at 02:30        | 2026-10-25 00:45 | 2026-10-25 01:30 | 2026-10-25T02:30:00+01:00
+turn on the kitchen light at 02:30        | 2026-10-25 01:45 | 2026-10-26 01:30 | 2026-10-26T02:30:00+01:00
+晚上八点开厨房灯                          | 2026-10-24 19:00 | 2026-10-25 19:00 | 2026-10-25T20:00:00+01:00
+turn on the kitchen light at 8 pm         | 2026-03-28 20:00 | 2026-03-29 18:00 | 2026-03-29T20:00:00+02:00
+turn on the kitchen light in 30 minutes   | 2026-06-30 21:50 | 2026-06-30 22:20 | 2026-07-01T00:20:00+02:00
+turn on the kitchen light at midnight     | 2026-06-30 21:30 | 2026-06-30 22:00 | 2026-07-01T00:00:00+02:00
+turn on the kitchen light at 7            | 2026-06-30 21:30 | 2026-07-01 05:00 | 2026-07-01T07:00:00+02:00
+turn on the kitchen light in 25 hours     | 2026-06-30 08:00 | 2026-07-01 09:00 | 2026-07-01T11:00:00+02:00
+"""
+# Rows 1-3, the autumn fold: the hour after 02:30 CEST is 02:30 CET, not 03:30 CET two hours later.
+# Rows 4-5, the spring gap: an hour after 01:30 CET is 03:30 CEST.
+# Rows 6-7: a clock time in the gap happens as far after it as it is after 02:00 (RFC 5545): 03:30 CEST.
+# Rows 8-10: a clock time in the fold is its first occurrence still to come, once.
+# Rows 11-12: across a change clock times are wall-clock times: 8 pm is 8 pm, 23 or 25 hours later.
+# Rows 13-15, midnight: the next day, by duration or by the clock.
+# Row 16: a duration longer than a day is not a clock time: 25 hours is tomorrow, an hour later.
 
 
-@pytest.mark.parametrize(("text", "now", "due", "shown"), CASES)
+def cases() -> list[tuple[str, float, float, str]]:
+    rows = [[cell.strip() for cell in line.split("|")] for line in CASES.strip().splitlines()]
+    return [(text, utc_text(now), utc_text(due), shown) for text, now, due, shown in rows]
+
+
+def utc_text(text: str) -> float:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(("text", "now", "due", "shown"), cases())
 def test_times_follow_the_zone(schedule_for, text, now, due, shown):
     assert schedule_for(text, now) == (due, shown)
 
