@@ -71,7 +71,7 @@ class Trouble:
                        "certificate)")
             self.fatal = failure
         else:
-            failure = f"cannot connect to {self.where}: {error or 'unknown error'}"
+            failure = f"no connection to {self.settings.host}:{self.settings.port}: {error or 'unknown error'}"
         if failure != self.failure:
             log.error("%s", failure)  # once, not at every retry
         self.failure = failure

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.broker import free_port
 from tests.secure import PASSWORD, make_ca, secure_variables, start_secure_broker
 
 pytestmark = pytest.mark.model  # the model check reads the real file
@@ -171,3 +172,12 @@ def test_a_certificate_for_another_host_name(env, broker):
     assert line == (f"FAIL broker: the broker at localhost:{broker[0].port} failed the TLS check: Hostname mismatch, "
                     f"certificate is not valid for 'localhost'. (check mqtt.tls.ca_file {Path(broker[1]) / 'ca.crt'} "
                     "and that mqtt.host is a name on its certificate)" + FIX)
+
+
+def test_a_broker_that_is_not_there(env):
+    port = free_port()  # nothing listens there
+    env.update(EDGEBRAIN_MQTT__ENABLED="true", EDGEBRAIN_MQTT__HOST="127.0.0.1", EDGEBRAIN_MQTT__PORT=str(port))
+    status, lines = doctor(env)
+    assert status == 1
+    refused = f"FAIL broker: no connection to 127.0.0.1:{port}: [Errno 111] Connection refused"
+    assert finding(lines, "broker") == refused + FIX
