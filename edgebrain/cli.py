@@ -192,7 +192,7 @@ def cmd_install_service(args: argparse.Namespace) -> int:
     if args.print:
         sys.stdout.write(systemd.unit_text())
         return 0
-    for step in systemd.install():
+    for step in systemd.install(Path(args.root)):
         print(step)
     return 0
 
@@ -330,6 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     install = sub.add_parser("install-service", help="install the systemd unit, user and /etc/edgebrain (root)")
     install.add_argument("--print", action="store_true", help="only print the unit for this installation")
+    install.add_argument("--root", metavar="DIR", default="/",
+                         help="install into DIR as if it were / (a system image being built; no systemctl)")
     install.set_defaults(func=cmd_install_service)
 
     config = sub.add_parser("config", help="check the configuration, or print its schema")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from jsonschema import ValidationError
 
 from .errors import ConfigError
 from .identity import default_client_id
@@ -194,6 +195,26 @@ def env_overrides(environ: Mapping[str, str], schema: Mapping[str, Any]) -> tupl
     return found, origins
 
 
+def _source(key: str, origins: Mapping[str, str], origin: str) -> str:
+    """The variable that set ``key`` or a section around it; else the file (or the defaults)."""
+    parts = key.split(".")
+    for end in range(len(parts), 0, -1):
+        found = origins.get(".".join(parts[:end]))
+        if found is not None:
+            return found
+    return origin
+
+
+def _sources(error: ValidationError, key: str, origins: Mapping[str, str], origin: str) -> list[str]:
+    """Where the value an error is about came from; for unknown keys, where each of them came from."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        known = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
+        extra = [name for name in error.instance if name not in known]
+        # A misspelt EDGEBRAIN_MQTT__PROT is the variable's fault, not that of the file beside it.
+        return list(dict.fromkeys(_source(f"{key}.{name}" if key else name, origins, origin) for name in extra))
+    return [_source(key, origins, origin)]
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -261,8 +282,9 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
     if errors:
         found = []
         for error in errors[:5]:
-            key = where(error, ".") or "(top level)"
-            found.append(f"{key} ({origins.get(key, origin)}): {error.message}")
+            key = where(error, ".")
+            found.append(f"{key or '(top level)'} ({', '.join(_sources(error, key, origins, origin))}): "
+                         f"{error.message}")
         raise ConfigError("invalid configuration: " + "; ".join(found))
     mqtt = data["mqtt"]
     state_dir = Path(data["state_dir"]).expanduser()

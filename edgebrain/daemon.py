@@ -15,7 +15,7 @@ from .config import Settings
 from .console import read_lines
 from .errors import ConfigError
 from .registry import Registry, load_registry
-from .service import Service
+from .service import STUCK_AFTER_S, Service
 
 if TYPE_CHECKING:
     from .listen.speech import Microphone
@@ -46,8 +46,8 @@ def run(settings: Settings, out: TextIO = sys.stdout) -> int:
     signal.signal(signal.SIGINT, on_signal)
     try:
         service.start()
-        if service.mqtt is not None and not service.mqtt.wait_connected(10) and service.mqtt.fatal:
-            raise ConfigError(f"{service.mqtt.fatal}; check mqtt.username and the password file")
+        if service.mqtt is not None and not service.mqtt.wait_connected(10) and service.mqtt.trouble.fatal:
+            raise ConfigError(service.mqtt.trouble.fatal)
         watchdog = systemd.watchdog_interval()
         mode = "dry run" if settings.dry_run else "routing"
         systemd.notify(f"READY=1\nSTATUS=ready ({mode})")
@@ -59,13 +59,18 @@ def run(settings: Settings, out: TextIO = sys.stdout) -> int:
             if not settings.mqtt.enabled:
                 stop.set()
         while not stop.wait(min(watchdog or 1.0, 1.0)):
-            # A stuck worker stops the pings, and systemd restarts the service.
-            if watchdog is not None and service.healthy():
-                systemd.notify("WATCHDOG=1")
+            if watchdog is not None:
+                watchdog_ping(service)
     finally:
         systemd.notify("STOPPING=1")
         service.close()
     return 0
+
+
+def watchdog_ping(service: Service, stuck_after_s: float = STUCK_AFTER_S) -> bool:
+    """Ping systemd's watchdog while the worker and the scheduler come round; a stuck one stops the
+    pings, and systemd restarts the service. True when a ping was sent."""
+    return service.healthy(stuck_after_s) and systemd.notify("WATCHDOG=1")
 
 
 def _speech(settings: Settings, registry: Registry) -> tuple[Microphone | None, Transcriber | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -82,20 +83,27 @@ def _broker(settings: Settings) -> str:
     topic = f"{settings.mqtt.prefix}/doctor/{uuid.uuid4().hex[:8]}"
     client.subscribe(topic, lambda t, p: got.set())
     client.start()
+    may = f"may user {settings.mqtt.username!r}"
     try:
         if not client.wait_connected(10):
-            raise RuntimeError(f"no connection to {settings.mqtt.host}:{settings.mqtt.port} within 10 s")
+            # Refused credentials and certificates that do not verify are said as such, not as a timeout.
+            raise RuntimeError(client.trouble.fatal or client.trouble.failure
+                               or f"no connection to {settings.mqtt.host}:{settings.mqtt.port} within 10 s")
         client.publish(topic, "ping", qos=1)
-        if not got.wait(10):
-            raise RuntimeError(f"connected, but a message published on {topic} did not come back (ACL?)")
+        deadline = time.monotonic() + 10
+        while not got.wait(0.05):
+            if topic in client.trouble.refused:
+                raise RuntimeError(f"the broker refused a message on {topic}: {client.trouble.refused[topic]} "
+                                   f"({may} write {settings.mqtt.prefix}/# by its ACL?)")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"connected, but a message published on {topic} did not come back ({may} "
+                                   f"read {settings.mqtt.prefix}/# by the broker's ACL?)")
     finally:
         client.stop()
     return f"{settings.mqtt.host}:{settings.mqtt.port}: connect, publish and subscribe work"
 
 
 def _identity(settings: Settings) -> str:
-    import time
-
     from .identity import taken_over
 
     client_id = settings.mqtt.client_id
@@ -107,12 +115,13 @@ def _identity(settings: Settings) -> str:
 
 
 def _microphone(settings: Settings) -> str:
-    from .listen.audio import list_devices
+    from .listen.audio import input_device, list_devices
 
     devices = list_devices()
     if not devices:
         raise RuntimeError("no audio input device")
-    return ", ".join(d["name"] for d in devices[:3])
+    # The device the daemon will open (listen.device), not merely any device.
+    return str(input_device(settings.listen.device)["name"])
 
 
 def _gpio(settings: Settings) -> str:

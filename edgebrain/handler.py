@@ -24,7 +24,7 @@ REMEMBERED = 256  # requests whose commands a continuing request can still look 
 class Reader(Protocol):
     """The understanding stage as the daemon uses it."""
 
-    def understand(self, text: str, now: str | None = None) -> Understanding:
+    def understand(self, text: str, now: str | float | None = None) -> Understanding:
         """Checked commands for the utterance, and why a command was refused if one was."""
 
 
@@ -42,8 +42,9 @@ class Handler:
 
     def handle(self, request: Request) -> Result | None:
         """Understand, check, route or schedule one request, and answer it; None when it was refused."""
+        now = self.clock()
         try:
-            understanding = self.reader.understand(request.text)
+            understanding = self.reader.understand(request.text, now)
         except InputError as exc:
             self.replies.error(request.id, exc.code, str(exc))
             return None
@@ -52,10 +53,12 @@ class Handler:
         scheduled: list[dict[str, object]] = []
         errors: list[str] = list(understanding.rejected)  # e.g. a value out of every named device's range
         routed = 0
+        instants = dict(understanding.instants)  # "in 1 hour" is an hour, whatever the clock does meanwhile
         for command in commands:
             try:
                 if command.time is not None:
-                    scheduled.append(self.schedule.add(command, self.clock(), request.id).to_dict())
+                    due = instants.get(command.time)
+                    scheduled.append(self.schedule.add(command, now, request.id, due).to_dict())
                 else:
                     self.router.route(command)
                     routed += 1

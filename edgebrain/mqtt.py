@@ -7,6 +7,7 @@ import contextlib
 import logging
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -38,14 +39,63 @@ def _no_delay(client: paho.Client, userdata: object, sock: object) -> None:
             setter(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def _refused(settings: MqttSettings, reason: ReasonCode) -> str | None:
-    """Why the broker refused us, when no retry can fix it; None when a retry may (logged either way)."""
-    if any(str(reason).startswith(r) for r in FATAL_REASONS):
-        fatal = f"the broker at {settings.host}:{settings.port} refused edgebrain: {reason}"
-        log.error("%s (user %s)", fatal, settings.username)
-        return fatal
-    log.error("the broker refused the connection: %s", reason)
-    return None
+class Trouble:
+    """What keeps edgebrain from the broker or its topics, said as a person fixes it: why a connection
+    failed (``fatal`` when no retry can fix it), and the topics the broker refused a message on."""
+
+    def __init__(self, settings: MqttSettings):
+        self.settings = settings
+        self.where = f"the broker at {settings.host}:{settings.port}"
+        self.fatal: str | None = None  # the daemon stops at start with this message
+        self.failure: str | None = None  # why the last attempt to connect failed, until one succeeds
+        self.refused: dict[str, str] = {}  # topic -> the reason the broker refused a message there
+        self._sending: dict[int, str] = {}  # the topics of QoS 1 messages not acknowledged yet, by id
+        self._lock = threading.Lock()
+
+    def connack(self, reason: ReasonCode) -> None:
+        """The broker refused the connection."""
+        if any(str(reason).startswith(r) for r in FATAL_REASONS):
+            self.fatal = f"{self.where} refused edgebrain: {reason}; check mqtt.username and the password file"
+            log.error("%s (user %s)", self.fatal, self.settings.username)
+        else:
+            self.fatal = None
+            log.error("the broker refused the connection: %s", reason)
+        self.failure = self.fatal or f"{self.where} refused the connection: {reason}"
+
+    def unreachable(self, error: BaseException | None) -> None:
+        """No connection could be made (paho's on_connect_fail)."""
+        if isinstance(error, ssl.SSLCertVerificationError):
+            # Another CA's certificate, or one for another name: no retry fixes it.
+            failure = (f"{self.where} failed the TLS check: {error.verify_message} (check mqtt.tls.ca_file "
+                       f"{self.settings.tls.ca_file or '(the system CAs)'} and that mqtt.host is a name on its "
+                       "certificate)")
+            self.fatal = failure
+        else:
+            failure = f"no connection to {self.settings.host}:{self.settings.port}: {error or 'unknown error'}"
+        if failure != self.failure:
+            log.error("%s", failure)  # once, not at every retry
+        self.failure = failure
+
+    def connected(self) -> None:
+        """A connection was made: nothing keeps us from the broker."""
+        self.fatal = self.failure = None
+
+    def sent(self, mid: int, topic: str) -> None:
+        """A QoS 1 message went out; its acknowledgement may refuse it."""
+        with self._lock:
+            self._sending[mid] = topic
+            while len(self._sending) > 1024:  # ids of a lost session are never acknowledged
+                del self._sending[next(iter(self._sending))]
+
+    def acknowledged(self, mid: int, reason: ReasonCode) -> None:
+        """The broker's PUBACK: MQTT 5 says there when its ACL dropped the message."""
+        with self._lock:
+            topic = self._sending.pop(mid, None)
+        if reason.is_failure:
+            log.error("the broker refused a message on %s: %s (user %s)", topic or "a topic", reason,
+                      self.settings.username)
+            if topic is not None:
+                self.refused[topic] = str(reason)
 
 
 def _paho_client(s: MqttSettings, v5: bool, status_topic: str, owner: MqttClient) -> paho.Client:
@@ -67,6 +117,9 @@ def _paho_client(s: MqttSettings, v5: bool, status_topic: str, owner: MqttClient
     client.reconnect_delay_set(min_delay=1, max_delay=s.reconnect_max_s)
     client.on_socket_open = _no_delay
     client.on_connect = owner._handle_connect
+    # paho calls on_connect_fail inside its except clause: the exception in hand says why.
+    client.on_connect_fail = lambda client, userdata: owner.trouble.unreachable(sys.exc_info()[1])
+    client.on_publish = lambda client, userdata, mid, reason, properties: owner.trouble.acknowledged(mid, reason)
     client.on_disconnect = owner._handle_disconnect
     client.on_message = owner._handle_message
     client.on_subscribe = owner._handle_subscribe
@@ -121,7 +174,7 @@ class MqttClient:
         self._guard = SessionGuard(settings.client_id, settings.reconnect_max_s, on_error)
         self.status_topic = f"{settings.prefix}/status"
         self._subscriptions = Subscriptions()
-        self.fatal: str | None = None
+        self.trouble = Trouble(settings)
         self._on_connect_hooks: list[Callable[[], None]] = []
         self._outbox = Outbox(settings.outbox_limit_s, on_expired)
         self._connected = threading.Event()
@@ -159,7 +212,7 @@ class MqttClient:
     def wait_connected(self, timeout: float) -> bool:
         """Block until connected and subscribed (the broker acknowledged), refused, or ``timeout`` passed."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.fatal is None:
+        while time.monotonic() < deadline and self.trouble.fatal is None:
             if self._connected.wait(0.1):
                 return self._subscribed.wait(max(0.0, deadline - time.monotonic()))
         return False
@@ -204,9 +257,9 @@ class MqttClient:
                 self._v5 = False
                 client._protocol = paho.MQTTv311  # the next automatic reconnect uses 3.1.1
             else:
-                self.fatal = _refused(self.settings, reason)
+                self.trouble.connack(reason)
             return
-        self.fatal = None
+        self.trouble.connected()
         self._connected_at = time.monotonic()
         client.reconnect_delay_set(min_delay=1, max_delay=self.settings.reconnect_max_s)
         log.info("connected to the broker (MQTT %s)", "5" if self._v5 else "3.1.1")
@@ -263,6 +316,8 @@ class MqttClient:
 
     def _send(self, item: Outgoing) -> None:
         info = self._client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
+        if item.qos:
+            self.trouble.sent(info.mid, item.topic)
         if info.rc != paho.MQTT_ERR_SUCCESS:
             # paho keeps QoS>0 messages it could not write and sends them after reconnecting.
             log.warning("publish to %s deferred by paho (rc %s)", item.topic, info.rc)

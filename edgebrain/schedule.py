@@ -11,11 +11,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 
 from .command import Command
 from .errors import CommandError, EdgebrainError
+from .localtime import next_occurrence, wall_clock
 
 log = logging.getLogger(__name__)
 
@@ -51,18 +51,8 @@ class Job:
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form for listings and results."""
         return {"id": self.id, "command": self.command.to_dict(), "status": self.status,
-                "due": datetime.fromtimestamp(self.due).isoformat(timespec="seconds"), "request": self.request,
+                "due": wall_clock(self.due).isoformat(timespec="seconds"), "request": self.request,
                 **({"note": self.note} if self.note else {})}
-
-
-def next_occurrence(hhmm: str, now: float) -> float:
-    """The next local time HH:MM strictly after ``now`` (epoch seconds)."""
-    hours, minutes = (int(p) for p in hhmm.split(":"))
-    current = datetime.fromtimestamp(now)
-    due = current.replace(hour=hours, minute=minutes, second=0, microsecond=0)
-    if due.timestamp() <= now:
-        due += timedelta(days=1)
-    return due.timestamp()
 
 
 class Schedule:
@@ -92,12 +82,14 @@ class Schedule:
                 raise
             self._db.execute("COMMIT")
 
-    def add(self, command: Command, now: float | None = None, request: str | None = None) -> Job:
-        """Store a command with a time; it is due at the next occurrence of that time."""
+    def add(self, command: Command, now: float | None = None, request: str | None = None,
+            due: float | None = None) -> Job:
+        """Store a command with a time; it is due at ``due`` (a time said as a duration) or else at the
+        next occurrence of its clock time."""
         if command.time is None:
             raise CommandError("only a command with a time can be scheduled")
         now = time.time() if now is None else now
-        due = next_occurrence(command.time, now)
+        due = next_occurrence(command.time, now) if due is None else due
         text = json.dumps(command.to_dict())
         with self._transaction() as db:
             if request is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from .command import Command
 from .errors import EdgebrainError
@@ -68,11 +69,11 @@ class Scheduler:
             self.router.route(command)
         except EdgebrainError as exc:
             self.schedule.finish(job.id, FAILED, str(exc))
-            self._report(job, errors=(str(exc),))
+            self._report(replace(job, status=FAILED, note=str(exc)), errors=(str(exc),))
             return
         self.schedule.finish(job.id, FIRED)
         log.info("fired job %d: %s", job.id, command.to_dict())
-        self._report(job, routed=1)
+        self._report(replace(job, status=FIRED), routed=1)  # as the schedule has it now, not "claimed"
 
     def _report(self, job: Job, routed: int = 0, errors: tuple[str, ...] = (), missed: bool = False) -> None:
         request = Request("", f"job-{job.id}", None, "schedule")

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+STUCK_AFTER_S = 20.0  # a request takes seconds; a worker that has not come round for this long is stuck
+
 
 def _each(*steps: Callable[[], object] | None) -> None:
     """Run every step, even after one fails: a part that cannot stop must not keep the others running."""
@@ -147,7 +149,7 @@ class Service:
         """Requests the inbox has worked."""
         return self.inbox.handled
 
-    def healthy(self, stuck_after_s: float = 20.0) -> bool:
+    def healthy(self, stuck_after_s: float = STUCK_AFTER_S) -> bool:
         """True while the worker and the scheduler run and came round recently."""
         return self.inbox.healthy(stuck_after_s) and self.scheduler.healthy(stuck_after_s)
 

@@ -67,28 +67,43 @@ def _tool(name: str) -> str:
     return found
 
 
-def install(unit_dir: Path = Path("/etc/systemd/system"), config_dir: Path = Path("/etc/edgebrain")) -> list[str]:
-    """Install the unit, the service user and an example configuration; return what was done."""
+def _known(database: str, name: str, root: Path) -> bool:
+    """True when ``name`` is in the passwd or group database (``root``'s own files when it is not /)."""
+    if root == Path("/"):
+        return subprocess.run([_tool("getent"), database, name], capture_output=True, check=False).returncode == 0
+    try:
+        lines = (root / "etc" / database).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return False
+    return any(line.split(":", 1)[0] == name for line in lines)
+
+
+def install(root: Path = Path("/")) -> list[str]:
+    """Install the unit, the service user and an example configuration under ``root`` (/, or the root
+    of a system image being built); return what was done."""
     if os.geteuid() != 0:
         raise ConfigError("install-service needs root: run it with sudo")
     done = []
-    if subprocess.run([_tool("getent"), "passwd", "edgebrain"], capture_output=True, check=False).returncode != 0:
-        subprocess.run([_tool("useradd"), "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "edgebrain"],
-                       check=True)
+    prefix = [] if root == Path("/") else ["--prefix", str(root)]  # the image's /etc, not this machine's
+    if not _known("passwd", "edgebrain", root):
+        # --user-group: the unit's Group=edgebrain must exist whatever login.defs says.
+        subprocess.run([_tool("useradd"), *prefix, "--system", "--user-group", "--no-create-home", "--shell",
+                        "/usr/sbin/nologin", "edgebrain"], check=True)
         done.append("created the system user edgebrain")
     for group in ("gpio", "audio"):
-        if subprocess.run([_tool("getent"), "group", group], capture_output=True, check=False).returncode != 0:
-            subprocess.run([_tool("groupadd"), "--system", group], check=True)
+        if not _known("group", group, root):
+            subprocess.run([_tool("groupadd"), *prefix, "--system", group], check=True)
             done.append(f"created the group {group}")
-    unit = unit_dir / UNIT_NAME
+    unit = root / "etc/systemd/system" / UNIT_NAME
+    unit.parent.mkdir(parents=True, exist_ok=True)
     unit.write_text(unit_text(), encoding="utf-8")
     done.append(f"wrote {unit}")
-    config_dir.mkdir(parents=True, exist_ok=True)
-    config = config_dir / "edgebrain.yaml"
+    config = root / "etc/edgebrain/edgebrain.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
     if not config.exists():
         shutil.copyfile(data_dir("systemd") / "edgebrain.example.yaml", config)
         done.append(f"wrote {config} (edit it: broker, registry folder, password file)")
-    if shutil.which("systemctl"):
+    if root == Path("/") and shutil.which("systemctl"):
         subprocess.run([_tool("systemctl"), "daemon-reload"], check=False)
         done.append("ran systemctl daemon-reload; start it with: systemctl enable --now edgebrain")
     return done

@@ -56,6 +56,15 @@ def test_file_then_environment(tmp_path):
     ("mqtt: {port: [\n", {}, "not valid YAML"),
     ("mqtt: {prefix: 'a/#'}\n", {}, r"mqtt\.prefix"),
     ("mqtt: {tls: {cert_file: /x.pem}}\n", {}, "cert_file and key_file go together"),
+    # A misspelt key is blamed on the variable that brought it, not on the section's other sources.
+    ("", {"EDGEBRAIN_MQTT__PROT": "1"}, r"^invalid configuration: mqtt \(EDGEBRAIN_MQTT__PROT\): Additional "
+     r"properties are not allowed \('prot' was unexpected\)$"),
+    ("mqtt: {hots: x}\n", {"EDGEBRAIN_MQTT__PORT": "1885"},
+     r"^invalid configuration: mqtt \([^,()]*edgebrain\.yaml\): "),
+    ("mqtt: {hots: x}\n", {"EDGEBRAIN_MQTT__PROT": "1"},
+     r"^invalid configuration: mqtt \([^,()]*edgebrain\.yaml, EDGEBRAIN_MQTT__PROT\): "),
+    ("", {"EDGEBRAIN_MQTT__TLS": "{ca: x}"}, r"^invalid configuration: mqtt\.tls \(EDGEBRAIN_MQTT__TLS\): "),
+    ("", {"EDGEBRAIN_MQTT": "{port: many}"}, r"^invalid configuration: mqtt\.port \(EDGEBRAIN_MQTT\): 'many'"),
 ])
 def test_errors_name_the_key_and_its_source(tmp_path, text, env, needle):
     config = tmp_path / "edgebrain.yaml"

@@ -5,7 +5,6 @@ logs the password."""
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,49 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker import Broker, Watcher, daemon_env, start_daemon
+from tests.broker import Watcher, daemon_env, start_daemon
+from tests.secure import PASSWORD, make_ca, secure_variables, start_secure_broker
 
 pytestmark = pytest.mark.model
-PASSWORD = "s3cret-Pa55-never-logged"
-
-
-def openssl(*args: str, cwd: Path) -> None:
-    subprocess.run([shutil.which("openssl") or "openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
 @pytest.fixture()
 def secure_broker(tmp_path):
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=edgebrain test CA",
-            "-keyout", "ca.key", "-out", "ca.crt", cwd=tmp_path)
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key",
-            "-out", "server.csr", cwd=tmp_path)
-    (tmp_path / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-            "-extfile", "san.ext", "-out", "server.crt", cwd=tmp_path)
-    passwords = tmp_path / "passwords"
-    tool = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
-    subprocess.run([tool, "-b", "-c", str(passwords), "edgebrain", PASSWORD], check=True, capture_output=True)
-    subprocess.run([tool, "-b", str(passwords), "tester", "tester-pass"], check=True, capture_output=True)
-    acl = tmp_path / "acl"
-    acl.write_text("user edgebrain\ntopic readwrite eb/#\ntopic write home/#\ntopic readwrite homeassistant/#\n"
-                   "topic readwrite hermes/#\n\nuser tester\ntopic readwrite #\n")
-    for path in (passwords, acl, tmp_path / "server.key"):
-        path.chmod(0o644)
-    listener = (f"listener {{port}} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\nacl_file {acl}\n"
-                f"cafile {tmp_path / 'ca.crt'}\ncertfile {tmp_path / 'server.crt'}\n"
-                f"keyfile {tmp_path / 'server.key'}\n")
-    broker = Broker(tmp_path, listener=listener)
-    broker.start()
+    broker = start_secure_broker(tmp_path)
     yield broker, tmp_path
     broker.stop()
 
 
 def secure_env(cli_env, folder: Path, port: int, password: str) -> dict[str, str]:
-    secret = folder / "mqtt-password"
-    secret.write_text(password + "\n")
-    return daemon_env(cli_env, folder / "state", port, EDGEBRAIN_MQTT__HOST="localhost",
-                      EDGEBRAIN_MQTT__USERNAME="edgebrain", EDGEBRAIN_MQTT__PASSWORD_FILE=str(secret),
-                      EDGEBRAIN_MQTT__TLS__CA_FILE=str(folder / "ca.crt"))
+    return daemon_env(cli_env, folder / "state", port, **secure_variables(folder, password))
 
 
 def test_tls_with_password_and_acl(cli_env, secure_broker):
@@ -88,3 +59,18 @@ def test_wrong_credentials_stop_the_daemon_with_a_clear_message(cli_env, secure_
                                                   or "Not authorized" in done.stderr)
     assert wrong not in done.stderr + done.stdout and time.monotonic() - started < 120
 
+
+
+def test_a_certificate_that_does_not_verify_stops_the_daemon_with_a_clear_message(cli_env, secure_broker):
+    broker, folder = secure_broker
+    other = folder / "other"
+    other.mkdir()
+    env = secure_env(cli_env, folder, broker.port, PASSWORD)
+    env["EDGEBRAIN_MQTT__TLS__CA_FILE"] = str(make_ca(other))  # a CA that did not sign the broker's certificate
+    done = subprocess.run([sys.executable, "-m", "edgebrain", "run"], env=env, capture_output=True, text=True,
+                          timeout=180, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"edgebrain: the broker at localhost:{broker.port} failed the TLS check: self-signed certificate in "
+        f"certificate chain (check mqtt.tls.ca_file {other / 'ca.crt'} and that mqtt.host is a name on its "
+        "certificate)")

@@ -140,16 +140,22 @@ def list_devices() -> list[dict[str, Any]]:
              "rate": int(d["default_samplerate"])} for i, d in enumerate(devices) if d["max_input_channels"] > 0]
 
 
+def input_device(device: str | int | None = None) -> dict[str, Any]:
+    """The input device that ``device`` (an index, or words of its name; None: the default) names."""
+    sd = _sounddevice()
+    try:
+        return dict(sd.query_devices(device, "input"))
+    except (ValueError, sd.PortAudioError) as exc:
+        raise ConfigError(f"no audio input device {device!r}: {exc} (see `edgebrain listen --list-devices`)") \
+            from exc
+
+
 class MicSource:
     """The microphone through sounddevice (PortAudio), resampled to 16 kHz mono."""
 
     def __init__(self, device: str | int | None = None):
         sd = _sounddevice()
-        try:
-            info = sd.query_devices(device, "input")
-        except (ValueError, sd.PortAudioError) as exc:
-            raise ConfigError(f"no audio input device {device!r}: {exc} (see `edgebrain listen --list-devices`)") \
-                from exc
+        info = input_device(device)
         self.rate = int(info["default_samplerate"])
         self._queue: queue.Queue[Block | None] = queue.Queue(maxsize=100)
         self._stream = sd.InputStream(device=device, channels=1, samplerate=self.rate, dtype="float32",

@@ -25,7 +25,7 @@ from .mentions import Mentions, find_mentions, fitting_targets
 from .planner import Plan, Planner, lacking
 from .prompt import LAYOUTS
 from .questions import is_negated, is_question
-from .reading import Techniques, Understanding, clean_text, now_hhmm, prepare
+from .reading import Techniques, Understanding, clean_text, prepare
 from .words import unsupported
 
 log = logging.getLogger(__name__)
@@ -109,20 +109,24 @@ class Understander:
         """Empty the cache of recent utterances."""
         self._recent.clear()
 
-    def understand(self, text: str, now: str | None = None) -> Understanding:
-        """Commands for one utterance; ``now`` (HH:MM) resolves relative times."""
+    def understand(self, text: str, now: str | float | None = None) -> Understanding:
+        """Commands for one utterance; ``now`` (epoch seconds, None for the current time, or a fixed
+        HH:MM) resolves relative times."""
         started = time.perf_counter()
         cleaned = clean_text(text)
-        model_text, times = prepare(cleaned, now or now_hhmm(), self.planner.wordy)
+        timed = prepare(cleaned, time.time() if now is None else now, self.planner.wordy)
+        model_text = timed.text
         key = f"{cleaned}\x00{model_text}"
         if key in self._recent:
-            # The same words at the same resolved times mean the same commands; only the cost differs.
+            # The same words at the same resolved times mean the same commands; only the cost differs
+            # (and the instants of durations, which move on with the seconds).
             self._recent.move_to_end(key)
             return replace(self._recent[key], text=text, evaluated_tokens=0, decisions=0, cached=True,
-                           elapsed_ms=(time.perf_counter() - started) * 1000)
+                           elapsed_ms=(time.perf_counter() - started) * 1000, instants=timed.instants)
         result = _refused_words(self.registry, text, cleaned, model_text, started)
         if result is None:
-            result = self._read(self._reading(text, cleaned, model_text, times, started))
+            result = self._read(self._reading(text, cleaned, model_text, timed.times, started))
+        result = replace(result, instants=timed.instants)
         if self.techniques.cache:
             self._recent[key] = result
             while len(self._recent) > self.techniques.cache:

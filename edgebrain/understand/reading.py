@@ -5,12 +5,11 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
 
 from ..command import Command
 from ..errors import ConfigError, InputError
 from .numbers import normalize_numbers
-from .times import read_times
+from .times import TimeReading, read_times
 
 MAX_TEXT_CHARS = 500
 
@@ -61,6 +60,8 @@ class Understanding:
     elapsed_ms: float = 0.0
     rejected: tuple[str, ...] = field(default=())
     cached: bool = False
+    # The exact instant of each time said as a duration ("in 1 hour"), by the HH:MM its commands carry.
+    instants: tuple[tuple[str, float], ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """The CLI's JSON line: text and commands, and why a command was refused if one was."""
@@ -86,13 +87,7 @@ def clean_text(text: str) -> str:
     return cleaned
 
 
-def now_hhmm() -> str:
-    """The local time as HH:MM."""
-    return datetime.now().strftime("%H:%M")
-
-
-def prepare(text: str, now: str, keep: Sequence[str] = ()) -> tuple[str, tuple[str, ...]]:
+def prepare(text: str, now: str | float, keep: Sequence[str] = ()) -> TimeReading:
     """The words as the model sees them (digits, @HH:MM markers) and the times they name; the words of
     ``keep`` (the registry's names with number words in them, like 百叶窗) stay words."""
-    reading = read_times(normalize_numbers(text, keep), now)
-    return reading.text, reading.times
+    return read_times(normalize_numbers(text, keep), now)

@@ -2,13 +2,18 @@
 
 Each time expression ("at 7:30 pm", "in 45 minutes", "晚上8点", "10分钟后") is resolved against the
 current time to an absolute HH:MM and replaced in the text by a marker ``@HH:MM``; the model then only
-decides which command a marker belongs to. Expects digits (see numbers.normalize_numbers).
+decides which command a marker belongs to. A duration also keeps its exact instant (the clock shows
+02:30 twice on the night it goes back: "in 1 hour" at the first is the second, an hour later).
+Expects digits (see numbers.normalize_numbers).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+
+from ..localtime import hhmm
 
 _PM_WORDS = ("下午", "傍晚", "晚上", "今晚", "明晚", "今天晚上", "明天晚上", "今天下午", "明天下午",
              "evening", "tonight", "afternoon", "night", "pm", "p.m.")
@@ -81,6 +86,8 @@ class TimeReading:
 
     text: str
     times: tuple[str, ...]
+    # The exact instant (epoch seconds) of each time said as a duration, by the HH:MM it shows.
+    instants: tuple[tuple[str, float], ...] = ()
 
 
 def _fmt(minutes: int) -> str:
@@ -144,11 +151,10 @@ def _resolve_absolute(match: re.Match[str], now: int) -> int | None:
     return _hour(hour, minute, part, now)
 
 
-def _resolve_relative(match: re.Match[str], extra: int | None, now: int) -> int:
+def _duration_s(match: re.Match[str], extra: int | None) -> int:
     groups = match.groupdict()
-    delta = int(groups.get("h") or 0) * 60 + int(groups.get("m") or 0)
-    delta += extra or 0
-    return now + delta
+    minutes = int(groups.get("h") or 0) * 60 + int(groups.get("m") or 0) + (extra or 0)
+    return minutes * 60
 
 
 _SET_VERB = re.compile(r"\b(?:set|put|keep|leave|hold)\b", re.I)
@@ -160,19 +166,27 @@ def _is_value(text: str, start: int, end: int) -> bool:
     return bool(_SET_VERB.search(text[:start])) and not re.search(r"\d", rest) and "o'clock" not in text[start:end]
 
 
-def read_times(text: str, now: str) -> TimeReading:
-    """Find time expressions, resolve them against ``now`` (HH:MM) and mark them in the text."""
-    now_h, now_m = (int(p) for p in now.split(":"))
+def read_times(text: str, now: str | float, zone: tzinfo | None = None) -> TimeReading:
+    """Find time expressions, resolve them against ``now`` (epoch seconds on the zone's clock, the local
+    one by default; or a fixed HH:MM) and mark them in the text."""
+    if isinstance(now, str):
+        # A fixed HH:MM (`parse --now`, the development set) reads on a clock that never changes.
+        zone = UTC
+        hour, minute = (int(p) for p in now.split(":"))
+        now = datetime(2000, 1, 1, hour, minute, tzinfo=UTC).timestamp()
+    instant = now
+    now_h, now_m = (int(p) for p in hhmm(instant, zone).split(":"))
     now_minutes = now_h * 60 + now_m
-    found: list[tuple[int, int, int]] = []
+    found: list[tuple[int, int, str, float | None]] = []  # where, the HH:MM, and a duration's instant
 
     def free(start: int, end: int) -> bool:
-        return all(end <= s or start >= e for s, e, _ in found)
+        return all(end <= s or start >= e for s, e, _, _ in found)
 
     for pattern, extra in _RELATIVE:
         for match in pattern.finditer(text):
             if free(*match.span()):
-                found.append((*match.span(), _resolve_relative(match, extra, now_minutes)))
+                due = instant + _duration_s(match, extra)
+                found.append((*match.span(), hhmm(due, zone), due))
     for pattern in _ABSOLUTE:
         for match in pattern.finditer(text):
             start, end = match.span()
@@ -182,18 +196,20 @@ def read_times(text: str, now: str) -> TimeReading:
                 continue
             minutes = _resolve_absolute(match, now_minutes)
             if minutes is not None:
-                found.append((start, end, minutes))
-    found.sort()
+                found.append((start, end, _fmt(minutes), None))
+    found.sort(key=lambda f: f[0])
     pieces: list[str] = []
     times: list[str] = []
+    instants: dict[str, float] = {}
     last = 0
-    for start, end, minutes in found:
-        stamp = _fmt(minutes)
+    for start, end, stamp, exact in found:
         pieces.append(text[last:start])
         pieces.append(f" {mark(stamp)} ")
         times.append(stamp)
+        if exact is not None:
+            instants.setdefault(stamp, exact)
         last = end
     pieces.append(text[last:])
     marked = re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip()
     marked = re.sub(r"\s+([,.!?，。！？])", r"\1", marked)
-    return TimeReading(marked, tuple(dict.fromkeys(times)))
+    return TimeReading(marked, tuple(dict.fromkeys(times)), tuple(instants.items()))

@@ -1,0 +1,147 @@
+"""Times across daylight saving time and midnight, in TZ=Europe/Berlin with an injected clock.
+
+Berlin moves its clocks from 02:00 to 03:00 on 2026-03-29 (the spring gap: 02:30 never shows) and from
+03:00 back to 02:00 on 2026-10-25 (the autumn fold: 02:30 shows twice). A relative time ("in 1 hour")
+is an exact duration; a clock time ("at 02:30", "晚上八点") is the next instant the clock shows it,
+a skipped one is shifted forward by the gap, and one shown twice is its first occurrence still to come.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from edgebrain.command import Command
+from edgebrain.handler import Handler
+from edgebrain.history import History
+from edgebrain.messages import Request
+from edgebrain.replies import Replies
+from edgebrain.router import Router
+from edgebrain.schedule import PENDING, Schedule
+from edgebrain.understand.engine import Understander
+from tests.fakes import Recorder, ScriptedBackend
+
+
+@pytest.fixture()
+def berlin(monkeypatch):
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def utc(*fields: int) -> float:
+    """An instant given as a UTC date and time."""
+    return datetime(*fields, tzinfo=UTC).timestamp()
+
+
+@pytest.fixture()
+def schedule_for(tmp_path, registry, berlin):
+    """Say one request at an instant; get the job it scheduled (and the result's view of it)."""
+    recorder = Recorder()
+    without_gpio = type(registry)([d for d in registry if not d.gpio])
+    schedule = Schedule(tmp_path / "schedule.db")
+    replies = Replies(recorder, "eb", None, without_gpio, History())
+    router = Router(without_gpio, publisher=recorder, prefix="eb")
+    reader = Understander(without_gpio, ScriptedBackend({}))
+    said = [0]
+
+    def say(text: str, now: float) -> tuple[float, str]:
+        said[0] += 1
+        handler = Handler(reader, router, schedule, replies, lambda: now)
+        result = handler.handle(Request(text, f"r{said[0]}"))
+        assert result is not None and result.status == "scheduled", result
+        (job,) = [j for j in schedule.jobs() if j.request == f"r{said[0]}"]
+        (shown,) = result.scheduled
+        assert shown["status"] == PENDING and shown["id"] == job.id
+        return job.due, str(shown["due"])
+
+    yield say
+    schedule.close()
+
+
+# What is said | when (UTC) | when it is due (UTC) | the due time as the result shows it (Berlin).
+CASES = """
+turn on the kitchen light in 1 hour       | 2026-10-25 00:30 | 2026-10-25 01:30 | 2026-10-25T02:30:00+01:00
+turn on the kitchen light in 90 minutes   | 2026-10-24 23:45 | 2026-10-25 01:15 | 2026-10-25T02:15:00+01:00
+turn on the kitchen light in 2 hours      | 2026-10-25 00:10 | 2026-10-25 02:10 | 2026-10-25T03:10:00+01:00
+turn on the kitchen light in 1 hour       | 2026-03-29 00:30 | 2026-03-29 01:30 | 2026-03-29T03:30:00+02:00
+turn on the kitchen light in 45 minutes   | 2026-03-29 00:50 | 2026-03-29 01:35 | 2026-03-29T03:35:00+02:00
+turn on the kitchen light at 02:30        | 2026-03-29 00:00 | 2026-03-29 01:30 | 2026-03-29T03:30:00+02:00
+turn on the kitchen light at 02:30        | 2026-03-28 21:00 | 2026-03-29 01:30 | 2026-03-29T03:30:00+02:00
+turn on the kitchen light at 02:30        | 2026-10-24 23:00 | 2026-10-25 00:30 | 2026-10-25T02:30:00+02:00
+turn on the kitchen light at 02:30        | 2026-10-25 00:45 | 2026-10-25 01:30 | 2026-10-25T02:30:00+01:00
+turn on the kitchen light at 02:30        | 2026-10-25 01:45 | 2026-10-26 01:30 | 2026-10-26T02:30:00+01:00
+晚上八点开厨房灯                          | 2026-10-24 19:00 | 2026-10-25 19:00 | 2026-10-25T20:00:00+01:00
+turn on the kitchen light at 8 pm         | 2026-03-28 20:00 | 2026-03-29 18:00 | 2026-03-29T20:00:00+02:00
+turn on the kitchen light in 30 minutes   | 2026-06-30 21:50 | 2026-06-30 22:20 | 2026-07-01T00:20:00+02:00
+turn on the kitchen light at midnight     | 2026-06-30 21:30 | 2026-06-30 22:00 | 2026-07-01T00:00:00+02:00
+turn on the kitchen light at 7            | 2026-06-30 21:30 | 2026-07-01 05:00 | 2026-07-01T07:00:00+02:00
+turn on the kitchen light in 25 hours     | 2026-06-30 08:00 | 2026-07-01 09:00 | 2026-07-01T11:00:00+02:00
+"""
+# Rows 1-3, the autumn fold: the hour after 02:30 CEST is 02:30 CET, not 03:30 CET two hours later.
+# Rows 4-5, the spring gap: an hour after 01:30 CET is 03:30 CEST.
+# Rows 6-7: a clock time in the gap happens as far after it as it is after 02:00 (RFC 5545): 03:30 CEST.
+# Rows 8-10: a clock time in the fold is its first occurrence still to come, once.
+# Rows 11-12: across a change clock times are wall-clock times: 8 pm is 8 pm, 23 or 25 hours later.
+# Rows 13-15, midnight: the next day, by duration or by the clock.
+# Row 16: a duration longer than a day is not a clock time: 25 hours is tomorrow, an hour later.
+
+
+def cases() -> list[tuple[str, float, float, str]]:
+    rows = [[cell.strip() for cell in line.split("|")] for line in CASES.strip().splitlines()]
+    return [(text, utc_text(now), utc_text(due), shown) for text, now, due, shown in rows]
+
+
+def utc_text(text: str) -> float:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(("text", "now", "due", "shown"), cases())
+def test_times_follow_the_zone(schedule_for, text, now, due, shown):
+    assert schedule_for(text, now) == (due, shown)
+
+
+def test_a_duration_keeps_its_seconds(schedule_for):
+    now = utc(2026, 10, 25, 0, 30, 50)  # 02:30:50 CEST: an hour later is 02:30:50 CET, not 02:30 or 03:30
+    assert schedule_for("turn on the kitchen light in 1 hour", now) == (now + 3600, "2026-10-25T02:30:50+01:00")
+
+
+def test_jobs_stored_before_the_change_still_load_and_fire(tmp_path, berlin):
+    """A schedule file written by an earlier version (the same table, due as epoch seconds) opens as it was."""
+    path = tmp_path / "schedule.db"
+    old = sqlite3.connect(str(path))
+    old.executescript("""
+        CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, command TEXT NOT NULL, due REAL NOT NULL,
+                           created REAL NOT NULL, request TEXT, status TEXT NOT NULL DEFAULT 'pending',
+                           done REAL, note TEXT);
+        CREATE INDEX jobs_due ON jobs(status, due);
+    """)
+    old.execute("INSERT INTO jobs (command, due, created, request) VALUES (?, ?, ?, ?)",
+                ('{"device": "kitchen_light", "action": "on", "time": "02:30"}', utc(2026, 10, 25, 0, 30),
+                 utc(2026, 10, 24, 20, 0), "old-1"))
+    old.commit()
+    old.close()
+    schedule = Schedule(path)
+    try:
+        (job,) = schedule.jobs()
+        assert (job.command, job.due, job.request) == (Command("kitchen_light", "on", None, "02:30"),
+                                                       utc(2026, 10, 25, 0, 30), "old-1")
+        assert job.to_dict()["due"] == "2026-10-25T02:30:00+02:00"
+        assert schedule.claim_due(utc(2026, 10, 25, 0, 29)) == []
+        assert [j.id for j in schedule.claim_due(utc(2026, 10, 25, 0, 30))] == [job.id]
+    finally:
+        schedule.close()
+
+
+@pytest.mark.parametrize("tz", ["Europe/Berlin", ":Europe/Berlin", "/usr/share/zoneinfo/Europe/Berlin"])
+def test_the_zone_is_read_from_tz_in_each_of_its_forms(monkeypatch, tz):
+    from edgebrain.localtime import next_occurrence
+
+    monkeypatch.setenv("TZ", tz)
+    # Between the two 02:30s of the fold, the next is the second: Berlin's rules, not a fixed offset.
+    assert next_occurrence("02:30", utc(2026, 10, 25, 0, 45)) == utc(2026, 10, 25, 1, 30)
