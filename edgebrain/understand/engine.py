@@ -163,11 +163,8 @@ class Understander:
         if mentions.unknown_rooms and not (mentions.rooms or mentions.exact):
             # "The garage light", "地下室的灯": a room this home does not have. Never a device elsewhere.
             return reading.nothing()
-        if reading.max_lines == 1:
-            refused = self.planner.out_of_range(reading.model_text, reading.fitting)
-        else:
-            refused = self.planner.clauses_out_of_range(reading.model_text)
-        if refused:
+        # One clause out of range refuses the whole request: a request the home cannot carry out moves nothing.
+        if refused := self.planner.out_of_range(reading.model_text, reading.fitting, by_clause=reading.max_lines > 1):
             return reading.nothing(refused)
         if reading.clauses is not None:
             return None  # a room without such a device, and a denial, were read clause by clause

@@ -145,10 +145,22 @@ class Planner:
                 or bool(started_appliances(self.registry, cleaned)))
         return not fitting or bool(mentions.unknown_rooms) or not self.techniques.narrowing or not asks
 
-    def out_of_range(self, model_text: str, fitting: Sequence[Target], inherited: frozenset[str] | None = None) -> str:
+    def out_of_range(self, model_text: str, fitting: Sequence[Target], by_clause: bool = False) -> str:
         """Why a value the words ask for fits none of the ``fitting`` devices ("调到一千度"); "" if it fits.
 
-        ``inherited`` are the actions asked by the clause before, for a clause that names none."""
+        ``by_clause``: each clause of a request of several is checked against its own devices ("the
+        humidifier to 101 and the fan to 500"), and every clause's reason is given."""
+        if not by_clause:
+            return self._misfit(model_text, fitting, None)
+        reasons: list[str] = []
+        asked: frozenset[str] | None = None
+        for clause in split_clauses(self.registry, model_text) or ():
+            inherited, asked = asked, clause.asked or asked  # "…and the fan to 500" sets too
+            if why := self._misfit(clause.text, fitting_targets(self.registry, clause.mentions), inherited):
+                reasons.append(why)
+        return "; ".join(reasons)
+
+    def _misfit(self, model_text: str, fitting: Sequence[Target], inherited: frozenset[str] | None) -> str:
         numbers = self.values(model_text, max_digits=None)
         if not numbers or (asked_actions(model_text, one_value=True) or inherited) != frozenset({"set"}):
             return ""
@@ -157,17 +169,6 @@ class Planner:
             return ""
         named = ", ".join(f"{target} takes {low}-{high}" for target, (low, high) in ranges.items())
         return f"the value {', '.join(map(str, numbers))} is out of range: {named}"
-
-    def clauses_out_of_range(self, model_text: str) -> str:
-        """Why a clause's value fits none of its devices ("the humidifier to 101 and the fan to 500"), each
-        clause's reason; "" when every value fits. One such clause refuses the whole request."""
-        reasons: list[str] = []
-        asked: frozenset[str] | None = None
-        for clause in split_clauses(self.registry, model_text) or ():
-            inherited, asked = asked, clause.asked or asked
-            if why := self.out_of_range(clause.text, fitting_targets(self.registry, clause.mentions), inherited):
-                reasons.append(why)
-        return "; ".join(reasons)
 
     def clause_plans(self, model_text: str) -> tuple[Plan, ...] | None:
         """One single-line plan per clause when every clause names its own devices (see clauses.py)."""
