@@ -226,6 +226,7 @@ def test_a_value_out_of_range_says_which_range(registry):
 @pytest.mark.parametrize(("text", "value"), [("set the bedroom light to minus 20 percent", -20),
                                              ("set the bedroom light to -20%", -20),
                                              ("卧室灯调到负二十", -20),
+                                             ("把风扇调到-20", -20),
                                              ("卧室空调调到零下五度", -5)])
 def test_a_negative_value_is_refused_never_read_as_its_size(registry, text, value):
     understander, _ = make(registry, {})

@@ -30,6 +30,7 @@ def test_numbers(text, expected):
 
 
 @pytest.mark.parametrize(("text", "numbers"), [("set to -40", (-40,)), ("minus 40 degrees", (-40,)), ("负5度", (-5,)),
+                                               ("空调调到-5度", (-5,)), ("调到－5度", (-5,)), ("to −5", (-5,)),
                                                ("bedroom-2 light", (2,)), ("20-25 degrees", (20, 25))])
 def test_numbers_keep_their_sign(text, numbers):
     assert numbers_in(text) == numbers

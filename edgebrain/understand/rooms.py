@@ -21,7 +21,8 @@ _APOSTROPHES = re.compile(r"['’`]")
 _LETTERS = "0-9a-z\u00df-\u024f\u0370-\u03ff\u0400-\u04ff"
 # "The lamp's on": the state, not a possessive.
 _IS_STATE = re.compile(r"['’]s (?=(?:on|off|still|already)\b)")
-_HYPHENS = re.compile(r"(?<=\w)[-‐–](?=\w)")
+# A hyphen between words joins them; after a Chinese character and before a digit it is a sign ("调到-5").
+_HYPHENS = re.compile(r"(?<=[^\W\u4e00-\u9fff])[-‐–](?=\w)|(?<=[\u4e00-\u9fff])[-‐–](?=[^\W\d])")
 # What makes one room of several alike: a number, a floor ("2F", "1st floor", "二楼"), "#2", "no. 2".
 _QUALIFIER = re.compile(r"(?:\b(?:no\.?\s*)?#?\d+(?:st|nd|rd|th|f)?\b(?:\s*floor\b)?|\d+\s*楼|[一二三四五]楼|\d+|"
                         r"[一二三四五六]号)", re.IGNORECASE)
