@@ -53,8 +53,10 @@ class Inbox:
                 return  # not remembered: the same id may come again
             self._seen[request.id] = None
             self._copies[request.id] = []
-            while len(self._seen) > REMEMBERED_IDS:
-                self._seen.popitem(last=False)
+            if len(self._seen) > REMEMBERED_IDS:
+                # Forget the oldest answered ids; never one still waiting (it would be worked twice).
+                for old in [i for i in self._seen if i not in self._copies][:len(self._seen) - REMEMBERED_IDS]:
+                    del self._seen[old]
 
     def start(self) -> None:
         """Start the worker thread."""
@@ -81,6 +83,7 @@ class Inbox:
             request = self._requests.get(timeout=1.0)
         except queue.Empty:
             return
+        failed = False
         try:
             if request is not None:
                 self.handled += 1
@@ -89,12 +92,13 @@ class Inbox:
             log.exception("request failed")
             if request is not None:
                 self._refuse(request.id, "internal", "edgebrain failed on this request; see its log")
-                with self._seen_lock:
-                    self._seen.pop(request.id, None)  # a retry is worked again
+                failed = True
         finally:
             if request is not None:
-                with self._seen_lock:
+                with self._seen_lock:  # one hold: a copy arriving now is either kept here or a new request
                     copies = self._copies.pop(request.id, [])
+                    if failed:
+                        self._seen.pop(request.id, None)  # a retry is worked again
                 for answered in (request, *copies):
                     answered.done()
             self._requests.task_done()

@@ -10,13 +10,17 @@ they go back, a time the clock shows twice is its first occurrence still to come
 
 from __future__ import annotations
 
+import calendar
 import logging
 import os
+import time
 from datetime import date, datetime, timedelta, tzinfo
 from datetime import time as dtime
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +48,38 @@ def _zone(tz: str | None) -> tzinfo:
             with _LOCALTIME.open("rb") as file:
                 return ZoneInfo.from_file(file, key="localtime")
     except (OSError, ValueError, ZoneInfoNotFoundError) as exc:
-        log.warning("time zone %r not found (%s); using the current UTC offset, which ignores its changes",
-                    name or str(_LOCALTIME), exc)
-    # No rules to follow (a POSIX TZ string, no zone data): today's offset, without its changes.
-    fixed = datetime.now().astimezone().tzinfo
-    assert fixed is not None
-    return fixed
+        # A POSIX TZ string ("CET-1CEST,M3.5.0,M10.5.0/3") has rules zoneinfo cannot read, the C library can.
+        log.info("time zone %r is not in the zone data (%s); the C library's rules apply", name, exc)
+    return LibcZone()
+
+
+class LibcZone(tzinfo):
+    """The zone the C library follows (its TZ rules): for a TZ that zoneinfo cannot read."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        """The offset of that wall time: of its first showing (fold 0) or its second (fold 1) when the clock
+        shows it twice; in a gap, the offset from before the change."""
+        if dt is None:
+            return timedelta(seconds=time.localtime().tm_gmtoff)
+        fields = dt.timetuple()[:8]
+        readings = sorted({time.mktime((*fields, isdst)) for isdst in (-1, 0, 1)})
+        shown = [r for r in readings if tuple(time.localtime(r)[:5]) == tuple(fields[:5])]
+        instant = (shown[-1] if dt.fold else shown[0]) if shown else time.mktime((*fields, -1))
+        return timedelta(seconds=calendar.timegm(fields) - int(instant))
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        """Not told apart from the offset: the C library gives the offset whole."""
+        return timedelta(0)
+
+    def tzname(self, dt: datetime | None) -> str:
+        """The zone's abbreviation at that wall time."""
+        when = time.time() if dt is None else calendar.timegm(dt.timetuple()) - self.utcoffset(dt).total_seconds()
+        return time.localtime(when).tm_zone
+
+    def fromutc(self, dt: datetime) -> datetime:
+        """The wall time at a UTC instant."""
+        instant = (dt.replace(tzinfo=None) - datetime(1970, 1, 1)).total_seconds()
+        return dt + timedelta(seconds=time.localtime(instant).tm_gmtoff)
 
 
 def wall_clock(instant: float, zone: tzinfo | None = None) -> datetime:
@@ -81,4 +111,4 @@ def next_occurrence(clock: str, now: float, zone: tzinfo | None = None) -> float
         for instant in _shown(today + timedelta(days=days), clock, zone):
             if instant > now:
                 return instant
-    raise ValueError(f"{clock} does not occur within three days of {wall_clock(now, zone).isoformat()}")
+    raise InputError(f"{clock} does not occur within three days of {wall_clock(now, zone).isoformat()}")

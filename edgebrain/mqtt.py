@@ -20,7 +20,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from .config import MqttSettings
 from .errors import ConfigError
-from .outbox import Outbox, Outgoing
+from .outbox import Outbox, Outgoing, Sent
 from .subscriptions import AckHandler, MessageHandler, Subscriptions
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,8 @@ def _no_delay(client: paho.Client, userdata: object, sock: object) -> None:
 
 class Trouble:
     """What keeps edgebrain from the broker or its topics, said as a person fixes it: why a connection
-    failed (``fatal`` when no retry can fix it), and the topics the broker refused a message on."""
+    failed (``fatal`` when no retry can fix it), and the topics the broker refused a message on; and the
+    QoS 1 messages on their way, each told when the broker acknowledges (or refuses) it."""
 
     def __init__(self, settings: MqttSettings):
         self.settings = settings
@@ -49,7 +50,8 @@ class Trouble:
         self.fatal: str | None = None  # the daemon stops at start with this message
         self.failure: str | None = None  # why the last attempt to connect failed, until one succeeds
         self.refused: dict[str, str] = {}  # topic -> the reason the broker refused a message there
-        self._sending: dict[int, str] = {}  # the topics of QoS 1 messages not acknowledged yet, by id
+        # QoS 1 messages not acknowledged yet, by id: their topic, and who waits to hear of them.
+        self._sending: dict[int, tuple[str, Sent]] = {}
         self._lock = threading.Lock()
 
     def connack(self, reason: ReasonCode) -> None:
@@ -80,22 +82,30 @@ class Trouble:
         """A connection was made: nothing keeps us from the broker."""
         self.fatal = self.failure = None
 
-    def sent(self, mid: int, topic: str) -> None:
-        """A QoS 1 message went out; its acknowledgement may refuse it."""
+    def sent(self, info: paho.MQTTMessageInfo, topic: str, sent: Sent) -> None:
+        """A QoS 1 message went out; its acknowledgement tells ``sent``, and may refuse it."""
         with self._lock:
-            self._sending[mid] = topic
+            self._sending[info.mid] = (topic, sent)
             while len(self._sending) > 1024:  # ids of a lost session are never acknowledged
                 del self._sending[next(iter(self._sending))]
+        if info.rc == paho.MQTT_ERR_QUEUE_SIZE:  # paho dropped it (not connected: it is kept, sent later)
+            with self._lock:
+                self._sending.pop(info.mid, None)
+            sent.done("too many messages wait for the broker")
+        elif info.rc == paho.MQTT_ERR_SUCCESS and info.is_published():  # acknowledged before it was noted here
+            self.acknowledged(info.mid, None)
 
-    def acknowledged(self, mid: int, reason: ReasonCode) -> None:
+    def acknowledged(self, mid: int, reason: ReasonCode | None) -> None:
         """The broker's PUBACK: MQTT 5 says there when its ACL dropped the message."""
         with self._lock:
-            topic = self._sending.pop(mid, None)
-        if reason.is_failure:
+            topic, sent = self._sending.pop(mid, (None, None))
+        if reason is not None and reason.is_failure:
             log.error("the broker refused a message on %s: %s (user %s)", topic or "a topic", reason,
                       self.settings.username)
             if topic is not None:
                 self.refused[topic] = str(reason)
+        if sent is not None:
+            sent.done(f"the broker refused it: {reason}" if reason is not None and reason.is_failure else None)
 
 
 def _paho_client(s: MqttSettings, v5: bool, status_topic: str, owner: MqttClient) -> paho.Client:
@@ -303,8 +313,9 @@ class MqttClient:
     # -- publishing --------------------------------------------------------------------------------
 
     def publish(self, topic: str, payload: str | bytes, qos: int = 1, retain: bool = False,
-                expires: bool = True) -> None:
-        """Publish now, or hold the message until the broker is back.
+                expires: bool = True) -> Sent:
+        """Publish now, or hold the message until the broker is back; the returned Sent tells when the
+        broker has it.
 
         A held message that ``expires`` is dropped and reported after outbox_limit_s; reports and
         states (expires=False) wait for as long as it takes.
@@ -313,11 +324,14 @@ class MqttClient:
         item = Outgoing(topic, data, qos, retain, time.monotonic(), expires)
         if not self._outbox.hold(item, self._connected.is_set):
             self._send(item)
+        return item.sent
 
     def _send(self, item: Outgoing) -> None:
         info = self._client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
         if item.qos:
-            self.trouble.sent(info.mid, item.topic)
+            self.trouble.sent(info, item.topic, item.sent)
+        else:
+            item.sent.done()
         if info.rc != paho.MQTT_ERR_SUCCESS:
             # paho keeps QoS>0 messages it could not write and sends them after reconnecting.
             log.warning("publish to %s deferred by paho (rc %s)", item.topic, info.rc)

@@ -7,7 +7,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
 
@@ -15,9 +15,39 @@ log = logging.getLogger(__name__)
 MAX_HELD = 10000
 
 
+class Sent:
+    """Whether the broker took a message: each waiter hears once, with None when the broker has it (for
+    QoS 1, its acknowledgement came) or the reason it never will (held too long, refused). A message
+    still held, or on its way, when the daemon dies is never heard of."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._outcome: tuple[str | None] | None = None
+        self._waiters: list[Callable[[str | None], None]] = []
+
+    def then(self, waiter: Callable[[str | None], None]) -> None:
+        """Call ``waiter(error)`` when the outcome is known (at once if it is)."""
+        with self._lock:
+            if self._outcome is None:
+                self._waiters.append(waiter)
+                return
+            error = self._outcome[0]
+        waiter(error)
+
+    def done(self, error: str | None = None) -> None:
+        """The outcome: None (the broker has it) or why it never will; only the first counts."""
+        with self._lock:
+            if self._outcome is not None:
+                return
+            self._outcome = (error,)
+            waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter(error)
+
+
 @dataclass(frozen=True)
 class Outgoing:
-    """A message to publish, and when it was first handed over."""
+    """A message to publish, when it was first handed over, and who waits to hear that it was taken."""
 
     topic: str
     payload: bytes
@@ -25,6 +55,7 @@ class Outgoing:
     retain: bool = False
     created: float = 0.0
     expires: bool = True
+    sent: Sent = field(default_factory=Sent, compare=False)
 
 
 class Outbox:
@@ -101,6 +132,8 @@ class Outbox:
         return item.expires and now - item.created > self.limit_s
 
     def _expire(self, item: Outgoing) -> None:
-        log.error("dropped a message for %s: the broker was away for more than %.0f s", item.topic, self.limit_s)
+        why = f"the broker was away for more than {self.limit_s:.0f} s"
+        log.error("dropped a message for %s: %s", item.topic, why)
+        item.sent.done(why)
         if self.on_expired is not None:
             self.on_expired(item)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Protocol, TextIO
 
 from .command import Command
 from .errors import CommandError, ConfigError
 from .gpio import GpioBank
+from .outbox import Sent
 from .payloads import check_route, dumps, mqtt_payload
 from .registry import Registry
 
@@ -19,18 +20,20 @@ class Publisher(Protocol):
     """What routing needs from the MQTT client."""
 
     def publish(self, topic: str, payload: str | bytes, qos: int = 1, retain: bool = False,
-                expires: bool = True) -> None:
-        """Publish, or hold the message while the broker is away."""
+                expires: bool = True) -> Sent | None:
+        """Publish, or hold the message while the broker is away; what tells when the broker has it."""
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """Where a command went: the topic and payload, or the GPIO state it set."""
+    """Where a command went: the topic and payload, or the GPIO state it set; for MQTT, ``sent`` tells
+    when the broker has it (None: done once routed)."""
 
     device: str
     via: str  # mqtt | gpio | console
     topic: str
     payload: str
+    sent: Sent | None = field(default=None, compare=False, repr=False)
 
 
 def state_topic(prefix: str, device_id: str) -> str:
@@ -73,9 +76,9 @@ class Router:
             delivery = Delivery(device.id, "mqtt", str(device.mqtt["topic"]), mqtt_payload(device, command))
             if self.dry_run or self.publisher is None:
                 return self._print(delivery)
-            self.publisher.publish(delivery.topic, delivery.payload, qos=1, retain=False)
+            sent = self.publisher.publish(delivery.topic, delivery.payload, qos=1, retain=False)
             log.info("sent %s to %s", delivery.payload, delivery.topic)
-            return delivery
+            return replace(delivery, sent=sent)
         if device.gpio:
             if self.dry_run or self.gpio is None:
                 return self._print(Delivery(device.id, "console", f"GPIO{device.gpio['pin']}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
 from .command import Command
 from .errors import EdgebrainError
@@ -66,14 +67,29 @@ class Scheduler:
     def _fire(self, job: Job) -> None:
         command = Command(job.command.device, job.command.action, job.command.value)
         try:
-            self.router.route(command)
+            delivery = self.router.route(command)
         except EdgebrainError as exc:
-            self.schedule.finish(job.id, FAILED, str(exc))
-            self._report(replace(job, status=FAILED, note=str(exc)), errors=(str(exc),))
+            self._finish(job, str(exc))
             return
-        self.schedule.finish(job.id, FIRED)
-        log.info("fired job %d: %s", job.id, command.to_dict())
-        self._report(replace(job, status=FIRED), routed=1)  # as the schedule has it now, not "claimed"
+        if delivery.sent is None:
+            self._finish(job, None)
+        else:
+            # Fired once the broker has the command, not when it is handed over (held while the broker is
+            # away): a daemon that dies before leaves the job claimed, reported missed at the next start.
+            delivery.sent.then(partial(self._finish, job))
+
+    def _finish(self, job: Job, error: str | None) -> None:
+        """Mark the job fired (or failed with ``error``) and report it as the schedule has it now."""
+        try:
+            if error is not None:
+                self.schedule.finish(job.id, FAILED, error)
+                self._report(replace(job, status=FAILED, note=error), errors=(error,))
+                return
+            self.schedule.finish(job.id, FIRED)
+            log.info("fired job %d: %s", job.id, job.command.to_dict())
+            self._report(replace(job, status=FIRED), routed=1)
+        except Exception:  # on the broker's thread: a failing report must not end it
+            log.exception("could not finish job %d", job.id)
 
     def _report(self, job: Job, routed: int = 0, errors: tuple[str, ...] = (), missed: bool = False) -> None:
         request = Request("", f"job-{job.id}", None, "schedule")

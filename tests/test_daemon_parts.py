@@ -74,6 +74,25 @@ def test_inbox_drops_repeats_refuses_when_full_and_survives_a_failing_request():
     assert not inbox.healthy(5.0)
 
 
+
+def test_an_id_still_waiting_is_never_forgotten(monkeypatch):
+    import edgebrain.inbox
+
+    monkeypatch.setattr(edgebrain.inbox, "REMEMBERED_IDS", 4)  # fewer remembered ids than waiting requests
+    handled: list[str] = []
+    acked: list[str] = []
+    inbox = Inbox(lambda request: handled.append(request.id), lambda *error: None, max_queue=10)
+    for index in range(8):
+        inbox.submit(Request("hi", f"r{index}"))
+    inbox.submit(Request("hi", "r0").acking(lambda: acked.append("r0 again")))  # the broker delivers r0 again
+    assert acked == []  # a copy of a request still waiting: acknowledged once it is answered
+    inbox.start()
+    try:
+        inbox.drain()
+    finally:
+        inbox.stop()
+    assert handled == [f"r{index}" for index in range(8)] and acked == ["r0 again"]
+
 @pytest.fixture()
 def parts(tmp_path, registry):
     recorder = Recorder()

@@ -138,10 +138,34 @@ def test_jobs_stored_before_the_change_still_load_and_fire(tmp_path, berlin):
         schedule.close()
 
 
-@pytest.mark.parametrize("tz", ["Europe/Berlin", ":Europe/Berlin", "/usr/share/zoneinfo/Europe/Berlin"])
+@pytest.mark.parametrize("tz", ["Europe/Berlin", ":Europe/Berlin", "/usr/share/zoneinfo/Europe/Berlin",
+                                "CET-1CEST,M3.5.0,M10.5.0/3"])  # the last a POSIX rule, read by the C library
 def test_the_zone_is_read_from_tz_in_each_of_its_forms(monkeypatch, tz):
     from edgebrain.localtime import next_occurrence
 
     monkeypatch.setenv("TZ", tz)
-    # Between the two 02:30s of the fold, the next is the second: Berlin's rules, not a fixed offset.
-    assert next_occurrence("02:30", utc(2026, 10, 25, 0, 45)) == utc(2026, 10, 25, 1, 30)
+    time.tzset()
+    try:
+        # Between the two 02:30s of the fold, the next is the second: Berlin's rules, not a fixed offset.
+        assert next_occurrence("02:30", utc(2026, 10, 25, 0, 45)) == utc(2026, 10, 25, 1, 30)
+        assert next_occurrence("02:30", utc(2026, 10, 24, 23, 50)) == utc(2026, 10, 25, 0, 30)
+        assert next_occurrence("02:30", utc(2026, 3, 29, 0, 10)) == utc(2026, 3, 29, 1, 30)  # the gap: 03:30
+        assert next_occurrence("20:00", utc(2026, 3, 29, 10, 0)) == utc(2026, 3, 29, 18, 0)  # summer time
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_clock_time_never_takes_the_instant_of_a_duration_that_shows_the_same_time(berlin):
+    from edgebrain.localtime import local_zone
+    from edgebrain.understand.times import read_times
+
+    zone = local_zone()
+    noon = utc(2026, 6, 1, 10, 0)  # 12:00 in Berlin
+    assert dict(read_times("the light in 1 hour", noon, zone).instants) == {"13:00": noon + 3600}
+    # "In 25 hours" and "at 13:00" both show 13:00: the marker cannot tell them apart, so neither is a
+    # duration's instant (the fan at 13:00 must not go to tomorrow).
+    assert read_times("the light in 25 hours and the fan at 13:00", noon, zone).instants == ()
+    # The night clocks go back, at 02:20 summer time: 10 and 70 minutes on both show 02:30.
+    fold = utc(2026, 10, 25, 0, 20)
+    assert read_times("the light in 10 minutes and the fan in 70 minutes", fold, zone).instants == ()

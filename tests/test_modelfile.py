@@ -242,6 +242,15 @@ def test_hugging_face_states_the_hash_of_an_unpinned_model(tiny, mirror):
         modelfile.resolve("tiny-unpinned")
 
 
+
+def test_an_unpinned_model_put_in_the_cache_by_hand_is_not_trusted(tiny):
+    tiny.models.mkdir(parents=True, exist_ok=True)
+    (tiny.models / "tiny-unpinned.gguf").write_bytes(tiny.unpinned)  # no record of a checked fetch
+    with pytest.raises(ModelError, match="no pinned SHA-256 and no record of a checked fetch"):
+        modelfile.resolve("tiny-unpinned")
+    # By its path it is what it is: a file no manifest entry vouches for.
+    assert modelfile.resolve(str(tiny.models / "tiny-unpinned.gguf")).status() == "unlisted, not measured"
+
 def test_a_pinned_model_whose_stated_hash_differs_is_refused_before_the_download(tiny, mirror):
     mirror.routes["/cdn/blob"] = Route(tiny.other)
     mirror.routes["/hf/tiny.gguf"] = Route(redirect="/cdn/blob", headers={"X-Linked-Etag": sha256(tiny.other)})

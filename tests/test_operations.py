@@ -21,7 +21,7 @@ from edgebrain.messages import Request
 from edgebrain.service import Service
 from edgebrain.understand.engine import Understander
 from edgebrain.understand.reading import Understanding
-from tests.broker import Seen, service_settings
+from tests.broker import Seen, service_settings, until
 
 EDGEBRAIN = [sys.executable, "-m", "edgebrain"]
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,15 +188,6 @@ class StuckReader:
         return Understanding(text, ())
 
 
-def until(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def test_the_watchdog_stops_while_the_worker_is_stuck(tmp_path, registry, monkeypatch):
     from edgebrain.daemon import watchdog_ping
 
@@ -214,12 +205,12 @@ def test_the_watchdog_stops_while_the_worker_is_stuck(tmp_path, registry, monkey
         assert watchdog_ping(service, stuck_after) and sock.recv(64) == b"WATCHDOG=1"
         service.submit(Request("turn on the kitchen light", "stuck"))
         assert reader.entered.wait(10)
-        assert until(lambda: not service.healthy(stuck_after))
+        until(lambda: not service.healthy(stuck_after), 10, lambda: "the watchdog's check to fail")
         assert not watchdog_ping(service, stuck_after)
         with pytest.raises(BlockingIOError):
             sock.recv(64)  # no ping: systemd's WatchdogSec runs out and it restarts the service
         reader.release.set()
-        assert until(lambda: service.healthy(stuck_after))
+        until(lambda: service.healthy(stuck_after), 10, lambda: "the watchdog's check to pass again")
         assert watchdog_ping(service, stuck_after) and sock.recv(64) == b"WATCHDOG=1"
     finally:
         reader.release.set()

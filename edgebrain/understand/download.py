@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from ..errors import ModelError
 
@@ -28,7 +28,14 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 Progress = Callable[[int, int], None]
 
 
-def copy_blocks(source: IO[bytes], sink: IO[bytes] | None, digest: Any, progress: Progress | None,
+class Sink(Protocol):
+    """Where blocks are written."""
+
+    def write(self, block: bytes, /) -> int:
+        """Write one block."""
+
+
+def copy_blocks(source: IO[bytes], sink: Sink | None, digest: Any, progress: Progress | None,
                 done: int, total: int) -> int:
     """Copy ``source`` in 1 MiB blocks into ``sink`` and ``digest``; return the byte count so far."""
     while block := source.read(BLOCK):
@@ -147,6 +154,24 @@ def _start(response: http.client.HTTPResponse, offset: int, source: Source) -> i
     return 0
 
 
+class _WriteError(Exception):
+    """Writing the part file failed (a full disk), told apart from reading the network."""
+
+
+class _Writes:
+    """The part file, whose write errors are _WriteError."""
+
+    def __init__(self, out: IO[bytes]):
+        self._out = out
+
+    def write(self, block: bytes) -> int:
+        """Write a block to the part file."""
+        try:
+            return self._out.write(block)
+        except OSError as exc:
+            raise _WriteError() from exc
+
+
 def download(source: Source, target: Path, progress: Progress | None = None) -> str:
     """Download ``source`` to ``target`` (resuming a .part left before); return its verified SHA-256."""
     part = part_path(target)
@@ -167,7 +192,9 @@ def download(source: Source, target: Path, progress: Progress | None = None) -> 
         error = ""
         with part.open("ab" if offset else "wb") as out:
             try:
-                copy_blocks(response, out, digest, progress, offset, total)
+                copy_blocks(response, _Writes(out), digest, progress, offset, total)
+            except _WriteError as exc:  # a full disk is no broken download: resuming will not help
+                raise ModelError(f"cannot write {part}: {exc.__cause__}") from exc
             except (OSError, http.client.HTTPException) as exc:  # reset, timeout, a chunk cut short
                 error = f" ({exc})"
     done = part.stat().st_size

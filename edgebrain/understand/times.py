@@ -200,15 +200,17 @@ def read_times(text: str, now: str | float, zone: tzinfo | None = None) -> TimeR
     found.sort(key=lambda f: f[0])
     pieces: list[str] = []
     times: list[str] = []
-    instants: dict[str, float] = {}
+    meant: dict[str, set[float | None]] = {}  # each HH:MM shown: the instants (None: a clock time) it stands for
     last = 0
     for start, end, stamp, exact in found:
         pieces.append(text[last:start])
         pieces.append(f" {mark(stamp)} ")
         times.append(stamp)
-        if exact is not None:
-            instants.setdefault(stamp, exact)
+        meant.setdefault(stamp, set()).add(exact)
         last = end
+    # A marker is a duration's instant only when it stands for that one instant: "in 25 hours" beside "at
+    # 13:00", or two durations on the night the clocks go back, show one HH:MM for two instants.
+    instants = {stamp: exact for stamp, m in meant.items() if len(m) == 1 and (exact := next(iter(m))) is not None}
     pieces.append(text[last:])
     marked = re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip()
     marked = re.sub(r"\s+([,.!?，。！？])", r"\1", marked)
