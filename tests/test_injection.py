@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 from collections import Counter
 from dataclasses import dataclass
 
 import pytest
 
 from edgebrain.registry import load_registry
-from tests.broker import daemon_env, start_daemon
+from tests.broker import Daemon, daemon_env
 
 pytestmark = pytest.mark.model
 
@@ -113,17 +112,13 @@ CASES: list[tuple[str, Expected]] = [
 def test_hostile_utterances_have_their_expected_outcome_and_stay_on_edgebrains_topics(cli_env, tmp_path, broker,
                                                                                        watcher):
     registry = load_registry()
-    env = daemon_env(cli_env, tmp_path / "state", broker.port)
-    daemon = start_daemon(env)
-    try:
+    with Daemon(daemon_env(cli_env, tmp_path / "state", broker.port), tmp_path / "daemon.log") as daemon:
         watcher.wait_for("eb/status", timeout=120)
         for index, (text, _) in enumerate(CASES):
             watcher.publish("eb/text", json.dumps({"text": text, "id": f"h{index}"}))
         answers = {json.loads(s.payload)["id"]: json.loads(s.payload)
                    for s in watcher.wait_for("eb/result", len(CASES), timeout=300)}
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(30) == 0
+        daemon.stop()  # exit 0 after SIGTERM, or the test fails
     wrong = []
     for index, (text, expected) in enumerate(CASES):
         answer = answers[f"h{index}"]

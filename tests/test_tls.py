@@ -5,7 +5,6 @@ logs the password."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker import Watcher, daemon_env, start_daemon
+from tests.broker import Daemon, Watcher, daemon_env
 from tests.secure import PASSWORD, make_ca, secure_variables, start_secure_broker
 
 pytestmark = pytest.mark.model
@@ -34,15 +33,14 @@ def test_tls_with_password_and_acl(cli_env, secure_broker):
     broker, folder = secure_broker
     watcher = Watcher(broker.port, tls={"ca_certs": str(folder / "ca.crt")}, login=("tester", "tester-pass"))
     log = folder / "daemon.log"
-    daemon = start_daemon(secure_env(cli_env, folder, broker.port, PASSWORD), log)
     try:
-        watcher.wait_for("eb/status", timeout=120)
-        watcher.publish("eb/text", json.dumps({"text": "turn on the kitchen light", "id": "tls1"}))
-        assert watcher.wait_for("home/kitchen/light/set")[0].payload == b'{"state":"ON"}'
-        assert json.loads(watcher.wait_for("eb/result")[0].payload)["status"] == "routed"
+        with Daemon(secure_env(cli_env, folder, broker.port, PASSWORD), log) as daemon:
+            watcher.wait_for("eb/status", timeout=120)
+            watcher.publish("eb/text", json.dumps({"text": "turn on the kitchen light", "id": "tls1"}))
+            assert watcher.wait_for("home/kitchen/light/set")[0].payload == b'{"state":"ON"}'
+            assert json.loads(watcher.wait_for("eb/result")[0].payload)["status"] == "routed"
+            daemon.stop()  # exit 0 after SIGTERM, or the test fails
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(30)
         watcher.close()
     assert PASSWORD not in log.read_text()
 
