@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 import logging
 import os
+import re
 import time
 from datetime import date, datetime, timedelta, tzinfo
 from datetime import time as dtime
@@ -48,8 +49,11 @@ def _zone(tz: str | None) -> tzinfo:
             with _LOCALTIME.open("rb") as file:
                 return ZoneInfo.from_file(file, key="localtime")
     except (OSError, ValueError, ZoneInfoNotFoundError) as exc:
-        # A POSIX TZ string ("CET-1CEST,M3.5.0,M10.5.0/3") has rules zoneinfo cannot read, the C library can.
-        log.info("time zone %r is not in the zone data (%s); the C library's rules apply", name, exc)
+        # A POSIX TZ string ("CET-1CEST,M3.5.0,M10.5.0/3") has rules zoneinfo cannot read, the C library can;
+        # a name without an offset in it is no such string, and the C library reads it as UTC.
+        level = logging.INFO if re.search(r"\d", name) else logging.WARNING
+        log.log(level, "time zone %r is not in the zone data (%s); the C library's rules apply%s", name, exc,
+                "" if level == logging.INFO else ", which read it as UTC")
     return LibcZone()
 
 
@@ -77,9 +81,11 @@ class LibcZone(tzinfo):
         return time.localtime(when).tm_zone
 
     def fromutc(self, dt: datetime) -> datetime:
-        """The wall time at a UTC instant."""
+        """The wall time at a UTC instant (fold 1 for the second showing of a time shown twice)."""
         instant = (dt.replace(tzinfo=None) - datetime(1970, 1, 1)).total_seconds()
-        return dt + timedelta(seconds=time.localtime(instant).tm_gmtoff)
+        offset = timedelta(seconds=time.localtime(instant).tm_gmtoff)
+        wall = dt + offset
+        return wall if wall.utcoffset() == offset else wall.replace(fold=1)
 
 
 def wall_clock(instant: float, zone: tzinfo | None = None) -> datetime:

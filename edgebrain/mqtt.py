@@ -20,7 +20,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from .config import MqttSettings
 from .errors import ConfigError
-from .outbox import Outbox, Outgoing, Sent
+from .outbox import Acks, Outbox, Outgoing, Sent
 from .subscriptions import AckHandler, MessageHandler, Subscriptions
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,7 @@ def _no_delay(client: paho.Client, userdata: object, sock: object) -> None:
 
 class Trouble:
     """What keeps edgebrain from the broker or its topics, said as a person fixes it: why a connection
-    failed (``fatal`` when no retry can fix it), and the topics the broker refused a message on; and the
-    QoS 1 messages on their way, each told when the broker acknowledges (or refuses) it."""
+    failed (``fatal`` when no retry can fix it), and the topics the broker refused a message on."""
 
     def __init__(self, settings: MqttSettings):
         self.settings = settings
@@ -50,9 +49,6 @@ class Trouble:
         self.fatal: str | None = None  # the daemon stops at start with this message
         self.failure: str | None = None  # why the last attempt to connect failed, until one succeeds
         self.refused: dict[str, str] = {}  # topic -> the reason the broker refused a message there
-        # QoS 1 messages not acknowledged yet, by id: their topic, and who waits to hear of them.
-        self._sending: dict[int, tuple[str, Sent]] = {}
-        self._lock = threading.Lock()
 
     def connack(self, reason: ReasonCode) -> None:
         """The broker refused the connection."""
@@ -82,30 +78,10 @@ class Trouble:
         """A connection was made: nothing keeps us from the broker."""
         self.fatal = self.failure = None
 
-    def sent(self, info: paho.MQTTMessageInfo, topic: str, sent: Sent) -> None:
-        """A QoS 1 message went out; its acknowledgement tells ``sent``, and may refuse it."""
-        with self._lock:
-            self._sending[info.mid] = (topic, sent)
-            while len(self._sending) > 1024:  # ids of a lost session are never acknowledged
-                del self._sending[next(iter(self._sending))]
-        if info.rc == paho.MQTT_ERR_QUEUE_SIZE:  # paho dropped it (not connected: it is kept, sent later)
-            with self._lock:
-                self._sending.pop(info.mid, None)
-            sent.done("too many messages wait for the broker")
-        elif info.rc == paho.MQTT_ERR_SUCCESS and info.is_published():  # acknowledged before it was noted here
-            self.acknowledged(info.mid, None)
-
-    def acknowledged(self, mid: int, reason: ReasonCode | None) -> None:
-        """The broker's PUBACK: MQTT 5 says there when its ACL dropped the message."""
-        with self._lock:
-            topic, sent = self._sending.pop(mid, (None, None))
-        if reason is not None and reason.is_failure:
-            log.error("the broker refused a message on %s: %s (user %s)", topic or "a topic", reason,
-                      self.settings.username)
-            if topic is not None:
-                self.refused[topic] = str(reason)
-        if sent is not None:
-            sent.done(f"the broker refused it: {reason}" if reason is not None and reason.is_failure else None)
+    def refused_message(self, topic: str, reason: str) -> None:
+        """The broker's acknowledgement refused a message (MQTT 5 says so when its ACL dropped it)."""
+        log.error("the broker refused a message on %s: %s (user %s)", topic, reason, self.settings.username)
+        self.refused[topic] = reason
 
 
 def _paho_client(s: MqttSettings, v5: bool, status_topic: str, owner: MqttClient) -> paho.Client:
@@ -129,7 +105,7 @@ def _paho_client(s: MqttSettings, v5: bool, status_topic: str, owner: MqttClient
     client.on_connect = owner._handle_connect
     # paho calls on_connect_fail inside its except clause: the exception in hand says why.
     client.on_connect_fail = lambda client, userdata: owner.trouble.unreachable(sys.exc_info()[1])
-    client.on_publish = lambda client, userdata, mid, reason, properties: owner.trouble.acknowledged(mid, reason)
+    client.on_publish = lambda client, userdata, mid, reason, properties: owner._acknowledged(mid, reason)
     client.on_disconnect = owner._handle_disconnect
     client.on_message = owner._handle_message
     client.on_subscribe = owner._handle_subscribe
@@ -185,6 +161,7 @@ class MqttClient:
         self.status_topic = f"{settings.prefix}/status"
         self._subscriptions = Subscriptions()
         self.trouble = Trouble(settings)
+        self._acks = Acks()
         self._on_connect_hooks: list[Callable[[], None]] = []
         self._outbox = Outbox(settings.outbox_limit_s, on_expired)
         self._connected = threading.Event()
@@ -306,6 +283,11 @@ class MqttClient:
         self._connected.clear()
         self._subscribed.clear()
 
+    def _acknowledged(self, mid: int, reason: ReasonCode) -> None:
+        refused = str(reason) if reason.is_failure else None
+        if (topic := self._acks.acknowledged(mid, refused)) is not None and refused is not None:
+            self.trouble.refused_message(topic, refused)
+
     def _handle_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
         self._subscriptions.dispatch(message.topic, bytes(message.payload),
                                      lambda: client.ack(message.mid, message.qos))
@@ -328,10 +310,12 @@ class MqttClient:
 
     def _send(self, item: Outgoing) -> None:
         info = self._client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
-        if item.qos:
-            self.trouble.sent(info, item.topic, item.sent)
-        else:
+        if not item.qos:
             item.sent.done()
+        elif info.rc == paho.MQTT_ERR_QUEUE_SIZE:  # dropped by paho (while not connected it keeps the rest)
+            item.sent.done("too many messages wait for the broker")
+        elif refused := self._acks.sent(info.mid, item.topic, item.sent):
+            self.trouble.refused_message(item.topic, refused)
         if info.rc != paho.MQTT_ERR_SUCCESS:
             # paho keeps QoS>0 messages it could not write and sends them after reconnecting.
             log.warning("publish to %s deferred by paho (rc %s)", item.topic, info.rc)

@@ -45,6 +45,55 @@ class Sent:
             waiter(error)
 
 
+class Acks:
+    """QoS 1 messages on their way, by message id: each told once the broker acknowledges (or refuses) it.
+
+    paho may hand over an acknowledgement before the sender has noted the message's id (its callback
+    runs on the network thread as soon as the PUBACK is read), so an unknown id waits here a while.
+    """
+
+    EARLY_S = 60.0  # far shorter than it takes to use up 65535 message ids
+    LIMIT = 1024  # ids of a lost session are never acknowledged
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[int, tuple[str, Sent]] = {}
+        self._early: dict[int, tuple[float, str | None]] = {}
+
+    def sent(self, mid: int, topic: str, sent: Sent) -> str | None:
+        """Note a message handed to paho; the broker's refusal if its acknowledgement came first."""
+        evicted: list[tuple[str, Sent]] = []
+        with self._lock:
+            early = self._early.pop(mid, None)
+            if early is None or time.monotonic() - early[0] > self.EARLY_S:
+                early = None
+                self._waiting[mid] = (topic, sent)
+                while len(self._waiting) > self.LIMIT:
+                    evicted.append(self._waiting.pop(next(iter(self._waiting))))
+        for _, lost in evicted:
+            lost.done("the broker never acknowledged it")
+        if early is not None:
+            sent.done(_refusal(early[1]))
+            return early[1]
+        return None
+
+    def acknowledged(self, mid: int, refused: str | None) -> str | None:
+        """The broker's acknowledgement (``refused``: its reason for dropping it); the message's topic."""
+        with self._lock:
+            entry = self._waiting.pop(mid, None)
+            if entry is None:
+                self._early[mid] = (time.monotonic(), refused)
+                while len(self._early) > self.LIMIT:
+                    del self._early[next(iter(self._early))]
+                return None
+        entry[1].done(_refusal(refused))
+        return entry[0]
+
+
+def _refusal(reason: str | None) -> str | None:
+    return None if reason is None else f"the broker refused it: {reason}"
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """A message to publish, when it was first handed over, and who waits to hear that it was taken."""
@@ -78,8 +127,12 @@ class Outbox:
         with self._lock:
             if connected():
                 return False
+            dropped = self._items.popleft() if len(self._items) == MAX_HELD else None
             self._items.append(item)
         log.info("broker away: holding a message for %s", item.topic)
+        if dropped is not None:
+            log.error("dropped a message for %s: %d messages wait for the broker", dropped.topic, MAX_HELD)
+            dropped.sent.done(f"{MAX_HELD} newer messages waited for the broker")
         return True
 
     def take(self) -> list[Outgoing]:

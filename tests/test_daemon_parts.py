@@ -234,3 +234,36 @@ def test_a_request_that_continues_another_does_only_what_is_new(parts):
     assert [c.device for c in more.commands] == ["bedroom_ac"] and more.status == "routed"
     assert again.commands == () and again.status == "none"
     assert len(recorder.on("home/kitchen/light/set")) == 1 and len(recorder.on("home/bedroom/ac/set")) == 1
+
+
+def test_acks_tell_each_message_once_even_when_the_acknowledgement_comes_first():
+    from edgebrain.outbox import Acks, Sent
+
+    heard: dict[str, list[str | None]] = {}
+
+    def waiting(name: str) -> Sent:
+        sent = Sent()
+        sent.then(lambda error: heard.setdefault(name, []).append(error))
+        return sent
+
+    acks = Acks()
+    assert acks.sent(1, "home/a", waiting("a")) is None and heard == {}
+    assert acks.acknowledged(1, None) == "home/a" and heard == {"a": [None]}
+    # paho read the PUBACK before the sender noted the id: the id waits, and the message is told at once.
+    assert acks.acknowledged(2, "Not authorized") is None
+    assert acks.sent(2, "home/b", waiting("b")) == "Not authorized"
+    assert heard["b"] == ["the broker refused it: Not authorized"]
+    assert acks.acknowledged(1, None) is None and heard["a"] == [None]  # a repeat tells no one twice
+
+
+def test_a_message_pushed_out_of_a_full_outbox_is_told_so(monkeypatch):
+    import edgebrain.outbox
+
+    monkeypatch.setattr(edgebrain.outbox, "MAX_HELD", 2)
+    outbox = Outbox(60.0)
+    items = [Outgoing(f"t/{index}", b"x", created=time.monotonic()) for index in range(3)]
+    heard: list[str | None] = []
+    items[0].sent.then(heard.append)
+    for item in items:
+        assert outbox.hold(item, lambda: False)
+    assert heard == ["2 newer messages waited for the broker"] and [i.topic for i in outbox.take()] == ["t/1", "t/2"]

@@ -141,7 +141,7 @@ def test_jobs_stored_before_the_change_still_load_and_fire(tmp_path, berlin):
 @pytest.mark.parametrize("tz", ["Europe/Berlin", ":Europe/Berlin", "/usr/share/zoneinfo/Europe/Berlin",
                                 "CET-1CEST,M3.5.0,M10.5.0/3"])  # the last a POSIX rule, read by the C library
 def test_the_zone_is_read_from_tz_in_each_of_its_forms(monkeypatch, tz):
-    from edgebrain.localtime import next_occurrence
+    from edgebrain.localtime import next_occurrence, wall_clock
 
     monkeypatch.setenv("TZ", tz)
     time.tzset()
@@ -151,12 +151,15 @@ def test_the_zone_is_read_from_tz_in_each_of_its_forms(monkeypatch, tz):
         assert next_occurrence("02:30", utc(2026, 10, 24, 23, 50)) == utc(2026, 10, 25, 0, 30)
         assert next_occurrence("02:30", utc(2026, 3, 29, 0, 10)) == utc(2026, 3, 29, 1, 30)  # the gap: 03:30
         assert next_occurrence("20:00", utc(2026, 3, 29, 10, 0)) == utc(2026, 3, 29, 18, 0)  # summer time
+        # The two 02:30s read back with their own offsets (a job's due time is shown with it).
+        assert [wall_clock(utc(2026, 10, 25, hour, 30)).isoformat() for hour in (0, 1)] == [
+            "2026-10-25T02:30:00+02:00", "2026-10-25T02:30:00+01:00"]
     finally:
         monkeypatch.undo()
         time.tzset()
 
 
-def test_a_clock_time_never_takes_the_instant_of_a_duration_that_shows_the_same_time(berlin):
+def test_a_clock_time_never_takes_the_instant_of_a_duration_that_shows_the_same_time(berlin, registry):
     from edgebrain.localtime import local_zone
     from edgebrain.understand.times import read_times
 
@@ -164,8 +167,13 @@ def test_a_clock_time_never_takes_the_instant_of_a_duration_that_shows_the_same_
     noon = utc(2026, 6, 1, 10, 0)  # 12:00 in Berlin
     assert dict(read_times("the light in 1 hour", noon, zone).instants) == {"13:00": noon + 3600}
     # "In 25 hours" and "at 13:00" both show 13:00: the marker cannot tell them apart, so neither is a
-    # duration's instant (the fan at 13:00 must not go to tomorrow).
-    assert read_times("the light in 25 hours and the fan at 13:00", noon, zone).instants == ()
+    # duration's instant, and the request is refused rather than one of them sent at the other's time.
+    clash = read_times("the light in 25 hours and the fan at 13:00", noon, zone)
+    assert (clash.instants, clash.clashes) == ((), ("13:00",))
     # The night clocks go back, at 02:20 summer time: 10 and 70 minutes on both show 02:30.
     fold = utc(2026, 10, 25, 0, 20)
-    assert read_times("the light in 10 minutes and the fan in 70 minutes", fold, zone).instants == ()
+    assert read_times("the light in 10 minutes and the fan in 70 minutes", fold, zone).clashes == ("02:30",)
+    understander = Understander(type(registry)([d for d in registry if not d.gpio]), ScriptedBackend({}))
+    refused = understander.understand("turn on the kitchen light in 25 hours and the floor lamp at 13:00", noon)
+    assert refused.commands == () and refused.rejected == (
+        "two of the times asked for both fall at 13:00; ask for them one at a time",)

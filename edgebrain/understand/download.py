@@ -190,7 +190,7 @@ def download(source: Source, target: Path, progress: Progress | None = None) -> 
             raise ModelError(f"{source.label} serves {total:,} bytes, not the {source.size:,} of the expected "
                              "file; refused")
         error = ""
-        with part.open("ab" if offset else "wb") as out:
+        with part.open("ab" if offset else "wb", buffering=0) as out:  # a write error shows at the write
             try:
                 copy_blocks(response, _Writes(out), digest, progress, offset, total)
             except _WriteError as exc:  # a full disk is no broken download: resuming will not help

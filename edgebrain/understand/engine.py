@@ -26,6 +26,7 @@ from .planner import Plan, Planner, lacking
 from .prompt import LAYOUTS
 from .questions import is_negated, is_question
 from .reading import Techniques, Understanding, clean_text, prepare
+from .times import TimeReading
 from .words import unsupported
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,14 @@ def _nothing(text: str, model_text: str, started: float, rejected: tuple[str, ..
     return Understanding(text, (), model_text, elapsed_ms=elapsed, rejected=rejected)
 
 
-def _refused_words(registry: Registry, text: str, cleaned: str, model_text: str,
+def _refused_words(registry: Registry, text: str, cleaned: str, timed: TimeReading,
                    started: float) -> Understanding | None:
     """Nothing to do, said by the words alone before anything is looked up; else None."""
+    model_text = timed.text
+    if timed.clashes:
+        # "In 25 hours … at 13:00": one marker for two instants would send one of them at the other's time.
+        return _nothing(text, model_text, started, (f"two of the times asked for both fall at {timed.clashes[0]}; "
+                                                    "ask for them one at a time",))
     if is_question(cleaned):
         return _nothing(text, model_text, started)
     if _QUOTED_DATA.search(cleaned):
@@ -123,7 +129,7 @@ class Understander:
             self._recent.move_to_end(key)
             return replace(self._recent[key], text=text, evaluated_tokens=0, decisions=0, cached=True,
                            elapsed_ms=(time.perf_counter() - started) * 1000, instants=timed.instants)
-        result = _refused_words(self.registry, text, cleaned, model_text, started)
+        result = _refused_words(self.registry, text, cleaned, timed, started)
         if result is None:
             result = self._read(self._reading(text, cleaned, model_text, timed.times, started))
         result = replace(result, instants=timed.instants)

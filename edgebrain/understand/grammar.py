@@ -26,7 +26,7 @@ TIME_MARK = " @"
 # A number keeps its sign ("-40", "调到-5度", "−5", "minus 5", 负5): no device range admits a negative
 # value, so a signed number must be refused, never read as its size (a hyphen inside a Latin name or
 # between numbers, "bedroom-2", "20-25", is no sign; after a Chinese character it is one).
-_NUMBER = re.compile(r"(?P<sign>(?<![A-Za-z0-9_-])[-－−]|\bminus\s+|负)?(?<![\d:@.])(?P<digits>\d+)(?![\d:])",
+_NUMBER = re.compile(r"(?P<sign>(?<![A-Za-z0-9_\-‐–])[-‐–－−]|\bminus\s+|负)?(?<![\d:@.])(?P<digits>\d+)(?![\d:])",
                      re.IGNORECASE)
 VALUE_DIGITS = 3  # no device value has more digits; a year or "1000 degrees" offers no set line
 

