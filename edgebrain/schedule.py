@@ -117,6 +117,10 @@ class Schedule:
             return []
         return self._rows(f"WHERE id IN ({','.join('?' * len(ids))}) ORDER BY due, id", tuple(ids))
 
+    def of_request(self, request: str) -> list[Job]:
+        """The jobs a request scheduled, in the order it scheduled them."""
+        return self._rows("WHERE request = ? ORDER BY id", (request,))
+
     def jobs(self, include_done: bool = False) -> list[Job]:
         """Pending jobs by due time (every job with ``include_done``)."""
         if include_done:

@@ -177,3 +177,24 @@ def test_a_clock_time_never_takes_the_instant_of_a_duration_that_shows_the_same_
     refused = understander.understand("turn on the kitchen light in 25 hours and the floor lamp at 13:00", noon)
     assert refused.commands == () and refused.rejected == (
         "two of the times asked for both fall at 13:00; ask for them one at a time",)
+
+
+def test_a_request_delivered_again_later_keeps_its_one_job_whatever_its_duration_now_reads(tmp_path, registry):
+    recorder = Recorder()
+    without_gpio = type(registry)([d for d in registry if not d.gpio])
+    schedule = Schedule(tmp_path / "schedule.db")
+    replies = Replies(recorder, "eb", None, without_gpio, History())
+    router = Router(without_gpio, publisher=recorder, prefix="eb")
+    reader = Understander(without_gpio, ScriptedBackend({}))
+    said = utc(2026, 6, 1, 10, 0)
+    try:
+        results = []
+        # Answered, then the daemon died before the broker heard so: the broker delivers it again, later.
+        for now in (said, said + 120):
+            handler = Handler(reader, router, schedule, replies, lambda now=now: now)
+            results.append(handler.handle(Request("turn on the kitchen light in 1 minute", "k1")))
+        jobs = schedule.jobs(include_done=True)
+        assert [(j.request, j.due) for j in jobs] == [("k1", said + 60)]
+        assert [[s["id"] for s in r.scheduled] for r in results] == [[jobs[0].id], [jobs[0].id]]
+    finally:
+        schedule.close()
