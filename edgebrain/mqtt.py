@@ -84,6 +84,35 @@ class Trouble:
         self.refused[topic] = reason
 
 
+class Sender:
+    """Hands messages to paho and hears the broker's acknowledgements: each message's Sent is told, and a
+    refusal is noted where doctor looks for it."""
+
+    def __init__(self, client: paho.Client, trouble: Trouble):
+        self.client = client
+        self.trouble = trouble
+        self._acks = Acks()
+
+    def send(self, item: Outgoing) -> None:
+        """Publish through paho now."""
+        info = self.client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
+        if not item.qos:
+            item.sent.done()
+        elif info.rc == paho.MQTT_ERR_QUEUE_SIZE:  # dropped by paho (while not connected it keeps the rest)
+            item.sent.done("too many messages wait for the broker")
+        elif refused := self._acks.sent(info.mid, item.topic, item.sent):
+            self.trouble.refused_message(item.topic, refused)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            # paho keeps QoS>0 messages it could not write and sends them after reconnecting.
+            log.warning("publish to %s deferred by paho (rc %s)", item.topic, info.rc)
+
+    def acknowledged(self, mid: int, reason: ReasonCode) -> None:
+        """paho's on_publish: the broker's PUBACK (MQTT 5 says there when its ACL dropped the message)."""
+        refused = str(reason) if reason.is_failure else None
+        if (topic := self._acks.acknowledged(mid, refused)) is not None and refused is not None:
+            self.trouble.refused_message(topic, refused)
+
+
 def _paho_client(s: MqttSettings, v5: bool, status_topic: str, owner: MqttClient) -> paho.Client:
     """A paho client with edgebrain's session, credentials, TLS, will and back-off, calling ``owner``."""
     # A persistent session: while edgebrain is away the broker keeps its subscriptions and the
@@ -105,7 +134,7 @@ def _paho_client(s: MqttSettings, v5: bool, status_topic: str, owner: MqttClient
     client.on_connect = owner._handle_connect
     # paho calls on_connect_fail inside its except clause: the exception in hand says why.
     client.on_connect_fail = lambda client, userdata: owner.trouble.unreachable(sys.exc_info()[1])
-    client.on_publish = lambda client, userdata, mid, reason, properties: owner._acknowledged(mid, reason)
+    client.on_publish = lambda client, userdata, mid, reason, properties: owner._sender.acknowledged(mid, reason)
     client.on_disconnect = owner._handle_disconnect
     client.on_message = owner._handle_message
     client.on_subscribe = owner._handle_subscribe
@@ -161,7 +190,6 @@ class MqttClient:
         self.status_topic = f"{settings.prefix}/status"
         self._subscriptions = Subscriptions()
         self.trouble = Trouble(settings)
-        self._acks = Acks()
         self._on_connect_hooks: list[Callable[[], None]] = []
         self._outbox = Outbox(settings.outbox_limit_s, on_expired)
         self._connected = threading.Event()
@@ -171,6 +199,7 @@ class MqttClient:
         self._stopping = False
         self._connected_at = 0.0
         self._client = _paho_client(settings, self._v5, self.status_topic, self)
+        self._sender = Sender(self._client, self.trouble)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -257,7 +286,7 @@ class MqttClient:
         client.publish(self.status_topic, ONLINE, qos=1, retain=True)
         self._connected.set()
         for item in self._outbox.take():
-            self._send(item)
+            self._sender.send(item)
         for hook in self._on_connect_hooks:
             try:
                 hook()
@@ -283,11 +312,6 @@ class MqttClient:
         self._connected.clear()
         self._subscribed.clear()
 
-    def _acknowledged(self, mid: int, reason: ReasonCode) -> None:
-        refused = str(reason) if reason.is_failure else None
-        if (topic := self._acks.acknowledged(mid, refused)) is not None and refused is not None:
-            self.trouble.refused_message(topic, refused)
-
     def _handle_message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
         self._subscriptions.dispatch(message.topic, bytes(message.payload),
                                      lambda: client.ack(message.mid, message.qos))
@@ -305,17 +329,6 @@ class MqttClient:
         data = payload.encode("utf-8") if isinstance(payload, str) else payload
         item = Outgoing(topic, data, qos, retain, time.monotonic(), expires)
         if not self._outbox.hold(item, self._connected.is_set):
-            self._send(item)
+            self._sender.send(item)
         return item.sent
 
-    def _send(self, item: Outgoing) -> None:
-        info = self._client.publish(item.topic, item.payload, qos=item.qos, retain=item.retain)
-        if not item.qos:
-            item.sent.done()
-        elif info.rc == paho.MQTT_ERR_QUEUE_SIZE:  # dropped by paho (while not connected it keeps the rest)
-            item.sent.done("too many messages wait for the broker")
-        elif refused := self._acks.sent(info.mid, item.topic, item.sent):
-            self.trouble.refused_message(item.topic, refused)
-        if info.rc != paho.MQTT_ERR_SUCCESS:
-            # paho keeps QoS>0 messages it could not write and sends them after reconnecting.
-            log.warning("publish to %s deferred by paho (rc %s)", item.topic, info.rc)
