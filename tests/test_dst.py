@@ -39,20 +39,26 @@ def utc(*fields: int) -> float:
     return datetime(*fields, tzinfo=UTC).timestamp()
 
 
-@pytest.fixture()
-def schedule_for(tmp_path, registry, berlin):
-    """Say one request at an instant; get the job it scheduled (and the result's view of it)."""
+def handlers(registry, schedule: Schedule):
+    """A Handler on ``schedule`` (the registry's MQTT devices, the scripted model) for any instant."""
     recorder = Recorder()
     without_gpio = type(registry)([d for d in registry if not d.gpio])
-    schedule = Schedule(tmp_path / "schedule.db")
     replies = Replies(recorder, "eb", None, without_gpio, History())
     router = Router(without_gpio, publisher=recorder, prefix="eb")
     reader = Understander(without_gpio, ScriptedBackend({}))
+    return lambda now: Handler(reader, router, schedule, replies, lambda: now)
+
+
+@pytest.fixture()
+def schedule_for(tmp_path, registry, berlin):
+    """Say one request at an instant; get the job it scheduled (and the result's view of it)."""
+    schedule = Schedule(tmp_path / "schedule.db")
+    handler_at = handlers(registry, schedule)
     said = [0]
 
     def say(text: str, now: float) -> tuple[float, str]:
         said[0] += 1
-        handler = Handler(reader, router, schedule, replies, lambda: now)
+        handler = handler_at(now)
         result = handler.handle(Request(text, f"r{said[0]}"))
         assert result is not None and result.status == "scheduled", result
         (job,) = [j for j in schedule.jobs() if j.request == f"r{said[0]}"]
@@ -180,19 +186,14 @@ def test_a_clock_time_never_takes_the_instant_of_a_duration_that_shows_the_same_
 
 
 def test_a_request_delivered_again_later_keeps_its_one_job_whatever_its_duration_now_reads(tmp_path, registry):
-    recorder = Recorder()
-    without_gpio = type(registry)([d for d in registry if not d.gpio])
     schedule = Schedule(tmp_path / "schedule.db")
-    replies = Replies(recorder, "eb", None, without_gpio, History())
-    router = Router(without_gpio, publisher=recorder, prefix="eb")
-    reader = Understander(without_gpio, ScriptedBackend({}))
+    handler_at = handlers(registry, schedule)
     said = utc(2026, 6, 1, 10, 0)
     try:
         results = []
         # Answered, then the daemon died before the broker heard so: the broker delivers it again, later.
         for now in (said, said + 120):
-            handler = Handler(reader, router, schedule, replies, lambda now=now: now)
-            results.append(handler.handle(Request("turn on the kitchen light in 1 minute", "k1")))
+            results.append(handler_at(now).handle(Request("turn on the kitchen light in 1 minute", "k1")))
         jobs = schedule.jobs(include_done=True)
         assert [(j.request, j.due) for j in jobs] == [("k1", said + 60)]
         assert [[s["id"] for s in r.scheduled] for r in results] == [[jobs[0].id], [jobs[0].id]]

@@ -160,17 +160,24 @@ def outage_daemon(cli_env: dict[str, str], tmp_path: Path, broker: Broker, gates
     return Daemon(gated_env(env, gates, "handle"), tmp_path / "daemon.log", "tests.gated")
 
 
+def backlog_then_outage(watcher: Watcher, broker: Broker, gates: Path) -> tuple[list[str], list[str]]:
+    """Send twice the broker's window of requests to a daemon held before its first, then stop the broker;
+    every request's id, and those of the backlog (one in hand, the rest queued in the daemon)."""
+    watcher.wait_for("eb/status", timeout=120)
+    ids = send_requests(watcher, 2 * WINDOW)
+    backlog = ids[:WINDOW]  # the others wait in the broker
+    assert wait_notes(gates, "arrived", WINDOW) == backlog
+    broker.stop()
+    wait_notes(gates, "disconnected", 1)
+    return ids, backlog
+
+
 def test_requests_worked_while_the_broker_is_away_are_sent_once_it_is_back(cli_env, tmp_path):
     broker, watcher = durable_broker(tmp_path)
     gates = tmp_path / "gates"
     try:
         with outage_daemon(cli_env, tmp_path, broker, gates) as daemon:
-            watcher.wait_for("eb/status", timeout=120)
-            ids = send_requests(watcher, 2 * WINDOW)
-            backlog = ids[:WINDOW]  # one in hand, the rest queued in the daemon; the others wait in the broker
-            assert wait_notes(gates, "arrived", WINDOW) == backlog
-            broker.stop()
-            wait_notes(gates, "disconnected", 1)
+            ids, backlog = backlog_then_outage(watcher, broker, gates)
             open_gate(gates, "handle")
             assert wait_notes(gates, "handled", WINDOW) == backlog  # worked while the broker is away
             broker.start()
@@ -191,12 +198,7 @@ def test_requests_still_queued_when_the_broker_returns_survive_a_kill(cli_env, t
     gates = tmp_path / "gates"
     try:
         with outage_daemon(cli_env, tmp_path, broker, gates) as daemon:
-            watcher.wait_for("eb/status", timeout=120)
-            ids = send_requests(watcher, 2 * WINDOW)
-            backlog = ids[:WINDOW]
-            wait_notes(gates, "arrived", WINDOW)
-            broker.stop()
-            wait_notes(gates, "disconnected", 1)
+            ids, backlog = backlog_then_outage(watcher, broker, gates)
             broker.start()
             # The backlog is delivered again while the first delivery still waits in the inbox; a copy
             # is no reason to acknowledge a request not answered yet, so the daemon dies owing them all.
