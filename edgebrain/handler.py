@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from .command import Command
@@ -54,24 +54,19 @@ class Handler:
         errors: list[str] = list(understanding.rejected)  # e.g. a value out of every named device's range
         routed = 0
         instants = dict(understanding.instants)  # "in 1 hour" is an hour, whatever the clock does meanwhile
-        # A request delivered again (the daemon died before acknowledging it) keeps the jobs it scheduled,
-        # though "in 1 minute" now reads as another clock time: they are matched by what they do.
-        earlier = self.schedule.of_request(request.id) if any(c.time for c in commands) else []
-        for command in commands:
+        timed = [(c, instants.get(c.time)) for c in commands if c.time is not None]
+        if timed:
             try:
-                if command.time is not None:
-                    job = next((j for j in earlier if replace(j.command, time=None) == replace(command, time=None)),
-                               None)
-                    if job is not None:
-                        earlier.remove(job)
-                    else:
-                        job = self.schedule.add(command, now, request.id, instants.get(command.time))
-                    scheduled.append(job.to_dict())
-                else:
+                scheduled = [j.to_dict() for j in self.schedule.add_all(timed, now, request.id)]
+            except EdgebrainError as exc:
+                errors.append(str(exc))
+        for command in commands:
+            if command.time is None:
+                try:
                     self.router.route(command)
                     routed += 1
-            except EdgebrainError as exc:
-                errors.append(f"{command.device}: {exc}")
+                except EdgebrainError as exc:
+                    errors.append(f"{command.device}: {exc}")
         self.done[request.id] = before | frozenset(commands)
         while len(self.done) > REMEMBERED:
             self.done.popitem(last=False)

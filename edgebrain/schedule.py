@@ -8,9 +8,9 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .command import Command
@@ -55,6 +55,12 @@ class Job:
                 **({"note": self.note} if self.note else {})}
 
 
+def _select(db: sqlite3.Connection, where: str, params: tuple[object, ...] = ()) -> list[Job]:
+    rows = db.execute(f"SELECT id, command, due, status, request, note FROM jobs {where}",  # noqa: S608
+                      params).fetchall()
+    return [Job(r[0], Command(**json.loads(r[1])), r[2], r[3], r[4], r[5]) for r in rows]
+
+
 class Schedule:
     """The persisted schedule in ``<state_dir>/schedule.db``."""
 
@@ -84,42 +90,51 @@ class Schedule:
 
     def add(self, command: Command, now: float | None = None, request: str | None = None,
             due: float | None = None) -> Job:
-        """Store a command with a time; it is due at ``due`` (a time said as a duration) or else at the
-        next occurrence of its clock time."""
-        if command.time is None:
+        """Store one command with a time (see add_all)."""
+        return self.add_all([(command, due)], now, request)[0]
+
+    def add_all(self, timed: Sequence[tuple[Command, float | None]], now: float | None = None,
+                request: str | None = None) -> list[Job]:
+        """Store a request's commands with a time, in one transaction: each due at its ``due`` (a time said
+        as a duration) or else at the next occurrence of its clock time.
+
+        The same request delivered again (the daemon died before acknowledging it) schedules nothing
+        new: its jobs are matched by what they do, though "in 1 minute" now reads as another clock time.
+        """
+        if any(command.time is None for command, _ in timed):
             raise CommandError("only a command with a time can be scheduled")
         now = time.time() if now is None else now
-        due = next_occurrence(command.time, now) if due is None else due
-        text = json.dumps(command.to_dict())
+        jobs: list[Job] = []
+        added: list[Job] = []
         with self._transaction() as db:
-            if request is not None:
-                # The same request delivered again (after a crash) schedules nothing new.
-                row = db.execute("SELECT id, due, status FROM jobs WHERE request = ? AND command = ?",
-                                 (request, text)).fetchone()
-                if row is not None:
-                    return Job(row[0], command, row[1], row[2], request)
-            cursor = db.execute("INSERT INTO jobs (command, due, created, request) VALUES (?, ?, ?, ?)",
-                                (text, due, now, request))
-        self.changed.set()
-        job_id = cursor.lastrowid
-        assert job_id is not None
-        log.info("scheduled job %d: %s at %s", job_id, command.to_dict(), command.time)
-        return Job(job_id, command, due, PENDING, request)
+            earlier = [] if request is None else _select(db, "WHERE request = ? ORDER BY id", (request,))
+            for command, due in timed:
+                same = next((j for j in earlier if replace(j.command, time=None) == replace(command, time=None)),
+                            None)
+                if same is not None:
+                    earlier.remove(same)
+                    jobs.append(same)
+                    continue
+                due = next_occurrence(str(command.time), now) if due is None else due
+                cursor = db.execute("INSERT INTO jobs (command, due, created, request) VALUES (?, ?, ?, ?)",
+                                    (json.dumps(command.to_dict()), due, now, request))
+                assert cursor.lastrowid is not None
+                added.append(Job(cursor.lastrowid, command, due, PENDING, request))
+                jobs.append(added[-1])
+        for job in added:
+            log.info("scheduled job %d: %s at %s", job.id, job.command.to_dict(), job.command.time)
+        if added:
+            self.changed.set()
+        return jobs
 
     def _rows(self, where: str, params: tuple[object, ...] = ()) -> list[Job]:
         with self._lock:
-            rows = self._db.execute(f"SELECT id, command, due, status, request, note FROM jobs {where}",  # noqa: S608
-                                    params).fetchall()
-        return [Job(r[0], Command(**json.loads(r[1])), r[2], r[3], r[4], r[5]) for r in rows]
+            return _select(self._db, where, params)
 
     def _by_ids(self, ids: list[int]) -> list[Job]:
         if not ids:
             return []
         return self._rows(f"WHERE id IN ({','.join('?' * len(ids))}) ORDER BY due, id", tuple(ids))
-
-    def of_request(self, request: str) -> list[Job]:
-        """The jobs a request scheduled, in the order it scheduled them."""
-        return self._rows("WHERE request = ? ORDER BY id", (request,))
 
     def jobs(self, include_done: bool = False) -> list[Job]:
         """Pending jobs by due time (every job with ``include_done``)."""
