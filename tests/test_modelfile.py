@@ -243,13 +243,19 @@ def test_hugging_face_states_the_hash_of_an_unpinned_model(tiny, mirror):
 
 
 
-def test_an_unpinned_model_put_in_the_cache_by_hand_is_not_trusted(tiny):
+def test_an_unpinned_model_put_in_the_cache_by_hand_is_not_trusted(tiny, mirror):
     tiny.models.mkdir(parents=True, exist_ok=True)
     (tiny.models / "tiny-unpinned.gguf").write_bytes(tiny.unpinned)  # no record of a checked fetch
     with pytest.raises(ModelError, match="no pinned SHA-256 and no record of a checked fetch"):
         modelfile.resolve("tiny-unpinned")
     # By its path it is what it is: a file no manifest entry vouches for.
     assert modelfile.resolve(str(tiny.models / "tiny-unpinned.gguf")).status() == "unlisted, not measured"
+    # A fetch does not keep it either: it fetches the file from a source that states its hash.
+    mirror.routes["/cdn/blob"] = Route(tiny.unpinned)
+    mirror.routes["/hf/tiny-unpinned.gguf"] = Route(redirect="/cdn/blob",
+                                                    headers={"X-Linked-Etag": f'"{sha256(tiny.unpinned)}"'})
+    assert modelfile.fetch("tiny-unpinned").status() == "listed, not measured"
+    assert [s.path for s in mirror.served] == ["/hf/tiny-unpinned.gguf", "/cdn/blob"]
 
 def test_a_pinned_model_whose_stated_hash_differs_is_refused_before_the_download(tiny, mirror):
     mirror.routes["/cdn/blob"] = Route(tiny.other)

@@ -244,9 +244,13 @@ def fetch(name: str | None = None, url: str | None = None, sha256: str | None = 
     if target.is_file():
         try:
             info = verify(target, source="cache", progress=progress, manifest=listed)
-            if expected is None or info.sha256 == expected:
+            if info.entry is None:  # an unpinned model with no record of a checked fetch: not that model yet
+                log.warning("%s: nothing vouches that it is %s; fetching it again", target, entry.name)
+            elif expected is None or info.sha256 == expected:
                 return info
-            log.warning("%s has SHA-256 %s, not the given %s; fetching it again", target, info.sha256, expected)
+            else:
+                log.warning("%s has SHA-256 %s, not the given %s; fetching it again", target, info.sha256,
+                            expected)
         except ModelError as exc:
             log.warning("%s; fetching it again", exc)
         target.unlink()
