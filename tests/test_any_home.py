@@ -149,20 +149,24 @@ def test_word_classes_from_the_schema():
     assert read_times("in 2 and a half hours", "15:00").times == ("17:30",)
 
 
-def test_homes_share_one_model_and_each_prompt_is_evaluated_only_when_needed():
+def test_homes_share_one_model_and_one_prompt_evaluated_once_when_first_needed():
     other = _home(("study_lamp", "light", "Lamp", "Study", ()), ("hall_pendant", "light", "Pendant", "Hall", ()))
     backend = ScriptedBackend({"switch on a light": "- lamp on", "turn on a light": "- ceiling light on"})
     first = Understander(HOME, backend, lazy=True)
     second = Understander(other, backend, lazy=True)
+    # The prompt names no home's devices: both homes read the same one.
+    assert first.prompt.prefix == second.prompt.prefix
     assert _got(first, "run the robot vacuum") == {("vacuum", "on", None, None)}
     assert not first.prompt_evaluated  # the words settled it: no model, no prompt
     assert _got(first, "turn on a light") == {("lr_light", "on", None, None)}
-    assert first.prompt_evaluated and not second.prompt_evaluated
+    assert first.prompt_evaluated and second.prompt_evaluated
+    evaluations = len(backend.evaluations)
     assert _got(second, "switch on a light") == {("study_lamp", "on", None, None)}
-    assert second.prompt_evaluated and not first.prompt_evaluated
+    assert second.prompt.seconds == 0  # never evaluated again for the second home
+    # Only the user's words and the reply's decisions were evaluated, not the prompt again.
+    assert sum(backend.evaluations[evaluations:]) < len(second.prompt.prefix)
     first.forget()
-    assert _got(first, "turn on a light") == {("lr_light", "on", None, None)}  # its own prompt again
-    assert first.prompt_evaluated
+    assert _got(first, "turn on a light") == {("lr_light", "on", None, None)}
 
 
 class _LeaningBackend(ScriptedBackend):

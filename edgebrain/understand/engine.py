@@ -86,7 +86,7 @@ class Understander:
         self.registry = registry
         self.techniques = techniques or Techniques()
         self.layout = LAYOUTS[self.techniques.layout]
-        self.prompt = PromptCache(registry, backend, self.layout, state_dir if self.techniques.saved_prompt else None)
+        self.prompt = PromptCache(backend, self.layout, state_dir if self.techniques.saved_prompt else None)
         self.backend = self.prompt.backend
         self.planner = Planner(registry, self.techniques)
         self.decoder = ReplyDecoder(self.backend, self.layout.end, self.techniques.jump_forward,
@@ -209,12 +209,17 @@ class Understander:
         return Decoded(tuple(found), evaluated, decisions)
 
     def _commands(self, decoded: Decoded) -> tuple[tuple[Command, ...], tuple[str, ...]]:
-        """Each device command of the decoded lines once, checked; and why any was dropped."""
-        commands: list[Command] = []
+        """Each device command of the decoded lines once, checked, at most one per device and moment;
+        and why any was dropped."""
+        chosen: dict[tuple[str, str | None], tuple[tuple[int, int], Command]] = {}
         rejected: list[str] = []
-        for line, at in decoded.lines:
+        for index, (line, at) in enumerate(decoded.lines):
             target = self.registry.target(line.target)
             value = line.value if line.action == "set" else None
+            # One device gets one action at one moment (on and off at once is no command): a line naming
+            # the device alone outranks a group that holds it, and of two alike the later line is the
+            # word the user settled on ("the fan is off and it's stifling": on).
+            rank = (0 if target.is_group else 1, index)
             for device in target.expand(line.action):
                 try:
                     checked = check(Command(device.id, line.action, value, at), self.registry)
@@ -222,6 +227,10 @@ class Understander:
                     log.warning("dropped a command that failed the check: %s", exc)
                     rejected.append(str(exc))
                     continue
-                if checked not in commands:
-                    commands.append(checked)
-        return tuple(commands), tuple(rejected)
+                key = (device.id, at)
+                if key not in chosen or chosen[key][0] <= rank:
+                    if key in chosen and chosen[key][1] != checked:
+                        log.info("two commands for %s at one moment: kept %s", device.id, checked.action)
+                    chosen[key] = (rank, checked)
+        order = sorted(chosen.values(), key=lambda item: item[0][1])
+        return tuple(command for _, command in order), tuple(rejected)

@@ -1,16 +1,16 @@
-"""One registry's fixed prompt in the model's KV cache: evaluated once, saved, restored, shared."""
+"""The fixed prompt in the model's KV cache: evaluated once per model, saved, restored, shared by every home."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from ..registry import Registry
 from .decoder import Backend, PromptFirst, StatefulBackend
 from .prompt import Layout, Segments
 
@@ -19,29 +19,32 @@ log = logging.getLogger(__name__)
 _progress = logging.getLogger("edgebrain.progress")
 _PROMPT_CHUNK = 256
 
-CONTENT_FREE = "N/A"  # a request with no content: what the model prefers with no words to go on
+CONTENT_FREE = "N/A"
+_NEUTRAL: weakref.WeakKeyDictionary[Backend, dict[tuple[int, ...], dict[tuple[int, ...], npt.NDArray[np.float32]]]] = (
+    weakref.WeakKeyDictionary())  # a request with no content: what the model prefers with no words to go on
 
 
 class PromptCache:
-    """The fixed prompt (rules, registry, examples) of one registry, as tokens and as the model's KV state.
+    """The fixed prompt (rules and examples, the same for every home), as tokens and as the model's KV state.
 
-    Several of these (one per registry) may share one backend; ``backend`` puts this one's prompt back
-    in the KV cache before the model runs for it.
+    Several of these (one per home) may share one backend; ``backend`` puts the prompt back in the KV
+    cache before the model runs for one of them, unless it holds the same prompt already.
     """
 
-    def __init__(self, registry: Registry, backend: Backend, layout: Layout, state_dir: Path | None):
+    def __init__(self, backend: Backend, layout: Layout, state_dir: Path | None):
         """``state_dir`` keeps the evaluated prompt for later starts; None evaluates it every time."""
         self.backend = PromptFirst(backend, self.ensure)
         self.layout = layout
-        self.prefix = self.tokens(layout.prefix(registry))
+        self.prefix = tuple(self.tokens(layout.prefix()))
         self._state_dir = state_dir
         self.seconds = 0.0
-        self._neutral: dict[tuple[int, ...], npt.NDArray[np.float32]] = {}
+        # Calibration scores depend on the prompt and the line only: every home on this backend shares them.
+        self._neutral = _NEUTRAL.setdefault(self.backend.inner, {}).setdefault(self.prefix, {})
 
     @property
     def evaluated(self) -> bool:
         """True once this prompt is in the model's KV cache (evaluated or restored)."""
-        return self.backend.owner is self
+        return self.backend.owner == self.prefix
 
     def tokens(self, segments: Segments) -> list[int]:
         """The tokens of prompt pieces."""
@@ -50,19 +53,19 @@ class PromptCache:
 
     def ensure(self) -> None:
         """Put this prompt in the model's KV cache, unless it is there already."""
-        if self.backend.owner is self:
-            return
+        if self.backend.owner == self.prefix:
+            return  # this prompt, or another home's same prompt, is in the KV cache
         started = time.perf_counter()
         self.backend.owner = None  # a load that fails half-way leaves no owner behind
         self._load()
         self._warm_up()
-        self.backend.owner = self
+        self.backend.owner = self.prefix
         self.seconds = time.perf_counter() - started
         log.info("prompt of %d tokens ready in %.1f s", len(self.prefix), self.seconds)
 
     def content_free(self, line: tuple[int, ...]) -> tuple[npt.NDArray[np.float32], bool]:
         """The model's scores after a reply line begun with ``line`` to a request with no content, once
-        per line beginning and registry (contextual calibration, Zhao et al. 2021); and whether reading
+        per line beginning and prompt (contextual calibration, Zhao et al. 2021); and whether reading
         them used the KV cache."""
         if line in self._neutral:
             return self._neutral[line], False
@@ -92,11 +95,11 @@ class PromptCache:
                 log.info("restored the prompt state from %s", path)
                 return
         inner.reset_to(0)
-        # A registry seen for the first time costs seconds here: say how far it has got.
+        # A model seen for the first time costs seconds here: say how far it has got.
         for start in range(0, len(self.prefix), _PROMPT_CHUNK):
             inner.eval(self.prefix[start:start + _PROMPT_CHUNK])
             done = min(start + _PROMPT_CHUNK, len(self.prefix))
-            _progress.info("preparing the prompt for this registry: %d of %d tokens", done, len(self.prefix))
+            _progress.info("preparing the model's prompt: %d of %d tokens", done, len(self.prefix))
         if saver is not None and path is not None and state_dir is not None:
             try:
                 state_dir.mkdir(parents=True, exist_ok=True)
