@@ -19,12 +19,13 @@ from ..errors import CommandError
 from ..registry import Registry, Target
 from .clauses import COORDINATION
 from .decoder import Backend, Decoded, ReplyDecoder
+from .exceptions import read_exceptions
 from .grammar import MAX_LINES, Line
 from .kvcache import PromptCache
 from .mentions import Mentions, find_mentions, fitting_targets
 from .planner import Plan, Planner, lacking
 from .prompt import LAYOUTS
-from .questions import is_negated, is_question
+from .questions import addresses_instructions, is_negated, is_question
 from .reading import Techniques, Understanding, clean_text, prepare
 from .times import TimeReading
 from .words import unsupported
@@ -68,6 +69,8 @@ def _refused_words(registry: Registry, text: str, cleaned: str, timed: TimeReadi
                                                     "ask for them one at a time",))
     if is_question(cleaned):
         return _nothing(text, model_text, started)
+    if addresses_instructions(cleaned):
+        return _nothing(text, model_text, started, ("words about the system's instructions are not a request",))
     if _QUOTED_DATA.search(cleaned):
         # Nobody speaks braces: a JSON or command block inside chit-chat is text, not an instruction.
         return _nothing(text, model_text, started, ("quoted data is not a request",))
@@ -119,10 +122,12 @@ class Understander:
         """Commands for one utterance; ``now`` (epoch seconds, None for the current time, or a fixed
         HH:MM) resolves relative times."""
         started = time.perf_counter()
-        cleaned = clean_text(text)
+        # The exceptions ("…except the porch", 除了台灯) are cut out before the words are read.
+        excepted = read_exceptions(self.registry, clean_text(text))
+        cleaned = excepted.text
         timed = prepare(cleaned, time.time() if now is None else now, self.planner.wordy)
         model_text = timed.text
-        key = f"{cleaned}\x00{model_text}"
+        key = f"{cleaned}\x00{model_text}\x00{' '.join(sorted(excepted.spared))}"
         if key in self._recent:
             # The same words at the same resolved times mean the same commands; only the cost differs
             # (and the instants of durations, which move on with the seconds).
@@ -132,6 +137,9 @@ class Understander:
         result = _refused_words(self.registry, text, cleaned, timed, started)
         if result is None:
             result = self._read(self._reading(text, cleaned, model_text, timed.times, started))
+        if excepted.spared:
+            # "Every light except the porch": the porch light gets no command, whatever was read.
+            result = replace(result, commands=tuple(c for c in result.commands if c.device not in excepted.spared))
         result = replace(result, instants=timed.instants)
         if self.techniques.cache:
             self._recent[key] = result
@@ -169,6 +177,11 @@ class Understander:
         if mentions.unknown_rooms and not (mentions.rooms or mentions.exact):
             # "The garage light", "地下室的灯": a room this home does not have. Never a device elsewhere.
             return reading.nothing()
+        if (mentions.types and not mentions.cued and not (mentions.devices or mentions.exact)
+                and not any(d.type in mentions.types for d in self.registry)):
+            # "Set the fan to 40" in a home without a fan: never another kind of device instead.
+            kinds = " or ".join(sorted(mentions.types))
+            return reading.nothing(f"this home has no {kinds}")
         # One clause out of range refuses the whole request: a request the home cannot carry out moves nothing.
         if refused := self.planner.out_of_range(reading.model_text, reading.fitting, by_clause=reading.max_lines > 1):
             return reading.nothing(refused)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields, replace
 from ..command import Command
 from ..errors import ConfigError, InputError
 from .numbers import normalize_numbers
+from .quantities import read_quantities
 from .times import TimeReading, read_times
 
 MAX_TEXT_CHARS = 500
@@ -90,4 +91,5 @@ def clean_text(text: str) -> str:
 def prepare(text: str, now: str | float, keep: Sequence[str] = ()) -> TimeReading:
     """The words as the model sees them (digits, @HH:MM markers) and the times they name; the words of
     ``keep`` (the registry's names with number words in them, like 百叶窗) stay words."""
-    return read_times(normalize_numbers(text, keep), now)
+    timed = read_times(normalize_numbers(text, keep), now)
+    return replace(timed, text=read_quantities(timed.text))

@@ -45,6 +45,7 @@ _RELATIVE = [
     (re.compile(rf"(?P<h>\d+)\s*个?半\s*(?:小时|钟头){_REL_SUFFIX}"), 30),
     (re.compile(rf"(?P<h>\d+)\s*个?\s*(?:小时|钟头){_REL_SUFFIX}"), None),
     (re.compile(rf"半\s*个?\s*(?:小时|钟头){_REL_SUFFIX}"), 30),
+    (re.compile(rf"(?P<q>\d+|一)\s*刻钟?{_REL_SUFFIX}"), None),  # 两刻钟后: quarter hours
     (re.compile(r"再?过\s*(?P<h>\d+)\s*个?\s*(?:小时|钟头)"), None),
 ]
 
@@ -57,7 +58,8 @@ _ABSOLUTE = [
     re.compile(r"\b(?:at\s+)?(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ampm>am|pm|a\.m\.|p\.m\.)(?=\W|$)", re.I),
     re.compile(rf"\b(?:at\s+)?(?P<half>half|(?P<q>quarter))\s+past\s+(?P<h>\d{{1,2}})\b{_EN_PART}", re.I),
     re.compile(rf"\b(?:at\s+)?(?P<to>quarter)\s+to\s+(?P<h>\d{{1,2}})\b{_EN_PART}", re.I),
-    re.compile(r"\bat\s+(?P<noon>noon|midday|midnight)\b", re.I),
+    re.compile(rf"\b(?:at\s+)?(?P<past>\d{{1,2}})\s+(?:minutes\s+)?past\s+(?P<h>\d{{1,2}})\b{_EN_PART}", re.I),
+    re.compile(r"\b(?:at\s+|by\s+)?(?P<noon>noon|midday|midnight)\b", re.I),
     re.compile(rf"\bat\s+(?P<h>\d{{1,2}}):(?P<m>\d{{2}})\b{_EN_PART}", re.I),
     re.compile(rf"\bat\s+(?P<h>\d{{1,2}})(?:\s*o'clock)?\b{_NOT_A_QUANTITY}{_EN_PART}", re.I),
     re.compile(rf"{_ZH_PART}\s*(?P<h>\d{{1,2}})\s*[点點](?:钟)?\s*(?:(?P<half>半)|(?P<q>一刻|1刻|三刻|3刻)|"
@@ -131,6 +133,8 @@ def _resolve_absolute(match: re.Match[str], now: int) -> int | None:
     minute = 0
     if groups.get("to"):
         hour, minute = hour - 1, 45
+    elif groups.get("past"):
+        minute = int(groups["past"])
     elif groups.get("half"):
         minute = 15 if groups.get("q") else 30
         if groups["half"].startswith(("三", "3")):
@@ -154,7 +158,9 @@ def _resolve_absolute(match: re.Match[str], now: int) -> int | None:
 
 def _duration_s(match: re.Match[str], extra: int | None) -> int:
     groups = match.groupdict()
+    quarters = groups.get("q")
     minutes = int(groups.get("h") or 0) * 60 + int(groups.get("m") or 0) + (extra or 0)
+    minutes += 15 * (1 if quarters == "一" else int(quarters or 0))
     return minutes * 60
 
 
@@ -167,6 +173,19 @@ def _is_value(text: str, start: int, end: int) -> bool:
     return bool(_SET_VERB.search(text[:start])) and not re.search(r"\d", rest) and "o'clock" not in text[start:end]
 
 
+# "Let the heater run ten more minutes and then stop it", 再开十分钟就关: the device is on and stays on;
+# the request is one timed off, said as a duration and an off.
+_RUN_THEN_STOP = (
+    (re.compile(r"\b(?:let|keep|leave)\s+(?P<what>.+?)\s+(?:run(?:ning)?|on|going)\s+(?:for\s+)?(?:another\s+)?"
+                r"(?P<d>\d+)\s+(?:more\s+)?(?P<unit>minutes?|mins?|hours?)(?:\s+more)?,?\s+(?:and\s+)?then\s+"
+                r"(?:stop|kill|turn|switch|shut)(?:\s+(?:it|them))?(?:\s+off)?(?:\s+(?:it|them))?", re.I),
+     r"turn off \g<what> in \g<d> \g<unit>"),
+    (re.compile(r"再(?:开|运行|烧|吹|转|用|跑|亮|让它[开转跑])?\s*(?P<dur>\d+\s*分钟|\d+\s*个?(?:小时|钟头)|半\s*个?\s*(?:小时|钟头)|"
+                r"(?:\d+|一)\s*刻钟?)\s*(?:就|然后|后|再|之后)?\s*(?:关掉|关了|关上|关闭|关|停掉|停)"),
+     r"\g<dur>后关掉"),
+)
+
+
 def read_times(text: str, now: str | float, zone: tzinfo | None = None) -> TimeReading:
     """Find time expressions, resolve them against ``now`` (epoch seconds on the zone's clock, the local
     one by default; or a fixed HH:MM) and mark them in the text."""
@@ -175,6 +194,8 @@ def read_times(text: str, now: str | float, zone: tzinfo | None = None) -> TimeR
         zone = UTC
         hour, minute = (int(p) for p in now.split(":"))
         now = datetime(2000, 1, 1, hour, minute, tzinfo=UTC).timestamp()
+    for idiom, said in _RUN_THEN_STOP:
+        text = idiom.sub(said, text)
     instant = now
     now_h, now_m = (int(p) for p in hhmm(instant, zone).split(":"))
     now_minutes = now_h * 60 + now_m
