@@ -162,7 +162,8 @@ def command_lines(targets: Iterable[Target], phrases: dict[str, str],
             wanted = [a for a in actions if a in asked and (a != "set" or settable)]
             if strict and not wanted:
                 same = {type_same_actions(d.type).get(a) for d in target.members for a in asked}
-                wanted = [a for a in actions if a in same]
+                # "Raise the blinds": what its type means by the words, even where "up" left out open.
+                wanted = [a for a in target.actions if a in same]
                 if not wanted:
                     continue
             actions = wanted or actions

@@ -25,7 +25,9 @@ _TENTHS = re.compile(r"(?<![\d.])(\d)\s*成(?![功员为了])")
 # Closing words: a cover closed by a proportion stands open by the rest.
 _CLOSING = re.compile(r"\b(?:clos(?:e|ed|ing)|shut|lower(?:ed)?|pull(?:ed)?\s+down|bring\s+down|draw)\b"
                       r"|关|放下|拉上|合上", re.I)
-_FAHRENHEIT = re.compile(r"(?P<n>-?\d+(?:\.\d+)?)\s*(?:°\s*F\b|degrees?\s+fahrenheit\b|fahrenheit\b|F\b|华氏度)"
+# "72 °F", "68 F", 77华氏度; never "2F hallway", a floor.
+_FAHRENHEIT = re.compile(r"(?P<n>-?\d+(?:\.\d+)?)"
+                         r"(?:\s*°\s*F\b|\s*degrees?\s+fahrenheit\b|\s*fahrenheit\b|\s+F\b|\s*华氏度)"
                          r"|华氏\s*(?P<zh>-?\d+(?:\.\d+)?)\s*度", re.I)
 
 

@@ -54,6 +54,8 @@ _ZH_PART = (r"(?P<part>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|�
 _EN_PART = r"(?:\s+(?:in\s+the\s+)?(?P<part>morning|afternoon|evening|tonight|at\s+night))?"
 _NOT_A_QUANTITY = r"(?!\s*(?:%|percent|degrees?|°|度))"
 
+# "At 7": a clock time, unless a set verb makes it the value ("put the AC at 22").
+_AT_HOUR = re.compile(rf"\bat\s+(?P<h>\d{{1,2}})(?:\s*o'clock)?\b{_NOT_A_QUANTITY}{_EN_PART}", re.I)
 _ABSOLUTE = [
     re.compile(r"\b(?:at\s+)?(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ampm>am|pm|a\.m\.|p\.m\.)(?=\W|$)", re.I),
     re.compile(rf"\b(?:at\s+)?(?P<half>half|(?P<q>quarter))\s+past\s+(?P<h>\d{{1,2}})\b{_EN_PART}", re.I),
@@ -61,7 +63,7 @@ _ABSOLUTE = [
     re.compile(rf"\b(?:at\s+)?(?P<past>\d{{1,2}})\s+(?:minutes\s+)?past\s+(?P<h>\d{{1,2}})\b{_EN_PART}", re.I),
     re.compile(r"\b(?:at\s+|by\s+)?(?P<noon>noon|midday|midnight)\b", re.I),
     re.compile(rf"\bat\s+(?P<h>\d{{1,2}}):(?P<m>\d{{2}})\b{_EN_PART}", re.I),
-    re.compile(rf"\bat\s+(?P<h>\d{{1,2}})(?:\s*o'clock)?\b{_NOT_A_QUANTITY}{_EN_PART}", re.I),
+    _AT_HOUR,
     re.compile(rf"{_ZH_PART}\s*(?P<h>\d{{1,2}})\s*[点點](?:钟)?\s*(?:(?P<half>半)|(?P<q>一刻|1刻|三刻|3刻)|"
                rf"(?P<m>\d{{1,2}})\s*分?)?"),
     re.compile(rf"{_ZH_PART}\s*(?<![\d:])(?P<h>\d{{1,2}}):(?P<m>\d{{2}})(?=\D|$)"),
@@ -214,7 +216,7 @@ def read_times(text: str, now: str | float, zone: tzinfo | None = None) -> TimeR
             start, end = match.span()
             if not match.group(0).strip() or not free(start, end):
                 continue
-            if pattern is _ABSOLUTE[5] and _is_value(text, start, end):
+            if pattern is _AT_HOUR and _is_value(text, start, end):
                 continue
             minutes = _resolve_absolute(match, now_minutes)
             if minutes is not None:
