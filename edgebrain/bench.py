@@ -81,11 +81,14 @@ class Tally:
     tokens: list[int] = field(default_factory=list)
     by_category: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     failures: list[dict[str, Any]] = field(default_factory=list)
+    timings: list[tuple[float, float, int, str]] = field(default_factory=list)  # total, model ms, tokens, text
 
-    def add(self, case: Case, got: tuple[str, ...], elapsed_ms: float, tokens: int, home: str = "") -> None:
+    def add(self, case: Case, got: tuple[str, ...], elapsed_ms: float, tokens: int, home: str = "",
+            model_ms: float = 0.0) -> None:
         """Record one utterance (of ``home``, when the run spans several registries)."""
         ok = got == case.commands
         self.latencies.append(elapsed_ms)
+        self.timings.append((elapsed_ms, model_ms, tokens, case.text))
         self.tokens.append(tokens)
         self.by_category[case.category].append(ok)
         if not ok:
@@ -103,7 +106,18 @@ class Tally:
                            "mean": round(statistics.fmean(self.latencies), 1)} if self.latencies else {},
             "tokens_per_request": round(statistics.fmean(self.tokens), 1) if self.tokens else 0,
             "by_category": {k: round(sum(v) / len(v), 3) for k, v in sorted(self.by_category.items())},
+            "slowest": [{"text": text, "ms": round(total, 1), "model_ms": round(model, 1),
+                         "words_ms": round(total - model, 1), "tokens": tokens}
+                        for total, model, tokens, text in sorted(self.timings, reverse=True)[:5]],
         }
+
+
+def print_slowest(report: dict[str, Any]) -> None:
+    """The five slowest requests with their time split: reading the words in code, and the model."""
+    print("  slowest:")
+    for row in report.get("slowest", ()):
+        print(f"    {row['ms']:8.1f} ms (words {row['words_ms']:.1f}, model {row['model_ms']:.1f}, "
+              f"{row['tokens']} tokens)  {row['text']}")
 
 
 def error_key(message: str) -> tuple[str, ...]:
@@ -160,7 +174,8 @@ def run_bench(args: argparse.Namespace) -> int:
     for case in cases:
         try:
             result = understander.understand(case.text, case.now)
-            fast.add(case, command_keys(result.commands), result.elapsed_ms, result.evaluated_tokens)
+            fast.add(case, command_keys(result.commands), result.elapsed_ms, result.evaluated_tokens,
+                     model_ms=result.model_ms)
         except EdgebrainError as exc:
             fast.add(case, error_key(str(exc)), 0.0, 0)
         if plain is not None:
@@ -178,6 +193,7 @@ def run_bench(args: argparse.Namespace) -> int:
         ratio = report["plain"]["latency_ms"]["p50"] / max(report["fast"]["latency_ms"]["p50"], 0.001)
         report["p50_speedup"] = round(ratio, 2)
         print(f"speed-up at p50: {ratio:.1f}x")
+    print_slowest(report["fast"])
     print(f"ready in {report['ready_s']} s (prompt {report['prompt_tokens']} tokens)")
     print(f"peak RSS {report['peak_rss_mb_fast']} MiB with the fast path alone, "
           f"{report['peak_rss_mb']} MiB at the end of the run")
@@ -216,8 +232,9 @@ def _run_homes(args: argparse.Namespace, techniques: Any, model: dict[str, objec
         report["suite"] = print_suite(f"suite {args.suite}", tally, figures)
         failures += tally.failures
     if args.homes:
-        tally, figures = run_homes(generated_homes(args.homes, args.seed), backend, techniques)
-        report["generated"] = print_suite(f"generated (seed {args.seed})", tally, figures)
+        tally, figures = run_homes(generated_homes(args.homes, args.seed, args.size), backend, techniques)
+        size = f", {args.size} devices each" if args.size else ""
+        report["generated"] = print_suite(f"generated (seed {args.seed}{size})", tally, figures)
         failures += tally.failures
     _finish(args, {**report, "failures": failures}, failures)
     return 0

@@ -18,7 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .bench import EVALUATION, Case, Tally, command_keys, error_key, load_cases, percentile
+from .bench import (
+    EVALUATION,
+    Case,
+    Tally,
+    command_keys,
+    error_key,
+    load_cases,
+    peak_rss_mb,
+    percentile,
+    print_slowest,
+)
 from .errors import ConfigError, EdgebrainError
 from .registry import Registry, load_registry
 
@@ -69,11 +79,12 @@ def _generator() -> Any:
     return module
 
 
-def generated_homes(count: int, seed: int = 0) -> Iterator[Home]:
-    """``count`` generated homes, written to a temporary folder and loaded like any registry."""
+def generated_homes(count: int, seed: int = 0, size: int = 0) -> Iterator[Home]:
+    """``count`` generated homes (of ``size`` devices each, or 1-30), written to a temporary folder and
+    loaded like any registry."""
     generator = _generator()
     with tempfile.TemporaryDirectory(prefix="edgebrain-homes-") as tmp:
-        for home in generator.generate_homes(count, seed):
+        for home in generator.generate_homes(count, seed, size=size):
             folder = Path(tmp) / f"home-{home.seed}"
             home.write(folder)
             yield _home(folder)
@@ -92,10 +103,12 @@ def run_homes(homes: Iterator[Home] | list[Home], backend: Any,
               techniques: Any = None) -> tuple[Tally, dict[str, Any]]:
     """Every home's requests through the fast path; the tally and the prompt-evaluation figures."""
     from .understand.engine import Understander
+    from .understand.loader import state_dir
 
     tally = Tally()
-    ready: list[float] = []
-    count = 0
+    ready: list[float] = []  # registry to ready Understander (the prompt restored or shared), per home
+    rss: list[float] = []
+    count = prompts = 0
     for home in homes:
         count += 1
         if home.registry is None:
@@ -104,19 +117,23 @@ def run_homes(homes: Iterator[Home] | list[Home], backend: Any,
                 tally.add(case, error_key(home.error), 0.0, 0, home.name)
             continue
         started = time.perf_counter()
-        # No saved state: a throwaway registry should not leave a prompt file behind.
-        understander = Understander(home.registry, backend, None, techniques, lazy=True)
+        # The prompt is the same for every home: its saved state is the model's, not this registry's.
+        understander = Understander(home.registry, backend, state_dir(), techniques)
+        ready.append(time.perf_counter() - started)
+        rss.append(peak_rss_mb())
         for case in home.cases:
             try:
                 result = understander.understand(case.text, case.now)
-                tally.add(case, command_keys(result.commands), result.elapsed_ms, result.evaluated_tokens, home.name)
+                tally.add(case, command_keys(result.commands), result.elapsed_ms, result.evaluated_tokens, home.name,
+                          result.model_ms)
             except EdgebrainError as exc:
                 tally.add(case, error_key(str(exc)), 0.0, 0, home.name)
-        if understander.prompt_seconds:  # its prompt was evaluated (another home may own the cache now)
-            ready.append(understander.prompt_seconds)
+        prompts += understander.prompt_seconds > 0  # evaluated or restored here, not shared from another home
         log.info("home %s done in %.1f s", home.name, time.perf_counter() - started)
-    figures = {"homes": count, "prompts_evaluated": len(ready),
-               "prompt_s_p50": round(percentile(ready, 0.5), 2) if ready else 0.0}
+    figures = {"homes": count, "prompts_prepared": prompts,
+               "ready_s_p50": round(percentile(ready, 0.5), 2) if ready else 0.0,
+               "ready_s_max": round(max(ready), 2) if ready else 0.0,
+               "peak_rss_mb": round(max(rss), 1) if rss else 0.0}
     return tally, figures
 
 
@@ -125,8 +142,10 @@ def print_suite(name: str, tally: Tally, figures: dict[str, Any]) -> dict[str, A
     report = {**tally.report(), **figures}
     latency = report["latency_ms"]
     print(f"{name}: {figures['homes']} homes, accuracy {report['accuracy']:.1%} of {len(tally.latencies)}, "
-          f"p50 {latency.get('p50')} ms, p95 {latency.get('p95')} ms; prompt evaluated for "
-          f"{figures['prompts_evaluated']} homes (p50 {figures['prompt_s_p50']} s)")
+          f"p50 {latency.get('p50')} ms, p95 {latency.get('p95')} ms, max {max(tally.latencies, default=0):.1f} ms; "
+          f"ready p50 {figures['ready_s_p50']} s, max {figures['ready_s_max']} s (prompt prepared "
+          f"{figures['prompts_prepared']} times); peak RSS {figures['peak_rss_mb']} MiB")
     for category, score in report["by_category"].items():
         print(f"  {category:12} {score:.1%} of {len(tally.by_category[category])}")
+    print_slowest(report)
     return report

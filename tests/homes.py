@@ -511,10 +511,11 @@ class _Ctx:
         return None
 
 
-def _gen_devices(rng: random.Random) -> list[Device]:
-    """A random valid registry: 1-30 devices, EN/ZH/mixed rooms and names, shared names, appliances."""
+def _gen_devices(rng: random.Random, size: int = 0) -> list[Device]:
+    """A random valid registry: 1-30 devices (or ``size``), EN/ZH/mixed rooms and names, shared names, appliances."""
     style, r = rng.choice(("en", "en", "zh", "zh", "mixed")), rng.random()
     n = 1 if r < 0.08 else rng.randint(2, 8) if r < 0.6 else rng.randint(9, 16) if r < 0.87 else rng.randint(17, 30)
+    n = size or n
     pool = list(_ROOMS)
     rng.shuffle(pool)
     rooms = []
@@ -573,10 +574,11 @@ class Home:
         (folder / "cases.jsonl").write_text("".join(lines), encoding="utf-8")
 
 
-def generate_home(seed: int, cases_per_home: int = 24) -> Home:
-    """A random home and up to `cases_per_home` labelled cases spread over the categories, deterministic per seed."""
+def generate_home(seed: int, cases_per_home: int = 24, size: int = 0) -> Home:
+    """A random home (of `size` devices, or 1-30) and up to `cases_per_home` labelled cases spread over the
+    categories, deterministic per seed."""
     rng = random.Random(seed)
-    ctx = _Ctx(devs := _gen_devices(rng), rng)
+    ctx = _Ctx(devs := _gen_devices(rng, size), rng)
     cats, cases, dead, i = rng.sample(CATEGORIES, len(CATEGORIES)), list[Case](), set[str](), 0
     while len(cases) < cases_per_home and len(dead) < len(cats):
         cat, i = cats[i % len(cats)], i + 1
@@ -591,9 +593,9 @@ def generate_home(seed: int, cases_per_home: int = 24) -> Home:
     return Home(seed, tuple(devs), tuple(cases))
 
 
-def generate_homes(count: int, seed: int = 0, cases_per_home: int = 24) -> list[Home]:
-    """`count` homes with seeds seed, seed+1, …"""
-    return [generate_home(seed + i, cases_per_home) for i in range(count)]
+def generate_homes(count: int, seed: int = 0, cases_per_home: int = 24, size: int = 0) -> list[Home]:
+    """`count` homes with seeds seed, seed+1, … (of `size` devices each, or 1-30)"""
+    return [generate_home(seed + i, cases_per_home, size) for i in range(count)]
 
 
 def check_home(home: Home) -> list[str]:

@@ -165,11 +165,13 @@ class Understander:
         plans = self._plans(reading)
         if isinstance(plans, Understanding):
             return plans
+        decoding = time.perf_counter()
         decoded = self._decode(reading, plans)
+        model_ms = (time.perf_counter() - decoding) * 1000
         commands, rejected = self._commands(decoded)
         elapsed = (time.perf_counter() - reading.started) * 1000
         return Understanding(reading.text, commands, reading.model_text, decoded.evaluated, decoded.decisions,
-                             elapsed, rejected)
+                             elapsed, rejected, model_ms=model_ms)
 
     def _refusal(self, reading: Reading) -> Understanding | None:
         """Nothing to do, said in code before any plan (and why, when the user can fix it); else None."""

@@ -21,7 +21,8 @@ _PROPORTIONS = (
     (re.compile(r"(?:2|二)\s*分之\s*(?:1|一)|一半"), 50),
 )
 # 七成 (after the numbers stage, 7成): tenths. Not 调成 ("set to"), whose 成 follows no digit.
-_TENTHS = re.compile(r"(?<![\d.])(\d)\s*成(?![功员为了])")
+_TENTHS = re.compile(r"(?<![\d.])([1-9]|[一二两三四五六七八九])\s*成(?![功员为了])")
+_ZH_DIGIT = {c: n for n, c in enumerate("一二三四五六七八九", start=1)} | {"两": 2}
 # Closing words: a cover closed by a proportion stands open by the rest.
 _CLOSING = re.compile(r"\b(?:clos(?:e|ed|ing)|shut|lower(?:ed)?|pull(?:ed)?\s+down|bring\s+down|draw)\b"
                       r"|关|放下|拉上|合上", re.I)
@@ -60,5 +61,5 @@ def read_quantities(text: str) -> str:
 
     for pattern, share in _PROPORTIONS:
         text = pattern.sub(lambda _m, share=share: percent(share), text)  # type: ignore[misc]
-    text = _TENTHS.sub(lambda m: percent(int(m.group(1)) * 10), text)
+    text = _TENTHS.sub(lambda m: percent(int(_ZH_DIGIT.get(m.group(1), m.group(1))) * 10), text)
     return re.sub(r"[ \t]{2,}", " ", text).strip() if found else text

@@ -60,6 +60,7 @@ class Understanding:
     decisions: int = 0
     elapsed_ms: float = 0.0
     rejected: tuple[str, ...] = field(default=())
+    model_ms: float = 0.0  # of elapsed_ms, the time the model ran (evaluating words and choosing)
     cached: bool = False
     # The exact instant of each time said as a duration ("in 1 hour"), by the HH:MM its commands carry.
     instants: tuple[tuple[str, float], ...] = ()
