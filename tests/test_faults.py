@@ -59,7 +59,7 @@ KINDS = [  # text, status, commands, and what each request sends to which topic
      [("home/kitchen/light/set", '{"state":"ON"}')]),
     ("关掉厨房的灯", "routed", [{"device": "kitchen_light", "action": "off"}],
      [("home/kitchen/light/set", '{"state":"OFF"}')]),
-    ("set the fan to 40 percent", "routed",
+    ("set the fans to 40 percent", "routed",
      [{"device": "bedroom_fan", "action": "set", "value": 40}, {"device": "kitchen_fan", "action": "set", "value": 40}],
      [("eb/bedroom_fan/state", '{"state":"ON","level":40,"percentage":40}'),
       ("home/kitchen/fan/set", '{"device":"kitchen_fan","action":"set","value":40}')]),

@@ -37,8 +37,9 @@ def test_hand_written_homes(backend):
     homes = suite_homes(DEFAULT_SUITE)
     assert len(homes) >= 5 and sum(len(h.cases) for h in homes) >= 300
     assert all(h.registry is not None for h in homes), [h.error for h in homes]
-    tally, _ = run_homes(homes, backend)
+    tally, figures = run_homes(homes, backend)
     _check(tally)
+    assert figures["prompts_prepared"] <= 1  # one prompt for every home
 
 
 def test_fifty_generated_homes(backend):

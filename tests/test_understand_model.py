@@ -44,6 +44,8 @@ def test_only_the_named_misses_and_every_command_checks(understander, registry, 
         result = understander.understand(case.text, case.now)
         for command in result.commands:
             assert check(command, registry) == command
+        moments = [(c.device, c.time) for c in result.commands]
+        assert len(moments) == len(set(moments)), (case.text, result.commands)  # one action per device and moment
         if command_keys(result.commands) != one_per_moment(case.commands):
             missed.add(case.text)
     assert missed == KNOWN_MISSES[dataset]
