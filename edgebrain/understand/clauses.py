@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from ..registry import Registry
 from .mentions import Mentions, candidate_targets, find_mentions
 from .questions import is_negated
-from .words import asked_actions, complaint_actions
+from .words import asked_actions, complaint_actions, stated
 
 COORDINATION = re.compile(r"\b(and|then|also|plus|as well)\b|[,;，；、]|和|然后|再|并且|同时|还有|跟")
 
@@ -84,6 +84,7 @@ def split_clauses(registry: Registry, text: str) -> list[Clause] | None:
         clauses.append(clause)
     if leading:
         return None
+    clauses = _states_as_context(registry, clauses)
     merged: list[Clause] = []
     for clause in clauses:
         if merged and (_answered(registry, merged[-1], clause) or _answered(registry, clause, merged[-1])):
@@ -92,3 +93,44 @@ def split_clauses(registry: Registry, text: str) -> list[Clause] | None:
             clause = replace(_clause(registry, f"{before.text} {clause.text}"), negated=request.negated)
         merged.append(clause)
     return merged
+
+
+# How a clause asks for an action it is given ("the fan is still off, it's stifling": turn on the fan).
+_SAID = {"on": "turn on", "off": "turn off", "increase": "turn up", "decrease": "turn down", "open": "open",
+         "close": "close"}
+
+
+def _telling(clause: Clause) -> frozenset[str]:
+    """The states a clause only tells ("the kitchen light is already on", 风扇还没开); none if it asks."""
+    states, rest = stated(clause.text)
+    return states if states and asked_actions(rest) is None and clause.mentions.named else frozenset()
+
+
+def _states_as_context(registry: Registry, clauses: list[Clause]) -> list[Clause]:
+    """Clauses that tell a device's state are context, not commands.
+
+    Beside a clause that asks for an action they are dropped ("the light is on, close the blinds").
+    Beside only a complaint that names no device, the complaint is about the device they tell of, and
+    asks for what answers it other than the state it is in ("the fan is still off and it's stifling":
+    turn the fan on; where its kind does not answer the complaint, off asks for on and on for more).
+    """
+    told = [(c, states) for c in clauses if (states := _telling(c))]
+    if not told or len(told) == len(clauses):
+        return clauses
+    rest = [c for c in clauses if not any(c is t for t, _ in told)]
+    if any(c.names_action for c in rest) or len(told) > 1:
+        return rest
+    (state_clause, states), complaint = told[0], rest[0]
+    if len(rest) > 1 or not complaint.complains or complaint.mentions.devices:
+        return clauses
+    devices = {d for t in candidate_targets(registry, state_clause.mentions) for d in t.members}
+    kinds = {d.type for d in devices}
+    answers = complaint_actions(registry, complaint.text)
+    if len(kinds) == 1 and (kind := next(iter(kinds))) in answers:
+        wanted = [a for a in answers[kind] if a not in states and a != "set"]
+    else:
+        wanted = ["on" if "off" in states else "increase"]
+    if not wanted:
+        return clauses
+    _, named = stated(state_clause.text)
+    return [_clause(registry, f"{_SAID[wanted[0]]} {named}", state_clause.mentions)]

@@ -27,6 +27,7 @@ _ZH_CLAUSE = re.compile(r"^\s*(?:但是|但|不过)?(?P<x>.+?)(?:的)?(?:就)?"
 _CLAUSES = re.compile(r"[，,；;]")
 # "His room", 她的房间, "in there": a person's room, named by the person the words name.
 _PRONOUN_ROOM = re.compile(r"\b(?:his|her|their)\s+room\b|[他她]的?房间", re.I)
+_THERE = re.compile(r"\s+in\s+(?:there|that\s+room)\b|那个房间里?|那个屋里?", re.I)
 _POSSESSIVE = re.compile(r"^(?P<who>.+?)(?:'s|’s|s'|的)\s*(?:room|bedroom|房间|卧室)?$", re.I)
 
 
@@ -47,7 +48,10 @@ def _named(registry: Registry, words: str) -> frozenset[str]:
 
 
 def _person_rooms(registry: Registry, text: str) -> str:
-    """The words with "his room" (他房间) as the room named after the person they name."""
+    """The words with "his room" (他房间) as the room named after the person they name, and "in there"
+    (那个房间) as the one room they name elsewhere."""
+    if _THERE.search(text) and len(named := find_mentions(registry, _THERE.sub(" ", text)).rooms) == 1:
+        text = _THERE.sub(f" in {next(iter(named))}", text)
     if not _PRONOUN_ROOM.search(text):
         return text
     lowered = text.lower()

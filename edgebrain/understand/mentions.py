@@ -45,6 +45,7 @@ class Mentions:
     singular: tuple[str, ...] = ()  # type words in the singular: "the light"
     near: frozenset[str] = frozenset()  # rooms named partly beside one named fully ("bedroom": "Bedroom 2")
     sharing: frozenset[str] = frozenset()  # devices that share a name the words use ("the ceiling fan")
+    kinds: tuple[str, ...] = ()  # words for one kind of a type (x-kinds): "the blinds", not the garage door
 
     @property
     def whole(self) -> bool:
@@ -115,6 +116,17 @@ def _action_word_set() -> frozenset[str]:
 
 
 @cache
+@cache
+def _kind_words() -> frozenset[str]:
+    """Words that name one kind of a type (x-kinds in the command schema): blinds, curtains, lamps."""
+    return frozenset(fold(w) for fragment in device_types().values() for w in fragment.get("x-kinds", ()))
+
+
+def _stems(word: str) -> tuple[str, ...]:
+    """A kind word and its singular: "blinds" is said of a device named "Kitchen blind"."""
+    return (word, word[:-1]) if word.isascii() and word.endswith("s") else (word,)
+
+
 def _type_words() -> frozenset[str]:
     return frozenset(fold(w) for fragment in device_types().values() for w in fragment.get("x-words", ()))
 
@@ -188,10 +200,12 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     everything = (cued or not types) and any(_contains(counted, w) for w in EVERYTHING_WORDS)
     rest = blank_all(rest, NOT_QUANTIFIERS)
     named_more = any(_contains(rest, w) for w in (*vocabulary.words, *type_words, *EVERYTHING_WORDS, *QUANTIFIERS))
+    # A kind word that stands alone ("close all the blinds", not inside "Living room blinds" named whole).
+    kinds = tuple(sorted(w for w in hits & _kind_words() if _contains(rest, w)))
     return Mentions(frozenset(devices), rooms, frozenset(types), everything, unknown,
                     frozenset(exact) if exact and not named_more else frozenset(), cued and bool(types),
                     everything or any(_contains(counted, w) for w in QUANTIFIERS), plural,
-                    tuple(sorted(w for w in hits - plurals if w.isascii())), near, frozenset(sharing))
+                    tuple(sorted(w for w in hits - plurals if w.isascii())), near, frozenset(sharing), kinds)
 
 
 def _fits(target: Target, mentions: Mentions) -> bool:
@@ -238,6 +252,13 @@ def fitting_targets(registry: Registry, mentions: Mentions) -> tuple[Target, ...
         singles = tuple(t for t in registry.targets if not t.is_group and set(GROUP_WIDE_ACTIONS) & set(t.actions)
                         and (not mentions.rooms or t.members[0].room in mentions.rooms))
         fitting = groups or singles
+    if mentions.kinds and not mentions.devices:
+        # "All the blinds" are the covers called blinds, not the garage door or the curtains; where no
+        # device is called so, the word means its type.
+        stems = [stem for word in mentions.kinds for stem in _stems(word)]
+        called = tuple(t for t in fitting if all(any(_contains(fold(p), stem) for p in (d.name, *d.aliases)
+                                                     for stem in stems) for d in t.members))
+        fitting = called or fitting
     named_types = {d.type for d in registry if d.id in mentions.devices}
     if mentions.devices and mentions.types <= named_types:
         # "The reading nook lights": the device the words name beats the group their type word means.

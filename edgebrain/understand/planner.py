@@ -116,8 +116,14 @@ class Planner:
             # "The lamp is on but I still can't read": the state it is in does not answer the complaint.
             answers = {kind: tuple(a for a in actions if a not in states) or actions
                        for kind, actions in answers.items()}
-            # The model's words: numbers are digits there ("up to sixty" is "up to 60").
-            asked = asked_actions(model_words, one_value=one and bool(numbers))
+            if states and answers and (told := mentions.devices | mentions.exact):
+                # "The fan is still off and it's stifling": a complaint beside the state of a device of
+                # another kind is about that device; off asks for on, on for more.
+                for kind in {d.type for d in self.registry if d.id in told} - answers.keys():
+                    answers[kind] = ("on",) if "off" in states else ("increase",)
+            # The model's words: numbers are digits there ("up to sixty" is "up to 60"); a state told
+            # ("还没开") names no action.
+            asked = asked_actions(stated(model_words)[1] if states else model_words, one_value=one and bool(numbers))
             if asked is None and started_appliances(self.registry, words):
                 asked = frozenset({"on"})  # "do the floors": start the vacuum
             own = asked is not None

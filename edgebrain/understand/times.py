@@ -52,7 +52,7 @@ _RELATIVE = [
 _ZH_PART = (r"(?P<part>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|今晚|夜里|半夜|明早|明晚|今早|"
             r"(?:今天|明天)(?:早上|上午|下午|晚上))?")
 _EN_PART = r"(?:\s+(?:in\s+the\s+)?(?P<part>morning|afternoon|evening|tonight|at\s+night))?"
-_NOT_A_QUANTITY = r"(?!\s*(?:%|percent|degrees?|°|度))"
+_NOT_A_QUANTITY = r"(?!\s*(?:%|percent|degrees?|°|度|quarters?\b|thirds?\b))"
 
 # "At 7": a clock time, unless a set verb makes it the value ("put the AC at 22").
 _AT_HOUR = re.compile(rf"\bat\s+(?P<h>\d{{1,2}})(?:\s*o'clock)?\b{_NOT_A_QUANTITY}{_EN_PART}", re.I)
