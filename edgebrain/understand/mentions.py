@@ -75,10 +75,18 @@ def _excluded(registry: Registry) -> tuple[str, ...]:
     return tuple(sorted(words, key=len, reverse=True))
 
 
+@lru_cache(maxsize=64)
+def _room_and_type_words(registry: Registry) -> tuple[str, ...]:
+    """This home's room words and the type words, whole, longest first (no pieces: 落地 of 落地扇 is no type)."""
+    vocabulary = room_words(registry.rooms)
+    words = {w for word in {*vocabulary.exact, *vocabulary.partial, *_type_words()} for w in (word, *word.split())}
+    return tuple(sorted(words, key=len, reverse=True))
+
+
 @lru_cache(maxsize=1024)
 def _own_words(registry: Registry, phrase: str) -> bool:
-    """True when a name has words of its own beside room and type words ("客厅的灯" has none)."""
-    return bool(blank_all(phrase.replace("的", " "), _excluded(registry)).strip())
+    """True when a name has words of its own beside room and type words ("客厅的灯" has none; 落地灯 has)."""
+    return bool(blank_all(phrase.replace("的", " "), _room_and_type_words(registry)).strip())
 
 
 def _pieces(phrase: str) -> set[str]:
@@ -178,7 +186,8 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     types = {t for t, fragment in device_types().items() if any(fold(w) in hits for w in fragment.get("x-words", ()))}
     plurals |= {w for w in hits if w.endswith("s") and w[:-1] in hits | type_words}
     # Chinese does not mark the plural: "浴室的灯" is the bathroom's lights.
-    plural = bool(plurals) or bool(rooms and any(not w.isascii() for w in hits))
+    # (Not the 灯 inside a device's own name: "二楼走廊的落地灯" is the hallway's floor lamp.)
+    plural = bool(plurals) or bool(rooms and any(not w.isascii() and _contains(rest, w) for w in hits))
     if not types:
         # "Turn the brightness up": the value's own word means the type, as its plural would.
         types = {t for t, fragment in device_types().items()
