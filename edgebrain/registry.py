@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,21 @@ class Target:
     members: tuple[Device, ...]
     actions: tuple[str, ...]
     description: str
+
+    @cached_property
+    def member_ids(self) -> frozenset[str]:
+        """The ids of its devices."""
+        return frozenset(d.id for d in self.members)
+
+    @cached_property
+    def rooms(self) -> frozenset[str | None]:
+        """The rooms of its devices."""
+        return frozenset(d.room for d in self.members)
+
+    @cached_property
+    def kinds(self) -> frozenset[str]:
+        """The types of its devices."""
+        return frozenset(d.type for d in self.members)
 
     @property
     def is_group(self) -> bool:

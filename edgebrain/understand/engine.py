@@ -96,6 +96,9 @@ class Understander:
                                     self.techniques.same_meaning,
                                     self.prompt.content_free if self.techniques.calibration else None)
         self._recent: OrderedDict[str, Understanding] = OrderedDict()
+        # Compile the patterns of every name now, while getting ready: a big home's first requests
+        # would otherwise pay for hundreds of them.
+        find_mentions(registry, "")
         if not lazy:
             self.prompt.ensure()
 

@@ -120,11 +120,19 @@ def numbers_in(text: str, max_digits: int | None = VALUE_DIGITS) -> tuple[int, .
                                if max_digits is None or len(m["digits"]) <= max_digits))
 
 
+def phrases_by_target(phrases: Mapping[str, str]) -> dict[str, list[str]]:
+    """Each target's phrases, in the order of ``phrases``."""
+    by_target: dict[str, list[str]] = {}
+    for phrase, target_id in phrases.items():
+        by_target.setdefault(target_id, []).append(phrase)
+    return by_target
+
+
 def command_lines(targets: Iterable[Target], phrases: dict[str, str],
                   values: Sequence[int] | None = None, exclude: frozenset[str] = frozenset(),
                   answers: Mapping[str, Sequence[str]] | None = None,
                   asked: frozenset[str] | None = None, extreme: str | None = None,
-                  strict: bool = False) -> list[Line]:
+                  strict: bool = False, by_target: Mapping[str, Sequence[str]] | None = None) -> list[Line]:
     """Every line for these targets, by each of their phrases; ``set`` only with ``values``.
 
     Actions in ``exclude`` are left out, and a target whose types all have an entry in ``answers``
@@ -135,9 +143,7 @@ def command_lines(targets: Iterable[Target], phrases: dict[str, str],
     none of them, nor an action of its type that means the same, gets no line: "dim the kettle" is
     nothing, never another action.
     """
-    by_target: dict[str, list[str]] = {}
-    for phrase, target_id in phrases.items():
-        by_target.setdefault(target_id, []).append(phrase)
+    by_target = by_target if by_target is not None else phrases_by_target(phrases)
     lines: list[Line] = []
     for target in targets:
         value_range = target.value_range()

@@ -200,8 +200,8 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     # A room word inside the name of a device of the kind asked for ("the porch light" for "Front porch
     # light") is that device; otherwise ("the patio lights" where only the blinds say patio) the home
     # lacks that room.
-    fitting_names = [p for p, ids in phrases.items()
-                     if not types or any(d.type in types for d in registry if d.id in ids)]
+    kind_of = {d.id: d.type for d in registry}
+    fitting_names = [p for p, ids in phrases.items() if not types or any(kind_of[i] in types for i in ids)]
     unknown = frozenset(w for w in find_rooms(registry.rooms, rest).unknown
                         if not any(_contains(p, w) for p in fitting_names))
     # "所有的灯全部关掉": a type word makes "全部关" all of that type, not everything.
@@ -218,10 +218,8 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
 
 
 def _fits(target: Target, mentions: Mentions) -> bool:
-    members = target.members
-    rooms = {d.room for d in members}
-    kinds = {d.type for d in members}
-    if ({d.id for d in members} <= mentions.devices and (not mentions.rooms or rooms <= mentions.rooms)
+    rooms, kinds = target.rooms, target.kinds
+    if (target.member_ids <= mentions.devices and (not mentions.rooms or rooms <= mentions.rooms)
             and (mentions.cued or not mentions.types or kinds <= mentions.types)):
         return True
     if mentions.everything and len(kinds) > 1:

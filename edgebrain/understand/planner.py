@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ..registry import Registry, Target
 from ..schemas import device_types
 from .clauses import split_clauses
-from .grammar import VALUE_DIGITS, Line, command_lines, numbers_in, target_phrases
+from .grammar import VALUE_DIGITS, Line, command_lines, numbers_in, phrases_by_target, target_phrases
 from .mentions import Mentions, fitting_targets, named_by, widest
 from .numbers import normalize_numbers
 from .reading import Techniques
@@ -55,6 +55,7 @@ class Planner:
         self.registry = registry
         self.techniques = techniques
         self.phrases = target_phrases(registry)
+        self.by_target = phrases_by_target(self.phrases)
         names = {fold(p) for d in registry for p in (d.name, *d.aliases, *([d.room] if d.room else []))}
         type_words = sorted({fold(w) for f in device_types().values() for w in f.get("x-words", ()) if w.isascii()},
                             key=len, reverse=True)
@@ -142,7 +143,7 @@ class Planner:
         # One request asking for more or less is not an on/off request ("open up the blinds" still opens).
         exclude = _ON_OFF - (asked or frozenset()) if one and asks_for_direction(model_words) else frozenset()
         lines = command_lines(targets, self.phrases, numbers, exclude, answers, asked, end,
-                              strict=own and narrow and bool(fitting))
+                              strict=own and narrow and bool(fitting), by_target=self.by_target)
         # Where two spellings mean the same command the decoder takes the first: the user's own words.
         lowered = words.lower()
         lines.sort(key=lambda line: (line.phrase.lower() not in lowered, line.phrase not in words))

@@ -44,21 +44,24 @@ def contains(text: str, phrase: str) -> bool:
 
 def find(text: str, phrase: str) -> re.Match[str] | None:
     """Where ``phrase`` (see ``contains``) occurs in the folded ``text``."""
-    pattern = _pattern(phrase)
-    return pattern.search(text) if pattern is not None else None
+    pattern, literal = _pattern(phrase)
+    if pattern is None or (literal and literal not in text):
+        return None  # most phrases of a big home are not in the words: a substring test says so at once
+    return pattern.search(text)
 
 
-@lru_cache(maxsize=8192)
-def _pattern(phrase: str) -> re.Pattern[str] | None:
+@lru_cache(maxsize=16384)
+def _pattern(phrase: str) -> tuple[re.Pattern[str] | None, str]:
+    """The phrase's pattern, and the text it must contain (none for a phrase with a wildcard)."""
     phrase = " ".join(fold(phrase).split())
     if not phrase.strip(" *"):
-        return None  # a name of only "*" or spaces names nothing
+        return None, ""  # a name of only "*" or spaces names nothing
     # Only " * " between words is a wildcard (the schema's "get * going"); a "*" inside a name is a "*".
     parts = [re.escape(p) for p in phrase.split(" * ")]
     body = r"\s+(?:\S+\s+){0,3}?".join(parts)
     if re.search(f"[{_LETTERS}]", phrase):
         body = f"(?<![{_LETTERS}])" + body + f"(?![{_LETTERS}])"
-    return re.compile(body)
+    return re.compile(body), ("" if " * " in phrase else phrase)
 
 
 def blank_all(text: str, phrases: Iterable[str]) -> str:
