@@ -239,7 +239,7 @@ def cmd_model(args: argparse.Namespace) -> int:
         if not args.no_prompt:
             from .understand.loader import load_understander
 
-            # Evaluating the prompt takes ~13 s on two cores; done here once, every start restores it.
+            # Evaluating the prompt takes seconds on two cores; done here once per model, every start restores it.
             load_understander(args.devices, str(info.path))
     else:
         info = modelfile.resolve(args.model)
@@ -356,7 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds to wait for a download server to answer (fetch; default: %(default)s)")
     model.add_argument("--json", action="store_true", help="print JSON")
     model.add_argument("--devices", metavar="DIR",
-                       help="registry whose prompt state fetch prepares (default: the example registry)")
+                       help="registry fetch loads beside the model to check it (default: the example registry; "
+                            "the prompt it prepares is the same for every registry)")
     model.add_argument("--no-prompt", action="store_true", help="fetch only; do not prepare the prompt state")
     model.set_defaults(func=cmd_model)
 
