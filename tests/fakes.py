@@ -80,3 +80,9 @@ class Recorder:
     def on(self, topic: str) -> list[str]:
         """The payloads published on ``topic``."""
         return [payload for sent_topic, payload, _, _ in self.sent if sent_topic == topic]
+
+
+def commands_of(understander, text: str, now: str = "15:00") -> set[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+    """The commands an Understander reads from ``text`` at ``now``, as (device, action, value, time)."""
+    result = understander.understand(text, now)
+    return {(c.device, c.action, c.value, c.time) for c in result.commands}

@@ -17,6 +17,7 @@ from edgebrain.understand.rooms import find_rooms, fold
 from edgebrain.understand.times import read_times
 from edgebrain.understand.words import extreme, stated, unsupported
 from tests.fakes import ScriptedBackend
+from tests.fakes import commands_of as _got
 
 
 def _home(*rows: tuple[str, str, str, str | None, tuple[str, ...]]) -> Registry:
@@ -42,11 +43,6 @@ HOME = _home(
 @pytest.fixture()
 def understander() -> Understander:
     return Understander(HOME, ScriptedBackend({}), lazy=True)
-
-
-def _got(understander: Understander, text: str, now: str = "15:00") -> set[tuple[object, ...]]:
-    result = understander.understand(text, now)
-    return {(c.device, c.action, c.value, c.time) for c in result.commands}
 
 
 def test_a_registry_with_rooms_in_any_script_loads(tmp_path):

@@ -14,6 +14,7 @@ from edgebrain.understand.grammar import Line
 from edgebrain.understand.quantities import read_quantities
 from edgebrain.understand.reading import prepare
 from tests.fakes import ScriptedBackend
+from tests.fakes import commands_of as _got
 
 HOME = Registry(Device(i, t, n, r, a) for i, t, n, r, a in (
     ("lr_light", "light", "Ceiling light", "Living room", ("客厅灯",)),
@@ -33,11 +34,6 @@ HOME = Registry(Device(i, t, n, r, a) for i, t, n, r, a in (
 @pytest.fixture()
 def understander() -> Understander:
     return Understander(HOME, ScriptedBackend({}), lazy=True)
-
-
-def _got(understander: Understander, text: str, now: str = "15:00") -> set[tuple[object, ...]]:
-    result = understander.understand(text, now)
-    return {(c.device, c.action, c.value, c.time) for c in result.commands}
 
 
 @pytest.mark.parametrize(("words", "read"), [
