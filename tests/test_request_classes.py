@@ -10,6 +10,7 @@ import pytest
 from edgebrain.registry import Device, Registry
 from edgebrain.understand.decoder import Decoded
 from edgebrain.understand.engine import Understander
+from edgebrain.understand.exceptions import read_exceptions
 from edgebrain.understand.grammar import Line
 from edgebrain.understand.quantities import read_quantities
 from edgebrain.understand.reading import prepare
@@ -100,6 +101,51 @@ def test_time_idioms_become_one_marked_time(words, now, read, times):
 ])
 def test_the_words_settle_each_class(understander, text, expected):
     assert _got(understander, text) == expected
+
+
+ALL_BUT_PORCH = {("coffee", "off"), ("kitchen_light", "off"), ("lr_ac", "off"), ("lr_lamp", "off"),
+                 ("lr_light", "off"), ("tom_ac", "off"), ("tom_lamp", "off"), ("tom_light", "off")}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # An exception ends before a time, which stays the request's.
+    ("turn off everything except the porch light at 11 pm", {(d, a, None, "23:00") for d, a in ALL_BUT_PORCH}),
+    # A list of exceptions spares each of them.
+    ("turn everything off except the porch light and the kitchen light",
+     {(d, a, None, None) for d, a in ALL_BUT_PORCH if d != "kitchen_light"}),
+    # "Leave" that is no exception: the request keeps its devices.
+    ("turn off the kitchen light when I leave the kitchen", {("kitchen_light", "off", None, None)}),
+    ("don't leave the floor lamp on, turn it off", {("lr_lamp", "off", None, None)}),
+    ("leave the floor lamp on for another 10 minutes and then turn it off", {("lr_lamp", "off", None, "15:10")}),
+    # A later 除了X clause, and X留着 as the first clause.
+    ("灯全关，除了落地灯", {("kitchen_light", "off", None, None), ("lr_light", "off", None, None),
+                    ("porch_light", "off", None, None), ("tom_lamp", "off", None, None),
+                    ("tom_light", "off", None, None)}),
+    ("除了落地灯都关", {(d, a, None, None) for d, a in ALL_BUT_PORCH | {("porch_light", "off")} if d != "lr_lamp"}),
+    # 都 inside other words is no "everything"; 刻 after 点 is a clock time; "then turn on" is no stop.
+    ("我都开了一天车了，把空调打开", {("lr_ac", "on", None, None), ("tom_ac", "on", None, None)}),
+    ("下午三点一刻后把空调关了", {("lr_ac", "off", None, "15:15"), ("tom_ac", "off", None, "15:15")}),
+    ("turn on the floor lamp, it's past midnight", {("lr_lamp", "on", None, None)}),
+    # "Half an hour" is no share; a closing word counts in its own clause only.
+    ("turn on the ceiling fan for half an hour", set()),
+    ("open the shades a quarter and close the garage door", {("lr_shades", "set", 25, None),
+                                                             ("garage_door", "close", None, None)}),
+    # A state beside a complaint its kind does not answer moves nothing: never the state it is in.
+    ("the coffee machine is on and it's roasting", set()),
+    ("the floor lamp is off and it's stifling", set()),
+    ("the floor lamp is on but I still can't read", {("lr_lamp", "increase", None, None)}),
+])
+def test_what_the_words_do_not_ask_is_never_done(understander, text, expected):
+    assert _got(understander, text) == expected
+
+
+def test_a_name_is_a_person_only_as_a_word_of_its_own(understander):
+    # "tomorrow" holds "tom": no room is Tom's room because of it.
+    assert _got(understander, "turn on the night light in his room") == {("tom_lamp", "on", None, None)}
+    assert read_exceptions(HOME, "turn on the light in his room tomorrow").text == (
+        "turn on the light in his room tomorrow")
+    assert read_exceptions(HOME, "Tom's back, turn on the light in his room").text == (
+        "Tom's back, turn on the light in Tom's room")
 
 
 def test_an_exception_never_reaches_the_cache_of_the_same_words_without_it(understander):

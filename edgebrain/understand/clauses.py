@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from ..registry import Registry
 from .mentions import Mentions, candidate_targets, find_mentions
 from .questions import is_negated
-from .words import asked_actions, complaint_actions, stated
+from .words import asked_actions, complaint_actions, state_answer, stated
 
 COORDINATION = re.compile(r"\b(and|then|also|plus|as well)\b|[,;，；、]|和|然后|再|并且|同时|还有|跟")
 
@@ -111,8 +111,8 @@ def _states_as_context(registry: Registry, clauses: list[Clause]) -> list[Clause
 
     Beside a clause that asks for an action they are dropped ("the light is on, close the blinds").
     Beside only a complaint that names no device, the complaint is about the device they tell of, and
-    asks for what answers it other than the state it is in ("the fan is still off and it's stifling":
-    turn the fan on; where its kind does not answer the complaint, off asks for on and on for more).
+    asks for what answers it other than the state it is in; where its kind answers no complaint but
+    the words hint at it ("the fan is still off and it's stifling"), off asks for on and on for more.
     """
     told = [(c, states) for c in clauses if (states := _telling(c))]
     if not told or len(told) == len(clauses):
@@ -126,10 +126,14 @@ def _states_as_context(registry: Registry, clauses: list[Clause]) -> list[Clause
     devices = {d for t in candidate_targets(registry, state_clause.mentions) for d in t.members}
     kinds = {d.type for d in devices}
     answers = complaint_actions(registry, complaint.text)
-    if len(kinds) == 1 and (kind := next(iter(kinds))) in answers:
+    if len(kinds) != 1:
+        return clauses
+    kind = next(iter(kinds))
+    if kind in answers:
         wanted = [a for a in answers[kind] if a not in states and a != "set"]
     else:
-        wanted = ["on" if "off" in states else "increase"]
+        answer = state_answer(kind, states, complaint.text)
+        wanted = [answer] if answer else []
     if not wanted:
         return clauses
     _, named = stated(state_clause.text)

@@ -124,17 +124,14 @@ def _action_word_set() -> frozenset[str]:
 
 
 @cache
+def _kinds() -> dict[str, tuple[str, ...]]:
+    """Words that name one kind of a type (x-kinds in the command schema: "blinds", 百叶窗), each with
+    the words of the names of devices of that kind, in any script ("blind", 百叶)."""
+    return {fold(word): tuple(fold(n) for n in kind["names"])
+            for fragment in device_types().values() for kind in fragment.get("x-kinds", ()) for word in kind["words"]}
+
+
 @cache
-def _kind_words() -> frozenset[str]:
-    """Words that name one kind of a type (x-kinds in the command schema): blinds, curtains, lamps."""
-    return frozenset(fold(w) for fragment in device_types().values() for w in fragment.get("x-kinds", ()))
-
-
-def _stems(word: str) -> tuple[str, ...]:
-    """A kind word and its singular: "blinds" is said of a device named "Kitchen blind"."""
-    return (word, word[:-1]) if word.isascii() and word.endswith("s") else (word,)
-
-
 def _type_words() -> frozenset[str]:
     return frozenset(fold(w) for fragment in device_types().values() for w in fragment.get("x-words", ()))
 
@@ -210,7 +207,7 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     rest = blank_all(rest, NOT_QUANTIFIERS)
     named_more = any(_contains(rest, w) for w in (*vocabulary.words, *type_words, *EVERYTHING_WORDS, *QUANTIFIERS))
     # A kind word that stands alone ("close all the blinds", not inside "Living room blinds" named whole).
-    kinds = tuple(sorted(w for w in hits & _kind_words() if _contains(rest, w)))
+    kinds = tuple(sorted(w for w in hits & _kinds().keys() if _contains(rest, w)))
     return Mentions(frozenset(devices), rooms, frozenset(types), everything, unknown,
                     frozenset(exact) if exact and not named_more else frozenset(), cued and bool(types),
                     everything or any(_contains(counted, w) for w in QUANTIFIERS), plural,
@@ -262,9 +259,10 @@ def fitting_targets(registry: Registry, mentions: Mentions) -> tuple[Target, ...
     if mentions.kinds and not mentions.devices:
         # "All the blinds" are the covers called blinds, not the garage door or the curtains; where no
         # device is called so, the word means its type.
-        stems = [stem for word in mentions.kinds for stem in _stems(word)]
-        called = tuple(t for t in fitting if all(any(_contains(fold(p), stem) for p in (d.name, *d.aliases)
-                                                     for stem in stems) for d in t.members))
+        names = {said for word in mentions.kinds for name in _kinds()[word]
+                 for said in ((name, name + "s") if name.isascii() else (name,))}
+        called = tuple(t for t in fitting if all(any(_contains(fold(p), name) for p in (d.name, *d.aliases)
+                                                     for name in names) for d in t.members))
         fitting = called or fitting
     named_types = {d.type for d in registry if d.id in mentions.devices}
     if mentions.devices and mentions.types <= named_types:

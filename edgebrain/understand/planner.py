@@ -15,7 +15,15 @@ from .numbers import normalize_numbers
 from .reading import Techniques
 from .rooms import blank, fold
 from .times import marked_times
-from .words import asked_actions, asks_for_direction, complaint_actions, extreme, started_appliances, stated
+from .words import (
+    asked_actions,
+    asks_for_direction,
+    complaint_actions,
+    extreme,
+    started_appliances,
+    state_answer,
+    stated,
+)
 
 _ON_OFF = frozenset({"on", "off", "toggle", "open", "close"})
 _OFF = frozenset({"off", "close"})
@@ -112,6 +120,7 @@ class Planner:
         asked = None
         end = None
         own = False
+        states: frozenset[str] = frozenset()
         if self.techniques.action_words:
             states, _ = stated(words)
             # "The lamp is on but I still can't read": the state it is in does not answer the complaint.
@@ -119,9 +128,10 @@ class Planner:
                        for kind, actions in answers.items()}
             if states and answers and (told := mentions.devices | mentions.exact):
                 # "The fan is still off and it's stifling": a complaint beside the state of a device of
-                # another kind is about that device; off asks for on, on for more.
+                # another kind that the words hint at is about that device.
                 for kind in {d.type for d in self.registry if d.id in told} - answers.keys():
-                    answers[kind] = ("on",) if "off" in states else ("increase",)
+                    if (answer := state_answer(kind, states, words)) is not None:
+                        answers[kind] = (answer,)
             # The model's words: numbers are digits there ("up to sixty" is "up to 60"); a state told
             # ("还没开") names no action.
             asked = asked_actions(stated(model_words)[1] if states else model_words, one_value=one and bool(numbers))
@@ -136,12 +146,15 @@ class Planner:
                 # "Full brightness", "fan on max", 调到最小: the end of each device's range (but "turn it
                 # off, it is at maximum" asks for off).
                 end = extreme(model_words)
-        if answers and not own and not mentions.devices and narrow:
+        if answers and not own and narrow and (not mentions.devices or states):
             # "So dry my skin feels tight" in a home without a humidifier: a complaint never moves a
             # device of a kind that does not answer it.
             targets = tuple(t for t in targets if {d.type for d in t.members} <= answers.keys())
         # One request asking for more or less is not an on/off request ("open up the blinds" still opens).
         exclude = _ON_OFF - (asked or frozenset()) if one and asks_for_direction(model_words) else frozenset()
+        if states and asked is None:
+            # "The heater is on and it's roasting": the state a device is in already is no answer.
+            exclude |= states
         lines = command_lines(targets, self.phrases, numbers, exclude, answers, asked, end,
                               strict=own and narrow and bool(fitting), by_target=self.by_target)
         # Where two spellings mean the same command the decoder takes the first: the user's own words.

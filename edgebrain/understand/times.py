@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from ..localtime import hhmm
+from .numbers import normalize_numbers
 
 _PM_WORDS = ("下午", "傍晚", "晚上", "今晚", "明晚", "今天晚上", "明天晚上", "今天下午", "明天下午",
              "evening", "tonight", "afternoon", "night", "pm", "p.m.")
@@ -45,7 +46,7 @@ _RELATIVE = [
     (re.compile(rf"(?P<h>\d+)\s*个?半\s*(?:小时|钟头){_REL_SUFFIX}"), 30),
     (re.compile(rf"(?P<h>\d+)\s*个?\s*(?:小时|钟头){_REL_SUFFIX}"), None),
     (re.compile(rf"半\s*个?\s*(?:小时|钟头){_REL_SUFFIX}"), 30),
-    (re.compile(rf"(?P<q>\d+|一)\s*刻钟?{_REL_SUFFIX}"), None),  # 两刻钟后: quarter hours
+    (re.compile(rf"(?<![点點\d])(?P<q>\d+|一)\s*刻钟?{_REL_SUFFIX}"), None),  # 两刻钟后 (not 三点一刻后)
     (re.compile(r"再?过\s*(?P<h>\d+)\s*个?\s*(?:小时|钟头)"), None),
 ]
 
@@ -61,7 +62,7 @@ _ABSOLUTE = [
     re.compile(rf"\b(?:at\s+)?(?P<half>half|(?P<q>quarter))\s+past\s+(?P<h>\d{{1,2}})\b{_EN_PART}", re.I),
     re.compile(rf"\b(?:at\s+)?(?P<to>quarter)\s+to\s+(?P<h>\d{{1,2}})\b{_EN_PART}", re.I),
     re.compile(rf"\b(?:at\s+)?(?P<past>\d{{1,2}})\s+(?:minutes\s+)?past\s+(?P<h>\d{{1,2}})\b{_EN_PART}", re.I),
-    re.compile(r"\b(?:at\s+|by\s+)?(?P<noon>noon|midday|midnight)\b", re.I),
+    re.compile(r"\b(?:at|by|around|till|until)\s+(?P<noon>noon|midday|midnight)\b", re.I),
     re.compile(rf"\bat\s+(?P<h>\d{{1,2}}):(?P<m>\d{{2}})\b{_EN_PART}", re.I),
     _AT_HOUR,
     re.compile(rf"{_ZH_PART}\s*(?P<h>\d{{1,2}})\s*[点點](?:钟)?\s*(?:(?P<half>半)|(?P<q>一刻|1刻|三刻|3刻)|"
@@ -180,12 +181,18 @@ def _is_value(text: str, start: int, end: int) -> bool:
 _RUN_THEN_STOP = (
     (re.compile(r"\b(?:let|keep|leave)\s+(?P<what>.+?)\s+(?:run(?:ning)?|on|going)\s+(?:for\s+)?(?:another\s+)?"
                 r"(?P<d>\d+)\s+(?:more\s+)?(?P<unit>minutes?|mins?|hours?)(?:\s+more)?,?\s+(?:and\s+)?then\s+"
-                r"(?:stop|kill|turn|switch|shut)(?:\s+(?:it|them))?(?:\s+off)?(?:\s+(?:it|them))?", re.I),
+                r"(?:stop|kill|(?:turn|switch|shut)\s+(?:(?:it|them)\s+)?off)(?:\s+(?:it|them))?", re.I),
      r"turn off \g<what> in \g<d> \g<unit>"),
     (re.compile(r"再(?:开|运行|烧|吹|转|用|跑|亮|让它[开转跑])?\s*(?P<dur>\d+\s*分钟|\d+\s*个?(?:小时|钟头)|半\s*个?\s*(?:小时|钟头)|"
                 r"(?:\d+|一)\s*刻钟?)\s*(?:就|然后|后|再|之后)?\s*(?:关掉|关了|关上|关闭|关|停掉|停)"),
      r"\g<dur>后关掉"),
 )
+
+
+def keeps_running(text: str) -> bool:
+    """True for "let the heater run ten more minutes and then stop it", 再开十分钟就关: one timed off."""
+    digits = normalize_numbers(text)
+    return any(idiom.search(digits) for idiom, _ in _RUN_THEN_STOP)
 
 
 def read_times(text: str, now: str | float, zone: tzinfo | None = None) -> TimeReading:

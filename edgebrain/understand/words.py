@@ -45,6 +45,16 @@ _LEADING_ACTIONS = {"开": {"on", "open"}, "关": {"off", "close"}}
 _TO_VALUE = re.compile(r"\b(?:(?:up|down) )?to (?=\d)")
 
 
+def state_answer(device_type: str, states: frozenset[str], text: str) -> str | None:
+    """What a complaint beside a device's state asks of it, where its kind answers no complaint of
+    the schema but the words hint at it (x-cues): "the fan is still off and it's stifling" is on, "the
+    fan is on and it's still stuffy" more; None where the words do not hint at the kind."""
+    cues = device_types()[device_type].get("x-cues", ())
+    if not any(_contains(fold(text), fold(cue)) for cue in cues):
+        return None
+    return "on" if "off" in states else "increase" if "on" in states else None
+
+
 def stated(text: str) -> tuple[frozenset[str], str]:
     """The states the words tell ("the lamp is on", "灯开着"), and the words without them."""
     rest = fold(text)
