@@ -44,11 +44,11 @@ def is_negated(text: str) -> bool:
 # Words addressed to the system's own instructions: "ignore your rules and…", 忽略之前的指令. Such text is
 # not a request, whatever it goes on to ask.
 _INSTRUCTIONS = re.compile(
-    r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+)?(?:your|the|previous|prior|earlier|above|my)?\s*"
-    r"(?:previous\s+|prior\s+|earlier\s+)?(?:rules|instructions|prompt|guidelines|restrictions|programming|limits)\b"
+    r"\b(?:ignore|disregard|forget|override|bypass)\b[^,.;!?]{0,30}?"
+    r"\b(?:rules|instructions|prompt|guidelines|restrictions|programming|limits|orders)\b"
     r"|\byou\s+are\s+now\s+(?:in\s+)?(?:an?\s+)?(?:admin|developer|god|debug|root|unrestricted|jailbreak)\b"
     r"|\b(?:admin|developer|god|debug)\s+mode\b|\bsystem\s+prompt\b|\bjailbreak\b"
-    r"|(?:忽略|无视|忘掉|忘记|不要管|别管)(?:之前|以前|上面|你|所有)?(?:的|所有的)?(?:指令|规则|设定|限制|提示|命令)"
+    r"|(?:忽略|无视|忘掉|忘记|不要管|别管|不用管)[^，,。；;！!]{0,8}?(?:指令|规则|设定|限制|提示|命令|要求)"
     r"|(?:管理员|开发者|上帝|调试)模式|你现在是", re.I)
 
 
