@@ -134,7 +134,7 @@ class Registry:
         self._targets_by_id.setdefault(target.id, target)
         return target
 
-    @property
+    @cached_property
     def rooms(self) -> tuple[str, ...]:
         """Rooms in order of first appearance."""
         return tuple(dict.fromkeys(d.room for d in self.devices if d.room))

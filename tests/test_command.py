@@ -46,3 +46,30 @@ def test_invalid_commands_are_refused(registry, data, needle):
 def test_to_dict_leaves_out_empty_fields():
     assert Command("a", "on").to_dict() == {"device": "a", "action": "on"}
     assert Command("a", "set", 5, "07:00").to_dict() == {"device": "a", "action": "set", "value": 5, "time": "07:00"}
+
+
+@pytest.mark.parametrize("command", [
+    Command("living_room_light", "set", 40),
+    Command("living_room_light", "on", None, "07:30"),
+    Command("living_room_light", "set", 101),  # out of the light's range
+    Command("living_room_light", "on", 5),  # a value without set
+    Command("living_room_light", "set"),  # set without a value
+    Command("living_room_light", "open"),  # not a light's action
+    Command("living_room_light", "on", None, "7:30"),  # not HH:MM
+    Command("living_room_ac", "set", 40),  # in a light's range, not an AC's
+    Command("living_room_ac", "set", True),  # not a number
+    Command("kitchen_plug", "set", 1),
+])
+def test_a_command_object_is_checked_exactly_as_its_json(registry, command):
+    # Commands of one shape are validated once (a group's hundred commands differ only in their ids):
+    # the result must be the same as validating the JSON of each, every time.
+    for _ in range(2):
+        try:
+            expected: Command | str = check(command.to_dict(), registry)
+        except CommandError as exc:
+            expected = str(exc)
+        try:
+            got: Command | str = check(command, registry)
+        except CommandError as exc:
+            got = str(exc)
+        assert got == expected

@@ -19,7 +19,7 @@ from ..schemas import (
     device_types,
     group_words,
 )
-from .rooms import blank, blank_all, find_rooms, fold, room_words
+from .rooms import blank, blank_all, find_rooms, fold, literal, present, room_words
 from .rooms import contains as _contains
 from .words import complaint_words, phrase_owners, started_appliances, verbs_read
 
@@ -81,6 +81,18 @@ def _room_and_type_words(registry: Registry) -> tuple[str, ...]:
     vocabulary = room_words(registry.rooms)
     words = {w for word in {*vocabulary.exact, *vocabulary.partial, *_type_words()} for w in (word, *word.split())}
     return tuple(sorted(words, key=len, reverse=True))
+
+
+@lru_cache(maxsize=64)
+def _literals(registry: Registry) -> tuple[tuple[str, str], ...]:
+    """Each name and alias (phrase_owners' order) with the text it must contain."""
+    return tuple((phrase, literal(phrase)) for phrase in phrase_owners(registry))
+
+
+@lru_cache(maxsize=64)
+def _word_literals(registry: Registry) -> tuple[tuple[str, str], ...]:
+    """Each word pointing at devices with the text it must contain."""
+    return tuple((word, literal(word)) for word in _device_words(registry))
 
 
 @lru_cache(maxsize=1024)
@@ -153,7 +165,8 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     # A name several devices share means all of them. A name that is only a type word ("Light", 空调)
     # names its device only when no other name is there: in "the Hue light" it is the type.
     phrases = phrase_owners(registry)
-    for pass_words in ([p for p in phrases if p not in type_words], [p for p in phrases if p in type_words]):
+    here = present(lowered, _literals(registry))  # the names the words may hold, longest first
+    for pass_words in ([p for p in here if p not in type_words], [p for p in here if p in type_words]):
         if exact and pass_words and pass_words[0] in type_words:
             break
         for phrase in pass_words:
@@ -172,7 +185,9 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     # A name made only of room and type words ("客厅的灯") says no more than the room and the type do.
     named = {d for p, ids in phrases.items() if ids & exact and _contains(lowered, p) and _own_words(registry, p)
              for d in ids & exact}
-    devices = named | {d for word, ids in _device_words(registry).items() if _contains(rest, word) for d in ids}
+    pointing = _device_words(registry)
+    devices = named | {d for word in present(rest, _word_literals(registry)) if _contains(rest, word)
+                       for d in pointing[word]}
     if not exact and (started := started_appliances(registry, lowered)):
         exact, devices = set(started), devices | started
     hits = {w for w in type_words if _contains(lowered, w)}
@@ -239,6 +254,7 @@ def widest(targets: Sequence[Target]) -> tuple[Target, ...]:
     return tuple(t for t, own in zip(targets, members, strict=True) if not any(own < other for other in members))
 
 
+@lru_cache(maxsize=256)
 def fitting_targets(registry: Registry, mentions: Mentions) -> tuple[Target, ...]:
     """Targets that fit what the words name; none when they name nothing or nothing fits."""
     if mentions.empty:

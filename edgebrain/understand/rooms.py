@@ -50,6 +50,17 @@ def find(text: str, phrase: str) -> re.Match[str] | None:
     return pattern.search(text)
 
 
+def literal(phrase: str) -> str:
+    """The text ``phrase`` must contain to be found (see ``contains``): "" when it has a wildcard."""
+    return _pattern(phrase)[1]
+
+
+def present(text: str, phrases: Iterable[tuple[str, str]]) -> list[str]:
+    """Of ``(phrase, literal(phrase))`` pairs, the phrases the folded ``text`` may contain, in order: a
+    cheap first sieve for a big home's names before ``contains``."""
+    return [phrase for phrase, piece in phrases if not piece or piece in text]
+
+
 @lru_cache(maxsize=16384)
 def _pattern(phrase: str) -> tuple[re.Pattern[str] | None, str]:
     """The phrase's pattern, and the text it must contain (none for a phrase with a wildcard)."""
