@@ -83,6 +83,13 @@ def _room_and_type_words(registry: Registry) -> tuple[str, ...]:
     return tuple(sorted(words, key=len, reverse=True))
 
 
+@lru_cache(maxsize=256)
+def _fitting_names(registry: Registry, types: frozenset[str]) -> tuple[str, ...]:
+    """The names and aliases of devices of these types (of every device when no type is given)."""
+    kind_of = {d.id: d.type for d in registry}
+    return tuple(p for p, ids in phrase_owners(registry).items() if not types or any(kind_of[i] in types for i in ids))
+
+
 @lru_cache(maxsize=64)
 def _literals(registry: Registry) -> tuple[tuple[str, str], ...]:
     """Each name and alias (phrase_owners' order) with the text it must contain."""
@@ -212,10 +219,8 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     # A room word inside the name of a device of the kind asked for ("the porch light" for "Front porch
     # light") is that device; otherwise ("the patio lights" where only the blinds say patio) the home
     # lacks that room.
-    kind_of = {d.id: d.type for d in registry}
-    fitting_names = [p for p, ids in phrases.items() if not types or any(kind_of[i] in types for i in ids)]
     unknown = frozenset(w for w in find_rooms(registry.rooms, rest).unknown
-                        if not any(_contains(p, w) for p in fitting_names))
+                        if not any(_contains(p, w) for p in _fitting_names(registry, frozenset(types))))
     # "所有的灯全部关掉": a type word makes "全部关" all of that type, not everything.
     counted = blank_all(lowered, NOT_QUANTIFIERS)
     everything = (cued or not types) and any(_contains(counted, w) for w in EVERYTHING_WORDS)
@@ -250,8 +255,14 @@ def named_by(targets: Sequence[Target], words: Sequence[str]) -> tuple[Target, .
 
 def widest(targets: Sequence[Target]) -> tuple[Target, ...]:
     """The targets no other one of them contains: a room's lights rather than one of its lights."""
-    members = [frozenset(d.id for d in t.members) for t in targets]
-    return tuple(t for t, own in zip(targets, members, strict=True) if not any(own < other for other in members))
+    # Widest first: a target inside another is inside one of those kept (containment is transitive),
+    # so each is compared with the few kept, not with every other (a big home's hundred lights).
+    kept: list[frozenset[str]] = []
+    for target in sorted(targets, key=lambda t: len(t.member_ids), reverse=True):
+        if not any(target.member_ids < other for other in kept):
+            kept.append(target.member_ids)
+    widest_sets = set(kept)
+    return tuple(t for t in targets if t.member_ids in widest_sets)
 
 
 @lru_cache(maxsize=256)
