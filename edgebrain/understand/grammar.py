@@ -120,6 +120,13 @@ def numbers_in(text: str, max_digits: int | None = VALUE_DIGITS) -> tuple[int, .
                                if max_digits is None or len(m["digits"]) <= max_digits))
 
 
+def _said(target: Target) -> str:
+    """How a reply line names a target without a phrase of its own (the devices the words picked out):
+    by its names, or a few of them; a hundred names would be a hundred words to spell."""
+    names = [d.name.lower() for d in target.members]
+    return target.description if len(names) <= 3 else f"{names[0]}, {names[1]} and {len(names) - 2} more"
+
+
 def phrases_by_target(phrases: Mapping[str, str]) -> dict[str, list[str]]:
     """Each target's phrases, in the order of ``phrases``."""
     by_target: dict[str, list[str]] = {}
@@ -173,7 +180,7 @@ def command_lines(targets: Iterable[Target], phrases: dict[str, str],
                 if not wanted:
                     continue
             actions = wanted or actions
-        for phrase in by_target.get(target.id) or [target.description]:
+        for phrase in by_target.get(target.id) or [_said(target)]:
             for action in actions:
                 values_here = settable if action == "set" else [None]
                 lines.extend(Line(target.id, action, value, phrase) for value in values_here)

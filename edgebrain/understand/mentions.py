@@ -19,7 +19,7 @@ from ..schemas import (
     device_types,
     group_words,
 )
-from .rooms import blank, blank_all, find_rooms, fold, literal, present, room_words
+from .rooms import Sieve, blank, blank_all, find_rooms, fold, room_words
 from .rooms import contains as _contains
 from .words import complaint_words, phrase_owners, started_appliances, verbs_read
 
@@ -91,15 +91,15 @@ def _fitting_names(registry: Registry, types: frozenset[str]) -> tuple[str, ...]
 
 
 @lru_cache(maxsize=64)
-def _literals(registry: Registry) -> tuple[tuple[str, str], ...]:
-    """Each name and alias (phrase_owners' order) with the text it must contain."""
-    return tuple((phrase, literal(phrase)) for phrase in phrase_owners(registry))
+def _names(registry: Registry) -> Sieve:
+    """Each name and alias, in phrase_owners' order (longest first)."""
+    return Sieve(phrase_owners(registry))
 
 
 @lru_cache(maxsize=64)
-def _word_literals(registry: Registry) -> tuple[tuple[str, str], ...]:
-    """Each word pointing at devices with the text it must contain."""
-    return tuple((word, literal(word)) for word in _device_words(registry))
+def _words(registry: Registry) -> Sieve:
+    """Each word pointing at devices."""
+    return Sieve(_device_words(registry))
 
 
 @lru_cache(maxsize=1024)
@@ -172,7 +172,7 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     # A name several devices share means all of them. A name that is only a type word ("Light", 空调)
     # names its device only when no other name is there: in "the Hue light" it is the type.
     phrases = phrase_owners(registry)
-    here = present(lowered, _literals(registry))  # the names the words may hold, longest first
+    here = _names(registry).present(lowered)  # the names the words may hold, longest first
     for pass_words in ([p for p in here if p not in type_words], [p for p in here if p in type_words]):
         if exact and pass_words and pass_words[0] in type_words:
             break
@@ -193,7 +193,7 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     named = {d for p, ids in phrases.items() if ids & exact and _contains(lowered, p) and _own_words(registry, p)
              for d in ids & exact}
     pointing = _device_words(registry)
-    devices = named | {d for word in present(rest, _word_literals(registry)) if _contains(rest, word)
+    devices = named | {d for word in _words(registry).present(rest) if _contains(rest, word)
                        for d in pointing[word]}
     if not exact and (started := started_appliances(registry, lowered)):
         exact, devices = set(started), devices | started
@@ -265,6 +265,48 @@ def widest(targets: Sequence[Target]) -> tuple[Target, ...]:
     return tuple(t for t in targets if t.member_ids in widest_sets)
 
 
+@dataclass(frozen=True)
+class _Index:
+    """A registry's targets by their one room and by their one kind; those of several, apart."""
+
+    by_room: dict[str | None, tuple[Target, ...]]
+    by_kind: dict[str, tuple[Target, ...]]
+    rooms_several: tuple[Target, ...]
+    kinds_several: tuple[Target, ...]
+    order: dict[str, int]
+
+
+@lru_cache(maxsize=64)
+def _index(registry: Registry) -> _Index:
+    by_room: dict[str | None, list[Target]] = {}
+    by_kind: dict[str, list[Target]] = {}
+    for target in registry.targets:
+        if len(target.rooms) == 1:
+            by_room.setdefault(next(iter(target.rooms)), []).append(target)
+        if len(target.kinds) == 1:
+            by_kind.setdefault(next(iter(target.kinds)), []).append(target)
+    return _Index({r: tuple(ts) for r, ts in by_room.items()}, {k: tuple(ts) for k, ts in by_kind.items()},
+                  tuple(t for t in registry.targets if len(t.rooms) > 1),
+                  tuple(t for t in registry.targets if len(t.kinds) > 1),
+                  {t.id: i for i, t in enumerate(registry.targets)})
+
+
+def _pool(registry: Registry, mentions: Mentions) -> Sequence[Target]:
+    """The targets that may fit (see _fits), in registry order: with rooms named, only targets within
+    them can; with types named (not cued), only targets of them. A big home's hundreds of others are
+    never tried."""
+    index = _index(registry)
+    if mentions.rooms:
+        pool = [t for room in mentions.rooms for t in index.by_room.get(room, ())]
+        pool += [t for t in index.rooms_several if t.rooms <= mentions.rooms]
+    elif mentions.types and not mentions.cued:
+        pool = [t for kind in mentions.types for t in index.by_kind.get(kind, ())]
+        pool += [t for t in index.kinds_several if t.kinds <= mentions.types]
+    else:
+        return registry.targets
+    return sorted(pool, key=lambda t: index.order[t.id])
+
+
 @lru_cache(maxsize=256)
 def fitting_targets(registry: Registry, mentions: Mentions) -> tuple[Target, ...]:
     """Targets that fit what the words name; none when they name nothing or nothing fits."""
@@ -272,10 +314,11 @@ def fitting_targets(registry: Registry, mentions: Mentions) -> tuple[Target, ...
         return ()
     if mentions.exact:
         return tuple(t for t in registry.targets if not t.is_group and t.id in mentions.exact)
-    fitting = tuple(t for t in registry.targets if _fits(t, mentions))
+    fitting = tuple(t for t in _pool(registry, mentions) if _fits(t, mentions))
     if not fitting and mentions.near:
         # "The bedroom fan" when the room called bedroom has none but "Bedroom 2" has one.
-        fitting = tuple(t for t in registry.targets if _fits(t, replace(mentions, rooms=mentions.near)))
+        nearby = replace(mentions, rooms=mentions.near)
+        fitting = tuple(t for t in _pool(registry, nearby) if _fits(t, nearby))
     if mentions.everything and not mentions.types:
         # "Everything in the bedroom": the room's group of every kind; without one, each device there
         # that switches on and off (never the curtains).

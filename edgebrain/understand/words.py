@@ -16,7 +16,7 @@ from ..schemas import (
     value_extremes,
     value_units,
 )
-from .rooms import blank, blank_all, fold, literal, present
+from .rooms import Sieve, blank, blank_all, fold
 from .rooms import contains as _contains
 
 # "Light up the hallway" uses the verb: it asks for the room's lights, not the one named "light". Where
@@ -123,10 +123,10 @@ def registry_phrases(registry: Registry) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=64)
-def _names_and_rooms(registry: Registry) -> tuple[tuple[str, str], ...]:
-    """The registry's names (longest first), then its rooms, each with the text it must contain."""
+def _names_and_rooms(registry: Registry) -> Sieve:
+    """The registry's names (longest first), then its rooms."""
     rooms = sorted({fold(d.room) for d in registry if d.room}, key=len, reverse=True)
-    return tuple((phrase, literal(phrase)) for phrase in (*registry_phrases(registry), *rooms))
+    return Sieve((*registry_phrases(registry), *rooms))
 
 
 def unsupported(registry: Registry, text: str) -> str:
@@ -138,7 +138,7 @@ def unsupported(registry: Registry, text: str) -> str:
     phrases = registry_phrases(registry)
     # Rooms are names too ("the TV room lamp"), and an appliance the home has may be asked for by
     # what it does ("boil some water" with a kettle, "vacuum the hall" with a Roomba).
-    rest = blank_all(rest, present(rest, _names_and_rooms(registry)))
+    rest = blank_all(rest, _names_and_rooms(registry).present(rest))
     if started_appliances(registry, text):
         return ""
     things, actions = unsupported_words()
