@@ -75,6 +75,11 @@ def type_value_meaning(device_type: str) -> str | None:
     return f"{extra['meaning']} {extra['unit']}"
 
 
+def type_value_unit(device_type: str) -> str:
+    """Return the unit of ``value`` for this type ("%", "°C"), or "" when it takes no value."""
+    return str(device_types()[device_type].get("x-value", {}).get("unit", ""))
+
+
 def type_complaints(device_type: str) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
     """Return the complaints a type answers: words like "too dark", and the actions that answer them."""
     return tuple((tuple(c["words"]), tuple(c["actions"]))

@@ -21,7 +21,7 @@ from ..schemas import (
 )
 from .rooms import Sieve, blank, blank_all, find_rooms, fold, room_words
 from .rooms import contains as _contains
-from .words import complaint_words, phrase_owners, started_appliances, verbs_read
+from .words import complaint_words, name_sieve, phrase_owners, started_appliances, verbs_read
 
 EVERYTHING_WORDS, QUANTIFIERS, NOT_QUANTIFIERS = group_words()
 # Grammar words: never enough to point at a device by themselves.
@@ -88,12 +88,6 @@ def _fitting_names(registry: Registry, types: frozenset[str]) -> tuple[str, ...]
     """The names and aliases of devices of these types (of every device when no type is given)."""
     kind_of = {d.id: d.type for d in registry}
     return tuple(p for p, ids in phrase_owners(registry).items() if not types or any(kind_of[i] in types for i in ids))
-
-
-@lru_cache(maxsize=64)
-def _names(registry: Registry) -> Sieve:
-    """Each name and alias, in phrase_owners' order (longest first)."""
-    return Sieve(phrase_owners(registry))
 
 
 @lru_cache(maxsize=64)
@@ -172,7 +166,7 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     # A name several devices share means all of them. A name that is only a type word ("Light", 空调)
     # names its device only when no other name is there: in "the Hue light" it is the type.
     phrases = phrase_owners(registry)
-    here = _names(registry).present(lowered)  # the names the words may hold, longest first
+    here = name_sieve(registry).present(lowered)  # the names the words may hold, longest first
     for pass_words in ([p for p in here if p not in type_words], [p for p in here if p in type_words]):
         if exact and pass_words and pass_words[0] in type_words:
             break

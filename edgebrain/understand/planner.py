@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..registry import Registry, Target
-from ..schemas import device_types
+from ..schemas import device_types, type_value_unit
 from .clauses import split_clauses
 from .grammar import VALUE_DIGITS, Line, command_lines, numbers_in, phrases_by_target, target_phrases
 from .mentions import Mentions, fitting_targets, named_by, widest
@@ -29,11 +29,6 @@ _ON_OFF = frozenset({"on", "off", "toggle", "open", "close"})
 _OFF = frozenset({"off", "close"})
 # A number with a unit of temperature: only a type whose value is in °C takes it.
 _DEGREES = re.compile(r"\d\s*(?:°|degrees?\b|度)", re.I)
-
-
-def _unit(device_type: str) -> str:
-    """The unit of a type's value in the command schema ("%", "°C"), or ""."""
-    return str(device_types()[device_type].get("x-value", {}).get("unit", ""))
 
 
 # A number before a measure word counts devices: 两盏灯, 3台空调.
@@ -194,9 +189,10 @@ class Planner:
         if not numbers or (asked_actions(model_text, one_value=True) or inherited) != frozenset({"set"}):
             return ""
         if _DEGREES.search(model_text) and fitting and not any(
-                _unit(d.type) == "°C" for t in fitting for d in t.members):
+                type_value_unit(d.type) == "°C" for t in fitting for d in t.members):
             # "The blinds to 30 degrees": a unit no named device takes is never read as another value.
-            named = ", ".join(f"{t.description} takes {_unit(t.members[0].type) or 'no value'}" for t in fitting[:3])
+            named = ", ".join(f"{t.description} takes {type_value_unit(t.members[0].type) or 'no value'}"
+                              for t in fitting[:3])
             return f"the value {numbers[0]} is in degrees: {named}"
         ranges = {t.id: r for t in fitting if not t.is_group and (r := t.value_range()) is not None}
         if not ranges or any(low <= n <= high for n in numbers for low, high in ranges.values()):

@@ -123,6 +123,12 @@ def registry_phrases(registry: Registry) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=64)
+def name_sieve(registry: Registry) -> Sieve:
+    """The registry's names and aliases, folded, longest first, to look up in some words."""
+    return Sieve(registry_phrases(registry))
+
+
+@lru_cache(maxsize=64)
 def _names_and_rooms(registry: Registry) -> Sieve:
     """The registry's names (longest first), then its rooms."""
     rooms = sorted({fold(d.room) for d in registry if d.room}, key=len, reverse=True)
@@ -202,7 +208,8 @@ def complaint_actions(registry: Registry, text: str) -> dict[str, tuple[str, ...
     order: the first one answers the complaint when the words name no action.
     """
     # Words inside a device's own name are no complaint: "关掉抽油烟机" names the range hood.
-    lowered = blank_all(fold(text), registry_phrases(registry))
+    lowered = fold(text)
+    lowered = blank_all(lowered, name_sieve(registry).present(lowered))
     found: dict[str, tuple[str, ...]] = {}
     for device_type in device_types():
         for words, actions in type_complaints(device_type):
