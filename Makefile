@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench model system-deps
+.PHONY: run test lint bench mutate model system-deps
 
 run: model
 	$(BIN)/edgebrain run
@@ -19,6 +19,10 @@ lint: $(STAMP)
 
 bench: model
 	$(BIN)/edgebrain bench
+
+# Not in CI: breaks each safety promise of tests/mutations/*.toml in a scratch copy and runs its tests.
+mutate: model system-deps
+	$(BIN)/python tests/mutate.py
 
 model: $(STAMP)
 	$(BIN)/edgebrain model fetch

@@ -95,6 +95,12 @@ class GpioOutput:
 
     def apply(self, command: Command) -> GpioState:
         """Drive the pin for a checked command; CommandError for what this output cannot do."""
+        # The pin is the last word before the hardware: whoever asks (a request, Home Assistant, the
+        # console), an action the type lacks or a level outside its range never reaches it.
+        if command.device != self.device.id:
+            raise CommandError(f"{self.device.id}: a command for {command.device!r} reached this pin")
+        if command.action not in self.device.actions:
+            raise CommandError(f"{self.device.id}: a {self.device.type} cannot {command.action}")
         with self._lock:
             action = command.action
             if action == "toggle":
@@ -103,14 +109,26 @@ class GpioOutput:
                 self._set(self._last_level if action == "on" else 0)
             elif not self.pwm:
                 raise CommandError(f"{self.device.id}: a GPIO {self.kind} can only switch on and off, not {action}")
-            elif action == "set" and command.value is not None:
-                self._set(int(max(0, min(100, float(command.value)))))
+            elif action == "set":
+                self._set(self._settable(command.value))
             elif action in ("increase", "decrease"):
                 current = self.state.level if self.state.on else 0
-                self._set(max(0, min(100, current + (STEP if action == "increase" else -STEP))))
+                self._set(self._stepped(current + (STEP if action == "increase" else -STEP)))
             else:
                 raise CommandError(f"{self.device.id}: nothing to do for {action}")
             return self.state
+
+    def _settable(self, value: float | int | None) -> int:
+        """The level of a set, refused (never clamped) when it is missing or outside the type's range."""
+        low, high = self.device.value_range or (0, 100)
+        if value is None or isinstance(value, bool) or not low <= value <= high:
+            raise CommandError(f"{self.device.id}: set needs a value in {low}-{high}, not {value!r}")
+        return round(value)
+
+    def _stepped(self, level: int) -> int:
+        """A step's level, kept inside the type's range (off stays the way to go below its bottom)."""
+        low, high = self.device.value_range or (0, 100)
+        return max(low, min(high, level))
 
     def _set(self, level: int) -> None:
         if self.pwm:

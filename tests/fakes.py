@@ -68,6 +68,18 @@ class ScriptedBackend:
         return scores
 
 
+class RandomBackend(ScriptedBackend):
+    """A "model" with no preference but chance: seeded random scores, so the grammar alone decides what
+    can be written (fuzzing the engine with every reply the grammar allows, not only "none")."""
+
+    def __init__(self, seed: int = 0, vocab: int = 65536):
+        super().__init__({}, vocab)
+        self.random = np.random.default_rng(seed)
+
+    def logits(self) -> npt.NDArray[np.float32]:
+        return self.random.normal(size=self.vocab).astype(np.float32)
+
+
 class Recorder:
     """An in-memory Publisher (our interface): records what would be published."""
 

@@ -199,3 +199,13 @@ def test_a_request_delivered_again_later_keeps_its_one_job_whatever_its_duration
         assert [[s["id"] for s in r.scheduled] for r in results] == [[jobs[0].id], [jobs[0].id]]
     finally:
         schedule.close()
+
+
+def test_a_clock_time_is_strictly_after_now(berlin):
+    from edgebrain.localtime import next_occurrence
+
+    # Said at 14:00:00 sharp (12:00 UTC in summer): "at 14:00" is tomorrow's, never this very instant.
+    assert next_occurrence("14:00", utc(2026, 6, 1, 12, 0)) == utc(2026, 6, 2, 12, 0)
+    assert next_occurrence("14:00", utc(2026, 6, 1, 11, 59, 59)) == utc(2026, 6, 1, 12, 0)
+    # In the fold, said between the two showings of 02:30: the second one, still to come.
+    assert next_occurrence("02:30", utc(2026, 10, 25, 0, 45)) == utc(2026, 10, 25, 1, 30)

@@ -1,7 +1,8 @@
 """The real model in homes other than the example: the hand-written homes and 50 generated ones.
 
-Each request has its expected commands; a home's registry is loaded as a user would give it. The floors
-are the goals: 95 % overall and 90 % for every class of request.
+Each request has its expected commands; a home's registry is loaded as a user would give it. The
+requests each set may miss are named (as measured by `edgebrain bench`): any other miss fails, and so
+does a named one that starts to pass, so that the list is kept true.
 """
 
 from __future__ import annotations
@@ -14,8 +15,26 @@ from edgebrain.suites import DEFAULT_SUITE, generated_homes, run_homes, suite_ho
 
 pytestmark = pytest.mark.model
 
-OVERALL, PER_CLASS = 0.95, 0.90
 CLASSES = {"basic", "scripts", "partial", "extremes", "verbs", "numbers", "indirect", "refusals"}
+
+
+# The misses measured, by (home, request): 1 of the hand-written homes' requests, 1 of the generated ones'
+# and 11 of the blind set's 470.
+HAND_WRITTEN_MISSES = {("maple_house", "ugh, it's stuffy and hot in bedroom 1")}
+GENERATED_MISSES = {("home-24", "百叶窗全部打开")}
+BLIND_MISSES = {
+    ("brooklyn_apartment", "the bathroom light is still on but the exhaust fan is off, switch the fan on"),
+    ("hangzhou_flat", "吸顶灯开着呢，太亮了，调暗一点"),
+    ("mini_loft", "开大灯，台灯不用开"),
+    ("shared_house", "Anna's desk lamp is on but it's still too dark to study"),
+    ("shared_house", "it's boiling in Raj's room"),
+    ("shared_house", "switch each light in the kitchen off"),
+    ("shared_house", "tidy up the floors in the lounge"),
+    ("willow_lane_house", "Tom's room is boiling"),
+    ("willow_lane_house", "it's freezing in Lily's room"),
+    ("willow_lane_house", "toggle the fairy lights in Lily's room"),
+    ("willow_lane_house", "turn off the fairy lights in Lily's room at half past eight"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +44,14 @@ def backend(model_path: Path):  # type: ignore[no-untyped-def]
     return LlamaBackend.from_path(model_path)
 
 
-def _check(tally) -> None:  # type: ignore[no-untyped-def]
-    report = tally.report()
-    assert set(report["by_category"]) == CLASSES
-    misses = "\n".join(f"{f.get('home')}: {f['text']!r} want {f['want']} got {f['got']}" for f in tally.failures)
-    assert report["accuracy"] >= OVERALL, misses
-    assert min(report["by_category"].values()) >= PER_CLASS, (report["by_category"], misses)
+def _check(tally, known: set[tuple[str, str]], classes: set[str] = CLASSES) -> None:  # type: ignore[no-untyped-def]
+    """Exactly the named (home, request) pairs missed, and every class of request present."""
+    assert set(tally.report()["by_category"]) == classes
+    missed = {(f["home"], f["text"]) for f in tally.failures}
+    details = "\n".join(f"{f['home']}: {f['text']!r} want {f['want']} got {f['got']}" for f in tally.failures
+                        if (f["home"], f["text"]) not in known)
+    assert missed - known == set(), details
+    assert known - missed == set(), "these now pass: take them off the list"
 
 
 def test_hand_written_homes(backend):
@@ -38,14 +59,14 @@ def test_hand_written_homes(backend):
     assert len(homes) >= 5 and sum(len(h.cases) for h in homes) >= 300
     assert all(h.registry is not None for h in homes), [h.error for h in homes]
     tally, figures = run_homes(homes, backend)
-    _check(tally)
+    _check(tally, HAND_WRITTEN_MISSES)
     assert figures["prompts_prepared"] <= 1  # one prompt for every home
 
 
 def test_fifty_generated_homes(backend):
     tally, figures = run_homes(generated_homes(50, seed=0), backend)
     assert figures["homes"] == 50
-    _check(tally)
+    _check(tally, GENERATED_MISSES)
 
 
 BLIND = DEFAULT_SUITE.parent / "blind"
@@ -68,9 +89,4 @@ def test_blind_homes_and_one_action_per_device_and_moment(backend):
             moments = [(c.device, c.time) for c in result.commands]
             assert len(moments) == len(set(moments)), (case.text, result.commands)
             tally.add(case, command_keys(result.commands), result.elapsed_ms, result.evaluated_tokens, home.name)
-    report = tally.report()
-    assert set(report["by_category"]) == BLIND_CLASSES
-    misses = "\n".join(f"{f['home']}: {f['text']!r} got {f['got']}" for f in tally.failures)
-    # Measured 97.7 % (459 of 470, docs/understanding.md): these floors catch a regression of a few requests.
-    assert report["accuracy"] >= 0.97, misses
-    assert min(report["by_category"].values()) >= PER_CLASS, (report["by_category"], misses)
+    _check(tally, BLIND_MISSES, BLIND_CLASSES)  # 459 of 470 (docs/understanding.md)

@@ -1,6 +1,6 @@
 """The web console in a real headless browser (Debian's chromium and chromedriver, with Selenium), over
-a real broker, with gpiozero's MockFactory pins: requests, timed commands, live GPIO states, sign-in
-and CSRF."""
+a real broker, with gpiozero's MockFactory pins: requests, timed commands, live GPIO states, sign-in,
+sign-out and CSRF."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from edgebrain.service import Service
 from edgebrain.understand.engine import Understander
-from tests.broker import free_port, service_settings
+from tests.broker import free_port, service_settings, until
 from tests.fakes import ScriptedBackend
 
 PASSWORD = "correct horse"
@@ -143,9 +143,24 @@ def test_an_action_without_the_csrf_token_is_refused(browser, console, watcher):
             return exc.code
 
     assert act(None) == 403 and act("forged") == 403
-    assert watcher.on("home/kitchen/light/set") == []
     assert act(state["csrf"]) == 200
     assert watcher.wait_for("home/kitchen/light/set")[0].payload == b'{"state":"ON"}'
+    # Every message sent before the flush marker has arrived: the refused actions sent nothing.
+    watcher.flush()
+    assert [s.payload for s in watcher.on("home/kitchen/light/set")] == [b'{"state":"ON"}']
+
+
+def test_the_sign_out_button_ends_the_session(browser, console):
+    url, _ = console
+    sign_in(browser, url)
+    button = WebDriverWait(browser, 10).until(seen.element_to_be_clickable((By.ID, "sign-out")))
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+    assert urllib.request.urlopen(urllib.request.Request(url + "/api/state", headers={"Cookie": cookie})).status == 200
+    button.click()
+    WebDriverWait(browser, 10).until(seen.presence_of_element_located((By.ID, "password")))
+    assert browser.current_url.endswith("/login")
+    assert refused_with(urllib.request.Request(url + "/api/state", headers={"Cookie": cookie})) == 401
+    assert browser.get_cookies() == []
 
 
 def test_a_console_open_to_the_network_needs_a_password(tmp_path, registry):
@@ -228,7 +243,5 @@ def test_a_page_that_goes_away_stops_its_live_updates(local_console):
     assert events.readline() == b"event: state\n"
     assert service.web is not None and service.web.streams == 1
     events.close()
-    deadline = time.monotonic() + 5
-    while service.web.streams and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert service.web.streams == 0
+    web = service.web
+    until(lambda: web.streams == 0, 5, lambda: f"the stream to end ({web.streams} still open)")

@@ -33,6 +33,7 @@ MAX_STREAMS = 16
 _OPEN_PATHS = ("/login", "/static/")
 _LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
 _PROXIED = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+_READS = ("GET", "HEAD", "OPTIONS")
 
 
 def _static(name: str) -> str:
@@ -58,6 +59,11 @@ class WebConsole:
         self._closing: asyncio.Event | None = None  # ends the event streams, which never end by themselves
         self._failures = asyncio.Lock()
         self._streams = 0
+
+    @property
+    def app(self) -> web.Application | None:
+        """The application served (its routes), once started."""
+        return self._runner.app if self._runner is not None else None
 
     @property
     def streams(self) -> int:
@@ -113,7 +119,8 @@ class WebConsole:
             if request.path.startswith("/api/"):
                 raise web.HTTPUnauthorized(text="sign in first")
             raise web.HTTPSeeOther("/login")
-        if request.method == "POST" and not self.sessions.allows(session, request.headers.get(CSRF_HEADER)):
+        # Every method that may act, not just POST: a route added later with another one is covered too.
+        if request.method not in _READS and not self.sessions.allows(session, request.headers.get(CSRF_HEADER)):
             raise web.HTTPForbidden(text="missing or wrong CSRF token")
         request["session"] = session
         response = await handler(request)
