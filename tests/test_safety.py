@@ -9,7 +9,6 @@ single missed check never reaches a pin. Each test here fails when one of those 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -125,14 +124,6 @@ def test_the_gpio_bank_sets_the_ends_of_a_range_and_steps_inside_it(bank):
 
 # -- Home Assistant's commands for GPIO devices --------------------------------------------------------
 
-def _wait(predicate, what: str, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not (found := predicate()):
-        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
-        time.sleep(0.02)
-    return found
-
-
 def _service(tmp_path: Path, broker) -> Service:  # type: ignore[no-untyped-def]
     """A service on the test broker whose GPIO devices are on gpiozero's mock pins (conftest.py)."""
     service = Service(service_settings(tmp_path / "state", broker.port), HOME, Understander(HOME, ScriptedBackend({})))
@@ -159,9 +150,11 @@ def test_home_assistant_commands_are_checked_like_any_other(tmp_path: Path, brok
         error = json.loads(watcher.wait_for("eb/error")[0].payload)
         assert error["code"] == "rejected" and error["message"].startswith(message), error
         assert pin.states == before
+        states = len(watcher.on(f"eb/{device}/state"))  # the initial OFF, by now: the error came after it
         watcher.publish(f"eb/{device}/set", "ON")
-        on = _wait(lambda: [s for s in watcher.on(f"eb/{device}/state") if b'"ON"' in s.payload], "ON state")
-        assert on[0].qos == 1 and on[0].retain
+        last = watcher.wait_for(f"eb/{device}/state", states + 1)[-1]
+        assert (last.topic, json.loads(last.payload)["state"], last.qos, last.retain) == (
+            f"eb/{device}/state", "ON", 1, True)
         assert pin.state > 0
     finally:
         service.close()
