@@ -8,7 +8,7 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -28,6 +28,23 @@ def _now(value: str) -> str:
     if not _HHMM.match(value):
         raise argparse.ArgumentTypeError(f"--now must be HH:MM (24-hour), not {value!r}")
     return value
+
+
+def _listen_ms(key: str) -> Callable[[str], int]:
+    """An argparse type for ``listen.<key>``: whole milliseconds within the configuration's own bounds."""
+    from .schemas import load_schema
+
+    node = load_schema("config")["properties"]["listen"]["properties"][key]
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = -1
+        if not node["minimum"] <= number <= node["maximum"]:  # 0 ms of silence would end every utterance
+            raise argparse.ArgumentTypeError(f"must be {node['minimum']}-{node['maximum']} ms, not {value!r}")
+        return number
+    return parse
 
 
 def _add_understand_args(parser: argparse.ArgumentParser, clock: bool = True) -> None:
@@ -317,9 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--list-devices", action="store_true", help="list audio input devices")
     listen.add_argument("--vosk-model", metavar="PATH|NAME", help="Vosk model folder, or en (default), zh, ko")
     listen.add_argument("--phrases", action="store_true", help="bias recognition to the registry's words")
-    listen.add_argument("--silence-ms", type=int, default=default("listen", "silence_ms"),
+    listen.add_argument("--silence-ms", type=_listen_ms("silence_ms"), default=default("listen", "silence_ms"),
                         help="silence that ends an utterance (default: %(default)s)")
-    listen.add_argument("--stable-ms", type=int, default=default("listen", "stable_ms"),
+    listen.add_argument("--stable-ms", type=_listen_ms("stable_ms"), default=default("listen", "stable_ms"),
                         help="a whole request unchanged this long is printed before the silence, marked "
                              "ended_by stable (0: off; default: %(default)s)")
     listen.set_defaults(func=cmd_listen)

@@ -17,6 +17,11 @@ class BadEvent(ValueError):
     """Not a Wyoming event, or one over the limits; the connection cannot go on after it."""
 
 
+class BadData(BadEvent):
+    """A whole event, read to its end, whose data is not a JSON object: refused, and the connection can
+    go on with the next event."""
+
+
 def _length(header: dict[str, object], key: str, limit: int) -> int:
     value = header.get(key) or 0
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -40,9 +45,6 @@ async def read_event(reader: asyncio.StreamReader, max_payload: int = MAX_PAYLOA
         raise BadEvent(f"the header is not JSON: {exc}") from exc
     if not isinstance(header, dict) or not isinstance(header.get("type"), str):
         raise BadEvent('the header must be a JSON object with a "type"')
-    data = header.get("data") or {}
-    if not isinstance(data, dict):
-        raise BadEvent('"data" must be a JSON object')
     data_length = _length(header, "data_length", MAX_DATA_BYTES)
     payload_length = _length(header, "payload_length", max_payload)
     try:
@@ -50,10 +52,15 @@ async def read_event(reader: asyncio.StreamReader, max_payload: int = MAX_PAYLOA
         payload = await reader.readexactly(payload_length) if payload_length else None
     except asyncio.IncompleteReadError:
         return None  # the client went away in the middle of an event
+    # The event was read to its end, so a refusal from here on leaves the stream at the next event.
+    data = header.get("data")
+    data = {} if data is None else data  # JSON null: no data
+    if not isinstance(data, dict):
+        raise BadData('"data" must be a JSON object')
     try:
         extra = json.loads(raw)
     except ValueError as exc:  # also a UnicodeDecodeError
-        raise BadEvent(f"the event data is not JSON: {exc}") from exc
+        raise BadData(f"the event data is not JSON: {exc}") from exc
     if not isinstance(extra, dict):
-        raise BadEvent("the event data must be a JSON object")
+        raise BadData("the event data must be a JSON object")
     return Event(type=header["type"], data={**data, **extra}, payload=payload)

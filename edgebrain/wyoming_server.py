@@ -30,7 +30,7 @@ from .config import WyomingSettings
 from .errors import InputError
 from .listen.transcriber import Stream, Transcriber
 from .messages import Request
-from .wyoming_events import BadEvent, read_event
+from .wyoming_events import BadData, BadEvent, read_event
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,15 @@ class Connection(AsyncEventHandler):
     async def run(self) -> None:
         """Serve until the client leaves or sends something that is not an event."""
         try:
-            while (event := await read_event(self.reader)) is not None:
+            while True:
+                try:
+                    event = await read_event(self.reader)
+                except BadData as exc:  # read to its end: the next event can still be served
+                    log.warning("wyoming client sent bad event data: %s", exc)
+                    await self.send(Error(text=str(exc), code="bad-event").event())
+                    continue
+                if event is None:
+                    break
                 try:
                     await self.handle_event(event)
                 except Exception as exc:  # one bad event never ends the service
@@ -79,6 +87,9 @@ class Connection(AsyncEventHandler):
             await self.send(Error(text=str(exc), code="bad-event").event())
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except Exception as exc:  # a reader that breaks still answers, rather than dropping the client unheard
+            log.exception("reading a wyoming event failed")
+            await self.send(Error(text=f"reading the event failed: {exc}", code="internal").event())
         finally:
             self.writer.close()
 
@@ -98,7 +109,11 @@ class Connection(AsyncEventHandler):
         if Describe.is_type(event.type):
             await self.send(self.server.info.event())
         elif Transcript.is_type(event.type):
-            await self.send(await self.server.understand(Transcript.from_event(event).text))
+            text = event.data.get("text")
+            if not isinstance(text, str):  # a client's mistake, not ours: no "internal" error for it
+                await self.send(Error(text='transcript needs "text", a string', code="bad-event").event())
+            else:
+                await self.send(await self.server.understand(text))
         elif Transcribe.is_type(event.type):
             if self.server.transcriber is None:
                 await self.send(Error(text="speech to text is off here", code="no-asr").event())

@@ -135,6 +135,35 @@ def test_bench_reports_accuracy_latency_and_memory(cli_env, tmp_path):
     assert report["fast"]["latency_ms"]["p50"] > 0 and report["peak_rss_mb"] > 100
 
 
+def test_bench_suite_and_generated_home_flags_reach_the_bench(cli_env, tmp_path):
+    from tests.homes import generate_homes
+
+    flags = ["--set", "--json", "--show-failures", "--fast-only", "--without", "--limit", "--suite", "--homes",
+             "--seed", "--size"]
+    shown = run(["bench", "--help"], cli_env)
+    assert shown.returncode == 0 and all(flag in shown.stdout.decode() for flag in flags)
+    home = tmp_path / "suite" / "hall"
+    home.mkdir(parents=True)
+    (home / "devices.yaml").write_text(
+        "devices:\n  - {id: hall_light, type: light, name: Hall light, room: hallway, mqtt: {topic: home/hall}}\n")
+    (home / "cases.jsonl").write_text(json.dumps({"text": "turn off the hall light", "now": "15:00",
+                                                  "category": "direct-en",
+                                                  "commands": [{"device": "hall_light", "action": "off"}]}) + "\n")
+    result = run(["bench", "--suite", str(tmp_path / "suite"), "--homes", "1", "--seed", "7", "--size", "2",
+                  "--json", "-"], cli_env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout[result.stdout.index(b"\n{") + 1:])
+    suite, generated = report["suite"], report["generated"]
+    assert suite["homes"] == 1 and [row["text"] for row in suite["slowest"]] == ["turn off the hall light"]
+    # The generated home is the one of seed 7 with 2 devices: its requests are that home's, and no other's.
+    cases = {c.text for c in generate_homes(1, 7, size=2)[0].cases}
+    others = {c.text for seed, size in ((0, 2), (7, 0), (8, 2)) for c in generate_homes(1, seed, size=size)[0].cases}
+    slowest = {row["text"] for row in generated["slowest"]}
+    assert generated["homes"] == 1 and len(slowest) == 5 and slowest <= cases and not slowest & others
+    assert f"generated (seed 7, 2 devices each): 1 homes, accuracy {generated['accuracy']:.1%} of {len(cases)}," \
+        in result.stdout.decode()
+
+
 def test_help_names_every_command_and_version_comes_from_the_package():
     from importlib.metadata import version
 

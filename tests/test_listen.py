@@ -144,13 +144,53 @@ def test_listen_cli_prints_one_json_line_per_utterance(cli_env, speech):
     assert set(timings) == {"speech_end_to_text", "understand"} and all(v >= 0 for v in timings.values())
 
 
+def test_listen_cli_flags_reach_the_recognizer(cli_env, tmp_path):
+    """--stable-ms, --silence-ms and --phrases each change what is heard, and how the utterance ends."""
+    registry = tmp_path / "home"
+    registry.mkdir()
+    (registry / "devices.yaml").write_text(  # the Korean model hears espeak-ng's greeting reliably
+        "devices:\n  - {id: hall_light, type: light, name: Hall light, room: hallway, aliases: [안녕하세요],\n"
+        "     mqtt: {topic: home/hall/light/set}}\n", encoding="utf-8")
+    spoken, wav = tmp_path / "spoken.wav", tmp_path / "off.wav"
+    subprocess.run(["espeak-ng", "-v", "ko", "-s", "180", "-w", str(spoken), "안녕하세요 꺼"], check=True)
+    subprocess.run(["sox", str(spoken), str(wav), "pad", "0.3", "2.0"], check=True)  # quiet before and after
+
+    def listen(*flags: str) -> list[tuple[str, str]]:
+        done = subprocess.run([sys.executable, "-m", "edgebrain", "listen", "--wav", str(wav), "--vosk-model", "ko",
+                               "--devices", str(registry), "--now", "15:00", *flags], env=cli_env,
+                              capture_output=True, timeout=300, check=True)
+        lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
+        return [(line["text"], line["ended_by"]) for line in lines]
+
+    # The defaults (stable 300 ms, silence 800 ms): the whole request is handed on early, once.
+    assert listen("--phrases") == [("안녕하세요 꺼", "stable")]
+    # No early action: the same words wait for Vosk's endpoint...
+    assert listen("--phrases", "--stable-ms", "0") == [("안녕하세요 꺼", "endpoint")]
+    # ...unless a shorter silence ends the utterance first.
+    assert listen("--phrases", "--stable-ms", "0", "--silence-ms", "200") == [("안녕하세요 꺼", "silence")]
+    # Without the registry's words the model mishears espeak-ng's Korean.
+    unbiased = listen("--stable-ms", "0")
+    assert len(unbiased) == 1 and unbiased[0][0] != "안녕하세요 꺼"
+
+
+@pytest.mark.parametrize(("flag", "value", "bounds"), [
+    ("--silence-ms", "0", "200-5000"), ("--silence-ms", "-800", "200-5000"), ("--silence-ms", "9000", "200-5000"),
+    ("--stable-ms", "-1", "0-5000"), ("--stable-ms", "soon", "0-5000"),
+])
+def test_listen_cli_refuses_times_the_configuration_would_refuse(flag, value, bounds):
+    done = subprocess.run([sys.executable, "-m", "edgebrain", "listen", "--wav", "x.wav", f"{flag}={value}"],
+                          capture_output=True, timeout=60, check=False)
+    assert done.returncode == 2 and done.stdout == b""
+    assert f"argument {flag}: must be {bounds} ms, not {value!r}" in done.stderr.decode()
+
+
 def test_microphone_commands_are_understood_by_the_model_and_reach_the_device(tmp_path, broker, watcher,
                                                                             vosk_model, model_path):
     from edgebrain.listen.speech import Microphone
     from edgebrain.registry import Device, Registry
     from edgebrain.service import Service
     from edgebrain.understand.loader import load_understander
-    from tests.broker import service_settings
+    from tests.broker import service_settings, until
 
     # The Korean model hears espeak-ng's Korean greeting reliably, so the greeting names the light here.
     topic = "home/hall/light/set"
@@ -181,9 +221,7 @@ def test_microphone_commands_are_understood_by_the_model_and_reach_the_device(tm
             {"device": "hall_light", "action": "off"}] * 2
         assert watcher.on("eb/partial") and all(s.qos == 0 for s in watcher.on("eb/partial"))
         watcher.publish("eb/listen", "stop")
-        deadline = time.monotonic() + 10
-        while service.speech.open and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not service.speech.open and len(opened) == 1
+        until(lambda: not service.speech.open, 10, lambda: "the microphone to close on stop")
+        assert len(opened) == 1
     finally:
         service.stop()

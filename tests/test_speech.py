@@ -24,7 +24,7 @@ from edgebrain.registry import Device, Registry
 from edgebrain.service import Service
 from edgebrain.understand.complete import reads_complete
 from edgebrain.understand.engine import Understander
-from tests.broker import service_settings
+from tests.broker import service_settings, until
 from tests.fakes import ScriptedBackend
 
 TOPIC = "home/hall/light/set"
@@ -79,22 +79,23 @@ def listener(model, stable_ms=300):
     return Listener(model, WORDS, 800, stable_ms, partial(reads_complete, HOME))
 
 
-def hear(tmp_path, broker, microphone, replies=None):
-    """Run the service until the room has said everything; the transcripts, results and commands."""
+def hear(tmp_path, broker, watcher, microphone, replies=None):
+    """Run the service until the room has said everything and every request is answered; when it
+    returns, the watcher has all the service published."""
     settings = service_settings(tmp_path, broker.port, client_id=f"eb-speech-{time.monotonic_ns()}")
     service = Service(settings, HOME, Understander(HOME, ScriptedBackend(replies or {})), microphone=microphone)
     service.start()
     try:
         assert service.mqtt is not None and service.mqtt.wait_connected(10)
         service.speech.start()
-        deadline = time.monotonic() + 120
-        while service.speech.open and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not service.speech.open
+        until(lambda: not service.speech.open, 120, lambda: "the room to finish speaking")
         service.drain()
-        time.sleep(0.5)
     finally:
         service.close()
+    # The service says "offline" last, on its one connection to the broker: once that is in, so is
+    # everything it published before.
+    until(lambda: [s.payload for s in watcher.on("eb/status")][-1:] == [b"offline"], 30,
+          lambda: f"offline on eb/status, got {[s.payload for s in watcher.on('eb/status')]}")
 
 
 def payloads(watcher, topic):
@@ -103,7 +104,7 @@ def payloads(watcher, topic):
 
 def test_a_whole_request_is_acted_on_before_the_silence_and_only_once(tmp_path, broker, watcher, model, said):
     room = Room(said("안녕하세요 꺼"), 2.0)
-    hear(tmp_path, broker, Microphone(listener(model), lambda: room, False))
+    hear(tmp_path, broker, watcher, Microphone(listener(model), lambda: room, False))
     transcripts = payloads(watcher, "eb/transcript")
     assert [(t["text"], t["ended_by"]) for t in transcripts] == [("안녕하세요 꺼", "stable")]
     assert payloads(watcher, TOPIC) == [OFF]
@@ -113,7 +114,7 @@ def test_a_whole_request_is_acted_on_before_the_silence_and_only_once(tmp_path, 
 
 def test_part_of_a_request_waits_for_the_end_of_the_utterance(tmp_path, broker, watcher, model, said):
     room = Room(said("안녕하세요", 130), 2.0)
-    hear(tmp_path, broker, Microphone(listener(model), lambda: room, False))
+    hear(tmp_path, broker, watcher, Microphone(listener(model), lambda: room, False))
     transcripts = payloads(watcher, "eb/transcript")
     assert [t["text"] for t in transcripts] == ["안녕하세요"] and transcripts[0]["ended_by"] in ("endpoint", "silence")
     # A device named alone is the model's choice, made once, on the whole utterance.
@@ -123,7 +124,7 @@ def test_part_of_a_request_waits_for_the_end_of_the_utterance(tmp_path, broker, 
 def test_early_action_off_acts_once_at_the_end(tmp_path, broker, watcher, model, said):
     room = Room(said("안녕하세요 꺼"), 2.0)
     early_off = Listener(model, WORDS, 800)  # no stable_ms: the silence decides
-    hear(tmp_path, broker, Microphone(early_off, lambda: room, False))
+    hear(tmp_path, broker, watcher, Microphone(early_off, lambda: room, False))
     assert [t["ended_by"] for t in payloads(watcher, "eb/transcript")] in (["endpoint"], ["silence"])
     assert payloads(watcher, TOPIC) == [OFF]
 
@@ -132,7 +133,7 @@ def test_the_wake_phrase_opens_the_microphone_for_one_request(tmp_path, broker, 
     request = said("안녕하세요 꺼")
     room = Room(request, 2.0, said("감사합니다", 130), 1.5, request, 2.0, request, 2.0)
     wake = WakeWord(model, ["감사합니다"], WORDS)
-    hear(tmp_path, broker, Microphone(listener(model), lambda: room, False, wake, 8.0))
+    hear(tmp_path, broker, watcher, Microphone(listener(model), lambda: room, False, wake, 8.0))
     assert payloads(watcher, TOPIC) == [OFF]  # the request before the wake phrase and the one
     assert len(payloads(watcher, "eb/transcript")) == 1    # after its one request move nothing
     assert payloads(watcher, "eb/listening") == ["OFF", "ON", "OFF"]
@@ -159,7 +160,7 @@ def test_push_to_talk_and_the_listening_light(tmp_path, broker, watcher, model, 
 
     room = Room(request, 2.0, request, 2.0, 1.0, before_each=press_before_the_second)
     try:
-        hear(tmp_path, broker, Microphone(listener(model), lambda: room, False, button, 8.0, light))
+        hear(tmp_path, broker, watcher, Microphone(listener(model), lambda: room, False, button, 8.0, light))
     finally:
         button.close()
     assert payloads(watcher, TOPIC) == [OFF]
@@ -202,7 +203,7 @@ def test_a_held_button_ends_the_request_when_let_go(tmp_path, broker, watcher, m
 
     room = Room(said("안녕하세요 꺼"), 2.0, said("안녕하세요 꺼"), 0.2, 2.0, before_each=hold_for_the_second)
     try:
-        hear(tmp_path, broker, Microphone(Listener(model, WORDS, 800), lambda: room, False, button, 8.0))
+        hear(tmp_path, broker, watcher, Microphone(Listener(model, WORDS, 800), lambda: room, False, button, 8.0))
     finally:
         button.close()
     assert [t["ended_by"] for t in payloads(watcher, "eb/transcript")] == ["end"]
