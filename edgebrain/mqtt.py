@@ -272,6 +272,8 @@ class MqttClient:
                 log.warning("the broker does not speak MQTT 5; falling back to 3.1.1")
                 self._v5 = False
                 client._protocol = paho.MQTTv311  # the next automatic reconnect uses 3.1.1
+                # paho sets no clean-session flag on an MQTT 5 client, and its 3.1.1 reconnect reads one.
+                client._clean_session = self.settings.session_expiry_s == 0
             else:
                 self.trouble.connack(reason)
             return

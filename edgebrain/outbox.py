@@ -185,7 +185,7 @@ class Outbox:
         return item.expires and now - item.created > self.limit_s
 
     def _expire(self, item: Outgoing) -> None:
-        why = f"the broker was away for more than {self.limit_s:.0f} s"
+        why = f"the broker was away for more than {self.limit_s:g} s"  # 0.5 s is not "0 s"
         log.error("dropped a message for %s: %s", item.topic, why)
         item.sent.done(why)
         if self.on_expired is not None:

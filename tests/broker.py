@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -79,6 +79,7 @@ class Seen:
     payload: bytes
     qos: int
     retain: bool
+    at: float = field(default=0.0, compare=False)  # time.monotonic() when the watcher got it
 
     @property
     def text(self) -> str:
@@ -121,7 +122,7 @@ class Watcher:
 
     def _on_message(self, client, userdata, message) -> None:
         with self._cond:
-            self.seen.append(Seen(message.topic, message.payload, message.qos, bool(message.retain)))
+            self.seen.append(Seen(message.topic, message.payload, message.qos, bool(message.retain), time.monotonic()))
             self._cond.notify_all()
 
     def wait_for(self, topic: str, count: int = 1, timeout: float = 30) -> list[Seen]:

@@ -35,6 +35,7 @@ from edgebrain.schedule import Schedule
 from edgebrain.scheduler import Scheduler
 from edgebrain.service import Service
 from edgebrain.understand.engine import Understander
+from tests.broker import until
 from tests.fakes import Recorder, ScriptedBackend
 
 
@@ -138,9 +139,7 @@ def test_scheduler_reports_missed_jobs_fires_due_ones_and_later_ones_on_time(par
         assert recorder.on("home/bedroom/ac/set") == ['{"device":"bedroom_ac","action":"off"}']
         clock[0] = later.due + 1
         schedule.changed.set()
-        deadline = time.monotonic() + 5
-        while len(recorder.on("home/bedroom/ac/set")) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        until(lambda: len(recorder.on("home/bedroom/ac/set")) >= 2, 10, lambda: "the later job to fire")
         assert recorder.on("home/bedroom/ac/set")[1:] == ['{"device":"bedroom_ac","action":"on"}']
         assert scheduler.healthy(5.0)
     finally:
@@ -172,10 +171,14 @@ def test_outbox_checks_a_few_times_a_second_even_with_no_limit():
             raise RuntimeError("a report that fails")  # the checks go on regardless
 
     outbox = Counting(0.0)
+    started = time.monotonic()
     outbox.start()
-    time.sleep(0.5)
-    outbox.stop()
-    assert 3 <= Counting.checks <= 12
+    try:
+        until(lambda: Counting.checks >= 3, 10, lambda: f"three checks; got {Counting.checks}")
+    finally:
+        outbox.stop()
+    # Never a busy loop: each check waits at least 0.05 s after the one before (a slow machine only waits longer).
+    assert Counting.checks <= (time.monotonic() - started) / 0.05 + 1
 
 
 def test_the_terminal_prompts_and_prints_each_answer_before_the_next_line(tmp_path, registry):

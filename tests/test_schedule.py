@@ -66,3 +66,35 @@ def test_cancel(tmp_path):
         schedule.cancel(99)
     with pytest.raises(CommandError, match="only a command with a time"):
         schedule.add(Command("kitchen_light", "off"))
+
+
+def test_two_connections_claiming_at_once_take_each_job_exactly_once(tmp_path):
+    # Two handles on one schedule (a daemon, and another process on the same state folder) claim at the same
+    # time: each due job goes to exactly one of them, and neither fails.
+    import threading
+
+    path = tmp_path / "schedule.db"
+    first, second = Schedule(path), Schedule(path)
+    jobs = [first.add(Command("kitchen_light", "on", None, "20:00"), at("15:00"), f"r{n}") for n in range(30)]
+    claimed: dict[str, list[int]] = {"first": [], "second": []}
+    failures: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def claim(name: str, schedule: Schedule) -> None:
+        start.wait()
+        try:
+            while taken := schedule.claim_due(at("20:00"), limit=1):
+                claimed[name] += [j.id for j in taken]
+        except BaseException as exc:  # the test fails below, naming it
+            failures.append(exc)
+
+    threads = [threading.Thread(target=claim, args=(n, s)) for n, s in (("first", first), ("second", second))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    assert sorted(claimed["first"] + claimed["second"]) == [j.id for j in jobs]  # each once, none left out
+    assert {j.status for j in first.jobs(include_done=True)} == {CLAIMED}
+    first.close()
+    second.close()

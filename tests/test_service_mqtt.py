@@ -201,18 +201,27 @@ def test_two_daemons_with_one_client_id_say_so_once_each_and_do_not_fight(tmp_pa
     first = make_service(tmp_path / "a", broker, without_gpio, client_id="twin", reconnect_max_s=2)
     second = make_service(tmp_path / "b", broker, without_gpio, client_id="twin", reconnect_max_s=2)
     try:
-        time.sleep(15)
-        errors = [json.loads(s.payload) for s in watcher.on("eb/error")]
-        assert [e["code"] for e in errors] == ["session_taken_over"] * 2  # one each, however often it happens
+        errors = [json.loads(s.payload) for s in watcher.wait_for("eb/error", 2, timeout=60)]
+        assert [e["code"] for e in errors] == ["session_taken_over"] * 2
         assert all("'twin'" in e["message"] and "two daemons share one client id" in e["message"] for e in errors)
-        births = [s for s in watcher.on("eb/status") if s.payload == b"online"]
-        assert len(births) <= 8  # 2, 4, 8 s apart: not the hundreds a fight makes
+        # Each throws the other off again and again, waiting longer each time: 2, 2, 4, 4, 8 s after the
+        # first few 1-s reconnects, so the ninth birth comes at least 22 s after the first (later on a slow
+        # machine, never sooner). Fighting (a reconnect a second) makes nine in about 8 s.
+        until(lambda: len(births(watcher)) >= 9, 120, lambda: f"nine births; got {len(births(watcher))}")
+        assert births(watcher)[8].at - births(watcher)[0].at >= 15
+        watcher.flush()
+        assert len(watcher.on("eb/error")) == 2  # said once each, though thrown off several times since
         from edgebrain.identity import taken_over
 
         assert all(taken_over(tmp_path / n / "state", "twin") for n in "ab")  # for edgebrain doctor
     finally:
         first.close()
         second.close()
+
+
+def births(watcher: Watcher) -> list[Seen]:
+    """The daemons' births (``online``), in the order they came."""
+    return [s for s in watcher.on("eb/status") if s.payload == b"online"]
 
 
 def test_two_installations_on_one_host_name_keep_their_own_sessions(tmp_path, broker, registry, watcher):
@@ -224,9 +233,14 @@ def test_two_installations_on_one_host_name_keep_their_own_sessions(tmp_path, br
     assert ids[0] != ids[1]
     services = [make_service(tmp_path / n, broker, without_gpio, client_id=i) for n, i in zip("ab", ids, strict=True)]
     try:
-        time.sleep(5)
+        # Each has a session of its own, so each gets the request and answers it (one shared session would
+        # get it once).
+        watcher.publish("eb/text", json.dumps({"text": "is the kitchen light on?", "id": "both"}))
+        assert [json.loads(s.payload)["id"] for s in watcher.wait_for("eb/result", 2)] == ["both", "both"]
+        watcher.flush()
+        assert sorted(s.handled for s in services) == [1, 1]
         assert watcher.on("eb/error") == []
-        assert len([s for s in watcher.on("eb/status") if s.payload == b"online"]) == 2
+        assert len(births(watcher)) == 2
     finally:
         for service in services:
             service.close()
