@@ -16,6 +16,7 @@ test: model system-deps
 lint: $(STAMP)
 	$(BIN)/ruff check edgebrain tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: model
 	$(BIN)/edgebrain bench

@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from edgebrain.bench import DEFAULT_SET, load_cases, percentile  # noqa: E402
-from edgebrain.registry import load_registry  # noqa: E402
+from edgebrain.devices.registry import load_registry  # noqa: E402
+from edgebrain.evaluation.bench import DEFAULT_SET, load_cases, percentile  # noqa: E402
 from tests.broker import Broker, Watcher, daemon_env, free_port, start_daemon  # noqa: E402
 
 

@@ -23,11 +23,11 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as seen  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+from edgebrain.app.service import Service  # noqa: E402
+from edgebrain.devices.registry import load_registry  # noqa: E402
 from edgebrain.listen.recognizer import load_model  # noqa: E402
 from edgebrain.listen.transcriber import Transcriber  # noqa: E402
 from edgebrain.listen.voskmodel import resolve_vosk  # noqa: E402
-from edgebrain.registry import load_registry  # noqa: E402
-from edgebrain.service import Service  # noqa: E402
 from edgebrain.understand.loader import load_understander  # noqa: E402
 from tests.broker import Broker, free_port, service_settings  # noqa: E402
 

@@ -33,15 +33,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from edgebrain.config import default  # noqa: E402
+from edgebrain.app.service import Service  # noqa: E402
+from edgebrain.base.config import default  # noqa: E402
+from edgebrain.devices.registry import Device, Registry  # noqa: E402
 from edgebrain.listen.audio import RATE, Block, PcmSource, read_wav  # noqa: E402
 from edgebrain.listen.recognizer import STABLE, Heard, Listener, load_model  # noqa: E402
 from edgebrain.listen.speech import Microphone  # noqa: E402
 from edgebrain.listen.voskmodel import resolve_vosk  # noqa: E402
-from edgebrain.registry import Device, Registry  # noqa: E402
-from edgebrain.service import Service  # noqa: E402
-from edgebrain.understand.complete import reads_complete  # noqa: E402
 from edgebrain.understand.loader import load_understander  # noqa: E402
+from edgebrain.understand.words.complete import reads_complete  # noqa: E402
 from tests.broker import Broker, Watcher, service_settings  # noqa: E402
 
 TOPIC = "home/hall/light/set"

@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from edgebrain.suites import DEFAULT_SUITE, generated_homes, load_backend, suite_homes
+from edgebrain.evaluation.suites import DEFAULT_SUITE, generated_homes, load_backend, suite_homes
+from edgebrain.models.llama import DEFAULT_THREADS
 from edgebrain.understand.engine import Understander
-from edgebrain.understand.llama import DEFAULT_THREADS
-from edgebrain.understand.reading import Techniques
+from edgebrain.understand.words.reading import Techniques
 
 # Verbs no word list of the schema names: the model decides.
 STARTS = ("activate the {}", "get the {} working", "wake the {}", "engage the {}", "launch the {}",

@@ -24,14 +24,14 @@ from wyoming.asr import Transcript  # noqa: E402
 from wyoming.audio import AudioChunk, AudioStart, AudioStop  # noqa: E402
 from wyoming.client import AsyncTcpClient  # noqa: E402
 
-from edgebrain.bench import DEFAULT_SET, load_cases, percentile  # noqa: E402
-from edgebrain.config import load_settings  # noqa: E402
+from edgebrain.app.service import Service  # noqa: E402
+from edgebrain.base.config import load_settings  # noqa: E402
+from edgebrain.devices.registry import load_registry  # noqa: E402
+from edgebrain.evaluation.bench import DEFAULT_SET, load_cases, percentile  # noqa: E402
 from edgebrain.listen.audio import read_wav  # noqa: E402
 from edgebrain.listen.recognizer import load_model  # noqa: E402
 from edgebrain.listen.transcriber import Transcriber  # noqa: E402
 from edgebrain.listen.voskmodel import resolve_vosk  # noqa: E402
-from edgebrain.registry import load_registry  # noqa: E402
-from edgebrain.service import Service  # noqa: E402
 from edgebrain.understand.loader import load_understander  # noqa: E402
 from tests.broker import free_port  # noqa: E402
 

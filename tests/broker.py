@@ -20,7 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 if TYPE_CHECKING:
-    from edgebrain.config import Settings
+    from edgebrain.base.config import Settings
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -241,7 +241,7 @@ def service_settings(state: Path, port: int, **mqtt: object) -> Settings:
     """Settings for an in-process service on the test broker (prefix eb), routing for real."""
     from dataclasses import replace
 
-    from edgebrain.config import load_settings
+    from edgebrain.base.config import load_settings
 
     options = {"enabled": True, "host": "127.0.0.1", "port": port, "prefix": "eb",
                "client_id": f"eb-{time.monotonic_ns()}", **mqtt}

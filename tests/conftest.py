@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edgebrain.registry import Registry, load_registry
+from edgebrain.devices.registry import Registry, load_registry
 
 # gpiozero picks its pin factory from the environment: its own MockFactory, with PWM-capable pins.
 os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
@@ -23,7 +23,7 @@ def registry() -> Registry:
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
-    from edgebrain.understand.modelfile import resolve
+    from edgebrain.models.modelfile import resolve
 
     # `make test` fetches the model first; a missing model is a failure, never a skip.
     return resolve().path

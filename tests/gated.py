@@ -25,14 +25,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edgebrain.cli import main
-from edgebrain.command import Command
-from edgebrain.handler import Handler
-from edgebrain.inbox import Inbox
-from edgebrain.messages import Request, Result
-from edgebrain.mqtt import MqttClient
-from edgebrain.router import Delivery, Router
-from edgebrain.service import Service
+from edgebrain.app.service import Service
+from edgebrain.cli.main import main
+from edgebrain.core.handler import Handler
+from edgebrain.core.inbox import Inbox
+from edgebrain.core.messages import Request, Result
+from edgebrain.devices.command import Command
+from edgebrain.devices.router import Delivery, Router
+from edgebrain.mqtt.client import MqttClient
 from tests.broker import until
 
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgebrain.errors import RegistryError
-from edgebrain.registry import Device, Registry, load_registry
+from edgebrain.base.errors import RegistryError
+from edgebrain.devices.registry import Device, Registry, load_registry
 from edgebrain.understand.engine import Understander
-from edgebrain.understand.mentions import find_mentions
-from edgebrain.understand.numbers import normalize_numbers
-from edgebrain.understand.reading import Techniques
-from edgebrain.understand.rooms import find_rooms, fold
-from edgebrain.understand.times import read_times
-from edgebrain.understand.words import extreme, stated, unsupported
+from edgebrain.understand.words.mentions import find_mentions
+from edgebrain.understand.words.numbers import normalize_numbers
+from edgebrain.understand.words.reading import Techniques
+from edgebrain.understand.words.rooms import find_rooms, fold
+from edgebrain.understand.words.times import read_times
+from edgebrain.understand.words.vocabulary import extreme, stated, unsupported
 from tests.fakes import ScriptedBackend
 from tests.fakes import commands_of as _got
 

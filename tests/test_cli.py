@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from edgebrain.understand.manifest import load_manifest
+from edgebrain.models.manifest import load_manifest
 
 pytestmark = pytest.mark.model
 
@@ -167,7 +167,7 @@ def test_bench_suite_and_generated_home_flags_reach_the_bench(cli_env, tmp_path)
 def test_help_names_every_command_and_version_comes_from_the_package():
     from importlib.metadata import version
 
-    from edgebrain.cli import build_parser
+    from edgebrain.cli.main import build_parser
 
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from edgebrain.command import Command, check
-from edgebrain.errors import CommandError
+from edgebrain.base.errors import CommandError
+from edgebrain.devices.command import Command, check
 
 
 @pytest.mark.parametrize(

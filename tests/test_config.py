@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from edgebrain.config import load_settings
-from edgebrain.errors import ConfigError
+from edgebrain.base.config import load_settings
+from edgebrain.base.errors import ConfigError
 
 
 def test_embedded_defaults():

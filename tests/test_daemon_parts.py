@@ -11,8 +11,8 @@ from dataclasses import MISSING, fields
 
 import pytest
 
-from edgebrain.command import Command
-from edgebrain.config import (
+from edgebrain.app.service import Service
+from edgebrain.base.config import (
     ButtonSettings,
     LedSettings,
     ListenSettings,
@@ -23,17 +23,17 @@ from edgebrain.config import (
     WyomingSettings,
     load_settings,
 )
-from edgebrain.console import HINT, read_lines
-from edgebrain.handler import Handler
-from edgebrain.history import History
-from edgebrain.inbox import Inbox
-from edgebrain.messages import Request, Result
-from edgebrain.outbox import Outbox, Outgoing
-from edgebrain.replies import Replies
-from edgebrain.router import Router
-from edgebrain.schedule import Schedule
-from edgebrain.scheduler import Scheduler
-from edgebrain.service import Service
+from edgebrain.core.handler import Handler
+from edgebrain.core.history import History
+from edgebrain.core.inbox import Inbox
+from edgebrain.core.messages import Request, Result
+from edgebrain.core.replies import Replies
+from edgebrain.core.schedule import Schedule
+from edgebrain.core.scheduler import Scheduler
+from edgebrain.devices.command import Command
+from edgebrain.devices.router import Router
+from edgebrain.mqtt.outbox import Outbox, Outgoing
+from edgebrain.transports.console import HINT, read_lines
 from edgebrain.understand.engine import Understander
 from tests.broker import until
 from tests.fakes import Recorder, ScriptedBackend
@@ -77,9 +77,9 @@ def test_inbox_drops_repeats_refuses_when_full_and_survives_a_failing_request():
 
 
 def test_an_id_still_waiting_is_never_forgotten(monkeypatch):
-    import edgebrain.inbox
+    import edgebrain.core.inbox
 
-    monkeypatch.setattr(edgebrain.inbox, "REMEMBERED_IDS", 4)  # fewer remembered ids than waiting requests
+    monkeypatch.setattr(edgebrain.core.inbox, "REMEMBERED_IDS", 4)  # fewer remembered ids than waiting requests
     handled: list[str] = []
     acked: list[str] = []
     inbox = Inbox(lambda request: handled.append(request.id), lambda *error: None, max_queue=10)
@@ -187,7 +187,8 @@ def test_the_terminal_prompts_and_prints_each_answer_before_the_next_line(tmp_pa
     service = Service(settings, registry, Understander(registry, ScriptedBackend({})), out=out)
     service.start()
     try:
-        read_lines(service, threading.Event(), io.BytesIO(b"turn on the kitchen light\n\nis the AC on?\n"), prompt)
+        lines = io.BytesIO(b"turn on the kitchen light\n\nis the AC on?\n")
+        read_lines(service.inbox, service.replies, threading.Event(), lines, prompt)
     finally:
         service.close()
     assert prompt.getvalue() == HINT + "\n" + "> " * 4
@@ -240,7 +241,7 @@ def test_a_request_that_continues_another_does_only_what_is_new(parts):
 
 
 def test_acks_tell_each_message_once_even_when_the_acknowledgement_comes_first():
-    from edgebrain.outbox import Acks, Sent
+    from edgebrain.mqtt.outbox import Acks, Sent
 
     heard: dict[str, list[str | None]] = {}
 
@@ -260,9 +261,9 @@ def test_acks_tell_each_message_once_even_when_the_acknowledgement_comes_first()
 
 
 def test_a_message_pushed_out_of_a_full_outbox_is_told_so(monkeypatch):
-    import edgebrain.outbox
+    import edgebrain.mqtt.outbox
 
-    monkeypatch.setattr(edgebrain.outbox, "MAX_HELD", 2)
+    monkeypatch.setattr(edgebrain.mqtt.outbox, "MAX_HELD", 2)
     outbox = Outbox(60.0)
     items = [Outgoing(f"t/{index}", b"x", created=time.monotonic()) for index in range(3)]
     heard: list[str | None] = []

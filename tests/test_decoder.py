@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from edgebrain.command import Command
-from edgebrain.errors import InputError
-from edgebrain.understand.decoder import ReplyDecoder
+from edgebrain.base.errors import InputError
+from edgebrain.devices.command import Command
 from edgebrain.understand.engine import Understander
-from edgebrain.understand.grammar import Line, command_lines, target_phrases
-from edgebrain.understand.reading import clean_text
+from edgebrain.understand.model.decoder import ReplyDecoder
+from edgebrain.understand.model.grammar import Line, command_lines, target_phrases
+from edgebrain.understand.words.reading import clean_text
 from tests.fakes import ScriptedBackend
 
 
@@ -136,8 +136,8 @@ def test_recent_utterances_are_answered_from_the_cache(registry):
 
 
 def test_techniques_can_be_switched_off_one_at_a_time():
-    from edgebrain.errors import ConfigError
-    from edgebrain.understand.reading import TECHNIQUES, Techniques
+    from edgebrain.base.errors import ConfigError
+    from edgebrain.understand.words.reading import TECHNIQUES, Techniques
 
     assert Techniques.without(["list-layout", "cache"]) == Techniques(layout="chat", cache=0)
     for name in TECHNIQUES:

@@ -8,10 +8,10 @@ import json
 import pytest
 
 from edgebrain import __version__
-from edgebrain.command import Command
-from edgebrain.discovery import command_from_ha, discovery_messages, node_id
-from edgebrain.errors import CommandError
-from edgebrain.registry import Device
+from edgebrain.base.errors import CommandError
+from edgebrain.devices.command import Command
+from edgebrain.devices.registry import Device
+from edgebrain.homeassistant.discovery import command_from_ha, discovery_messages, node_id
 
 # The fields each entity type may carry, and the ones it requires, from Home Assistant's MQTT
 # integration docs (home-assistant.io/integrations/<type>.mqtt/: light with schema json, switch, fan,
@@ -183,8 +183,8 @@ def test_the_hub_comes_first_and_every_device_is_linked_to_it():
 def test_state_messages_carry_the_field_each_entity_reads(device, field, template_key):
     from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-    from edgebrain.gpio import GpioBank
-    from edgebrain.registry import Registry
+    from edgebrain.devices.gpio import GpioBank
+    from edgebrain.devices.registry import Registry
 
     bank = GpioBank(Registry([d for d in DEVICES if d.id == device]), MockFactory(pin_class=MockPWMPin))
     try:
@@ -202,8 +202,8 @@ def test_state_messages_carry_the_field_each_entity_reads(device, field, templat
 def test_a_humidifier_keeps_its_target_humidity_in_its_range_while_off():
     from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-    from edgebrain.gpio import GpioBank
-    from edgebrain.registry import Registry
+    from edgebrain.devices.gpio import GpioBank
+    from edgebrain.devices.registry import Registry
 
     bank = GpioBank(Registry([d for d in DEVICES if d.id == "mist"]), MockFactory(pin_class=MockPWMPin))
     try:

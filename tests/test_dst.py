@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from edgebrain.command import Command
-from edgebrain.handler import Handler
-from edgebrain.history import History
-from edgebrain.messages import Request
-from edgebrain.replies import Replies
-from edgebrain.router import Router
-from edgebrain.schedule import PENDING, Schedule
+from edgebrain.core.handler import Handler
+from edgebrain.core.history import History
+from edgebrain.core.messages import Request
+from edgebrain.core.replies import Replies
+from edgebrain.core.schedule import PENDING, Schedule
+from edgebrain.devices.command import Command
+from edgebrain.devices.router import Router
 from edgebrain.understand.engine import Understander
 from tests.fakes import Recorder, ScriptedBackend
 
@@ -147,7 +147,7 @@ def test_jobs_stored_before_the_change_still_load_and_fire(tmp_path, berlin):
 @pytest.mark.parametrize("tz", ["Europe/Berlin", ":Europe/Berlin", "/usr/share/zoneinfo/Europe/Berlin",
                                 "CET-1CEST,M3.5.0,M10.5.0/3"])  # the last a POSIX rule, read by the C library
 def test_the_zone_is_read_from_tz_in_each_of_its_forms(monkeypatch, tz):
-    from edgebrain.localtime import next_occurrence, wall_clock
+    from edgebrain.base.localtime import next_occurrence, wall_clock
 
     monkeypatch.setenv("TZ", tz)
     time.tzset()
@@ -166,8 +166,8 @@ def test_the_zone_is_read_from_tz_in_each_of_its_forms(monkeypatch, tz):
 
 
 def test_a_clock_time_never_takes_the_instant_of_a_duration_that_shows_the_same_time(berlin, registry):
-    from edgebrain.localtime import local_zone
-    from edgebrain.understand.times import read_times
+    from edgebrain.base.localtime import local_zone
+    from edgebrain.understand.words.times import read_times
 
     zone = local_zone()
     noon = utc(2026, 6, 1, 10, 0)  # 12:00 in Berlin
@@ -202,7 +202,7 @@ def test_a_request_delivered_again_later_keeps_its_one_job_whatever_its_duration
 
 
 def test_a_clock_time_is_strictly_after_now(berlin):
-    from edgebrain.localtime import next_occurrence
+    from edgebrain.base.localtime import next_occurrence
 
     # Said at 14:00:00 sharp (12:00 UTC in summer): "at 14:00" is tomorrow's, never this very instant.
     assert next_occurrence("14:00", utc(2026, 6, 1, 12, 0)) == utc(2026, 6, 2, 12, 0)

@@ -11,10 +11,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edgebrain.errors import EdgebrainError, InputError, RegistryError
-from edgebrain.hermes import parse_hermes_query
-from edgebrain.messages import RequestError, parse_text_message
-from edgebrain.registry import load_registry
+from edgebrain.base.errors import EdgebrainError, InputError, RegistryError
+from edgebrain.core.messages import RequestError, parse_text_message
+from edgebrain.devices.registry import load_registry
+from edgebrain.transports.hermes import parse_hermes_query
 from edgebrain.understand.engine import Understander
 from tests.fakes import RandomBackend
 

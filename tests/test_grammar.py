@@ -6,7 +6,7 @@ import re
 
 import llama_cpp
 
-from edgebrain.understand.grammar import (
+from edgebrain.understand.model.grammar import (
     MAX_LINES,
     NONE_TEXT,
     command_lines,

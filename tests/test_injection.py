@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from edgebrain.registry import load_registry
+from edgebrain.devices.registry import load_registry
 from tests.broker import Daemon, daemon_env
 
 pytestmark = pytest.mark.model

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgebrain.errors import InputError, ModelError
+from edgebrain.base.errors import InputError, ModelError
 from edgebrain.listen.audio import RATE, Block, PcmSource, read_wav, to_mono_16k
 from edgebrain.listen.recognizer import Listener, load_model, phrase_list, usable_phrases
 from edgebrain.listen.voskmodel import resolve_vosk
@@ -186,9 +186,9 @@ def test_listen_cli_refuses_times_the_configuration_would_refuse(flag, value, bo
 
 def test_microphone_commands_are_understood_by_the_model_and_reach_the_device(tmp_path, broker, watcher,
                                                                             vosk_model, model_path):
+    from edgebrain.app.service import Service
+    from edgebrain.devices.registry import Device, Registry
     from edgebrain.listen.speech import Microphone
-    from edgebrain.registry import Device, Registry
-    from edgebrain.service import Service
     from edgebrain.understand.loader import load_understander
     from tests.broker import service_settings, until
 

@@ -19,15 +19,15 @@ import numpy.typing as npt
 import pytest
 import yaml
 
-from edgebrain.config import ListenSettings, load_settings
+from edgebrain.base.config import ListenSettings, load_settings
+from edgebrain.core.messages import Request, Result
+from edgebrain.devices.registry import Device, Registry
 from edgebrain.listen.audio import RATE, Block, read_wav
 from edgebrain.listen.button import PushToTalk
 from edgebrain.listen.recognizer import load_model
 from edgebrain.listen.speech import Microphone, SpeechInput, microphone
 from edgebrain.listen.voskmodel import resolve_vosk
 from edgebrain.listen.wake import WakeWord
-from edgebrain.messages import Request, Result
-from edgebrain.registry import Device, Registry
 from tests.broker import until
 from tests.fakes import Recorder
 

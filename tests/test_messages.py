@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from edgebrain.command import Command
-from edgebrain.hermes import HERMES_NOT_RECOGNIZED, HERMES_PARSED, HermesReply, parse_hermes_query
-from edgebrain.messages import ErrorReply, Request, RequestError, Result, parse_text_message
+from edgebrain.core.messages import ErrorReply, Request, RequestError, Result, parse_text_message
+from edgebrain.devices.command import Command
+from edgebrain.transports.hermes import HERMES_NOT_RECOGNIZED, HERMES_PARSED, HermesReply, parse_hermes_query
 
 
 def test_plain_and_json_text():

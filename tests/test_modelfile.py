@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from edgebrain.cli import main
-from edgebrain.config import load_settings
-from edgebrain.doctor import diagnose
-from edgebrain.errors import ModelError
-from edgebrain.understand import modelfile
-from edgebrain.understand.gguf import read_metadata
-from edgebrain.understand.llama import load_llama
-from edgebrain.understand.manifest import load_manifest
+import edgebrain.models.modelfile as modelfile
+from edgebrain.app.doctor import diagnose
+from edgebrain.base.config import load_settings
+from edgebrain.base.errors import ModelError
+from edgebrain.cli.main import main
+from edgebrain.models.gguf import read_metadata
+from edgebrain.models.llama import load_llama
+from edgebrain.models.manifest import load_manifest
 from tests.broker import free_port
 from tests.mirror import DROP, IGNORE_RANGE, Mirror, Route, gguf_bytes, sha256, write_manifest
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from edgebrain.service import Service
+from edgebrain.app.service import Service
 from tests.broker import Seen, service_settings
 
 pytestmark = pytest.mark.model

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from edgebrain.command import Command
-from edgebrain.registry import Registry
-from edgebrain.schedule import Schedule
-from edgebrain.service import Service
+from edgebrain.app.service import Service
+from edgebrain.core.schedule import Schedule
+from edgebrain.devices.command import Command
+from edgebrain.devices.registry import Registry
 from edgebrain.understand.engine import Understander
-from edgebrain.understand.reading import Understanding
+from edgebrain.understand.words.reading import Understanding
 from tests.broker import Broker, Seen, Watcher, free_port, service_settings, until
 from tests.fakes import ScriptedBackend
 
@@ -158,7 +158,7 @@ def test_a_request_is_acknowledged_only_once_answered(tmp_path, registry, durabl
     # lost with it, so the broker delivers the request again when it is back (a daemon killed meanwhile would
     # get it again); the daemon knows the id as answered and does not work it twice.
     broker, watcher = durable
-    caplog.set_level(logging.INFO, logger="edgebrain.inbox")
+    caplog.set_level(logging.INFO, logger="edgebrain.core.inbox")
     reader = HeldReader(registry)
     settings = service_settings(tmp_path / "state", broker.port)
     service = Service(settings, registry, reader)

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from edgebrain.config import load_settings
-from edgebrain.messages import Request
-from edgebrain.service import Service
+from edgebrain.app.service import Service
+from edgebrain.base.config import load_settings
+from edgebrain.core.messages import Request
 from edgebrain.understand.engine import Understander
-from edgebrain.understand.reading import Understanding
+from edgebrain.understand.words.reading import Understanding
 from tests.broker import Seen, service_settings, until
 
 EDGEBRAIN = [sys.executable, "-m", "edgebrain"]
@@ -189,7 +189,7 @@ class StuckReader:
 
 
 def test_the_watchdog_stops_while_the_worker_is_stuck(tmp_path, registry, monkeypatch):
-    from edgebrain.daemon import watchdog_ping
+    from edgebrain.app.daemon import watchdog_ping
 
     path = tmp_path / "notify.sock"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from edgebrain.errors import EdgebrainError, RegistryError
-from edgebrain.registry import load_registry
-from edgebrain.schemas import device_types, load_schema
+from edgebrain.base.errors import EdgebrainError, RegistryError
+from edgebrain.base.schemas import device_types, load_schema
+from edgebrain.devices.registry import load_registry
 
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from edgebrain.command import Command
-from edgebrain.messages import Result
-from edgebrain.reply import reply_text
+from edgebrain.core.messages import Result
+from edgebrain.core.reply import reply_text
+from edgebrain.devices.command import Command
 
 
 @pytest.mark.parametrize(("text", "commands", "reply"), [

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from edgebrain.registry import Device, Registry
-from edgebrain.understand.decoder import Decoded
+from edgebrain.devices.registry import Device, Registry
 from edgebrain.understand.engine import Understander
-from edgebrain.understand.exceptions import read_exceptions
-from edgebrain.understand.grammar import Line
-from edgebrain.understand.quantities import read_quantities
-from edgebrain.understand.reading import prepare
+from edgebrain.understand.model.decoder import Decoded
+from edgebrain.understand.model.grammar import Line
+from edgebrain.understand.words.exceptions import read_exceptions
+from edgebrain.understand.words.quantities import read_quantities
+from edgebrain.understand.words.reading import prepare
 from tests.fakes import ScriptedBackend
 from tests.fakes import commands_of as _got
 

@@ -7,12 +7,12 @@ import io
 import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from edgebrain.command import Command
-from edgebrain.errors import CommandError, ConfigError
-from edgebrain.gpio import GpioBank
-from edgebrain.payloads import mqtt_payload
-from edgebrain.registry import Device, Registry
-from edgebrain.router import Router
+from edgebrain.base.errors import CommandError, ConfigError
+from edgebrain.devices.command import Command
+from edgebrain.devices.gpio import GpioBank
+from edgebrain.devices.payloads import mqtt_payload
+from edgebrain.devices.registry import Device, Registry
+from edgebrain.devices.router import Router
 from tests.fakes import Recorder
 
 

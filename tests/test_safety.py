@@ -15,14 +15,14 @@ import pytest
 from gpiozero import Device as GpioDevice
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from edgebrain.command import Command, check
-from edgebrain.errors import CommandError
-from edgebrain.gpio import GpioBank
-from edgebrain.registry import Device, Registry
-from edgebrain.service import Service
-from edgebrain.understand.decoder import Decoded
+from edgebrain.app.service import Service
+from edgebrain.base.errors import CommandError
+from edgebrain.devices.command import Command, check
+from edgebrain.devices.gpio import GpioBank
+from edgebrain.devices.registry import Device, Registry
 from edgebrain.understand.engine import Understander
-from edgebrain.understand.grammar import Line
+from edgebrain.understand.model.decoder import Decoded
+from edgebrain.understand.model.grammar import Line
 from tests.broker import Seen, service_settings
 from tests.fakes import ScriptedBackend
 

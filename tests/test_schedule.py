@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from edgebrain.command import Command
-from edgebrain.errors import CommandError
-from edgebrain.schedule import CANCELLED, CLAIMED, FIRED, MISSED, PENDING, Schedule, next_occurrence
+from edgebrain.base.errors import CommandError
+from edgebrain.core.schedule import CANCELLED, CLAIMED, FIRED, MISSED, PENDING, Schedule, next_occurrence
+from edgebrain.devices.command import Command
 
 
 def at(hhmm: str, day: int = 1) -> float:

@@ -10,9 +10,9 @@ import time
 import pytest
 from gpiozero import Device as GpioDevice
 
-from edgebrain.messages import Request
-from edgebrain.registry import Registry
-from edgebrain.service import Service
+from edgebrain.app.service import Service
+from edgebrain.core.messages import Request
+from edgebrain.devices.registry import Registry
 from edgebrain.understand.engine import Understander
 from tests.broker import Broker, Seen, Watcher, service_settings, until
 from tests.fakes import ScriptedBackend
@@ -211,7 +211,7 @@ def test_two_daemons_with_one_client_id_say_so_once_each_and_do_not_fight(tmp_pa
         assert births(watcher)[8].at - births(watcher)[0].at >= 15
         watcher.flush()
         assert len(watcher.on("eb/error")) == 2  # said once each, though thrown off several times since
-        from edgebrain.identity import taken_over
+        from edgebrain.base.identity import taken_over
 
         assert all(taken_over(tmp_path / n / "state", "twin") for n in "ab")  # for edgebrain doctor
     finally:
@@ -225,7 +225,7 @@ def births(watcher: Watcher) -> list[Seen]:
 
 
 def test_two_installations_on_one_host_name_keep_their_own_sessions(tmp_path, broker, registry, watcher):
-    from edgebrain.config import load_settings
+    from edgebrain.base.config import load_settings
 
     without_gpio = Registry([d for d in registry if not d.gpio])
     ids = [load_settings(None, environ={"EDGEBRAIN_MQTT__ENABLED": "true", "EDGEBRAIN_STATE_DIR": str(tmp_path / n)})

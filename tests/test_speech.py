@@ -14,16 +14,16 @@ import numpy as np
 import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
+from edgebrain.app.service import Service
+from edgebrain.devices.registry import Device, Registry
 from edgebrain.listen.audio import RATE, Block, read_wav
 from edgebrain.listen.button import Indicator, PushToTalk
 from edgebrain.listen.recognizer import Heard, Listener, load_model
 from edgebrain.listen.speech import Microphone
 from edgebrain.listen.voskmodel import resolve_vosk
 from edgebrain.listen.wake import WakeWord
-from edgebrain.registry import Device, Registry
-from edgebrain.service import Service
-from edgebrain.understand.complete import reads_complete
 from edgebrain.understand.engine import Understander
+from edgebrain.understand.words.complete import reads_complete
 from tests.broker import service_settings, until
 from tests.fakes import ScriptedBackend
 
@@ -141,7 +141,7 @@ def test_the_wake_phrase_opens_the_microphone_for_one_request(tmp_path, broker, 
 
 
 def test_a_wake_phrase_the_model_does_not_know_is_refused(model):
-    from edgebrain.errors import ConfigError
+    from edgebrain.base.errors import ConfigError
 
     with pytest.raises(ConfigError, match="wake_phrases"):
         WakeWord(model, ["hey computer"], WORDS)
@@ -226,8 +226,8 @@ class ScriptedListener:
 
 def speak_to(heard, refuse_first=False):
     """Run a SpeechInput over scripted hearing; the requests it submits (a refused one is answered never)."""
+    from edgebrain.core.messages import Result
     from edgebrain.listen.speech import SpeechInput
-    from edgebrain.messages import Result
 
     submitted = []
 

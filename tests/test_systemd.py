@@ -78,7 +78,7 @@ def test_doctor_reports_what_is_wrong_and_how_to_fix_it(cli_env, broker, tmp_pat
     good = subprocess.run([*EDGEBRAIN, "doctor"], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert good.returncode == 0, good.stdout
     assert re.search(r"^ok   broker: 127\.0\.0\.1:\d+: connect, publish and subscribe work$", good.stdout, re.M)
-    from edgebrain.understand.modelfile import verify
+    from edgebrain.models.modelfile import verify
 
     model = verify(model_path)  # the file resolved, whichever it is: its size and hash, never literals
     mark = "ok  " if model.measured else "WARN"  # a model no benchmark measured is a warning, not a failure
@@ -86,8 +86,8 @@ def test_doctor_reports_what_is_wrong_and_how_to_fix_it(cli_env, broker, tmp_pat
                      rf"\({model.size:,} bytes, SHA-256 {model.sha256[:16]}…\)$", good.stdout, re.M), good.stdout
     assert re.search(r"^ok   gpio: MockFactory$", good.stdout, re.M)
     assert re.search(r"^ok   client id: 'edgebrain-.*-[0-9a-f]{8}', not taken over", good.stdout, re.M)
-    from edgebrain.config import load_settings
-    from edgebrain.identity import note_taken_over
+    from edgebrain.base.config import load_settings
+    from edgebrain.base.identity import note_taken_over
 
     settings = load_settings(None, environ={k: v for k, v in env.items() if k.startswith("EDGEBRAIN_")})
     note_taken_over(settings.state_dir, settings.mqtt.client_id)  # what the daemon notes when it happens

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from edgebrain.understand.grammar import numbers_in
-from edgebrain.understand.mentions import candidate_targets, find_mentions
-from edgebrain.understand.numbers import normalize_numbers, zh_to_int
-from edgebrain.understand.questions import is_question
-from edgebrain.understand.times import read_times
+from edgebrain.understand.model.grammar import numbers_in
+from edgebrain.understand.words.mentions import candidate_targets, find_mentions
+from edgebrain.understand.words.numbers import normalize_numbers, zh_to_int
+from edgebrain.understand.words.questions import is_question
+from edgebrain.understand.words.times import read_times
 
 
 @pytest.mark.parametrize(
@@ -116,7 +116,7 @@ def test_a_device_named_alone_is_the_only_candidate(registry):
 
 
 def test_direction_words():
-    from edgebrain.understand.words import asks_for_direction
+    from edgebrain.understand.words.vocabulary import asks_for_direction
 
     assert asks_for_direction("turn up the bedroom fan") and asks_for_direction("客厅灯调亮一点")
     assert not asks_for_direction("shut down everything in the bedroom")
@@ -124,7 +124,7 @@ def test_direction_words():
 
 
 def test_named_actions_narrow_the_choice():
-    from edgebrain.understand.words import asked_actions
+    from edgebrain.understand.words.vocabulary import asked_actions
 
     assert asked_actions("switch the humidifier off") == {"off", "set"}
     assert asked_actions("把空调都打开") == {"on", "open", "set"}
@@ -146,7 +146,7 @@ def test_named_actions_narrow_the_choice():
 
 
 def test_complaints_keep_the_actions_that_answer_them(registry):
-    from edgebrain.understand.words import complaint_actions
+    from edgebrain.understand.words.vocabulary import complaint_actions
 
     # In the schema's order: the first answers a complaint that names no action.
     assert complaint_actions(registry, "it's too dark in the living room") == {"light": ("on", "increase", "set")}
@@ -156,7 +156,7 @@ def test_complaints_keep_the_actions_that_answer_them(registry):
 
 
 def _clauses(registry, text):
-    from edgebrain.understand.clauses import split_clauses
+    from edgebrain.understand.words.clauses import split_clauses
 
     clauses = split_clauses(registry, text)
     return None if clauses is None else [c.text for c in clauses]
@@ -181,7 +181,7 @@ def test_clauses_stand_alone_or_join_a_neighbour(registry):
 
 
 def test_an_action_without_a_device_acts_on_the_clause_before(registry):
-    from edgebrain.understand.clauses import split_clauses
+    from edgebrain.understand.words.clauses import split_clauses
 
     clauses = split_clauses(registry, "turn on the bedroom light now and turn it off @23:00")
     assert clauses is not None and [c.text for c in clauses] == ["turn on the bedroom light now",
@@ -190,7 +190,7 @@ def test_an_action_without_a_device_acts_on_the_clause_before(registry):
 
 
 def test_a_room_complaint_is_about_the_whole_room(registry):
-    from edgebrain.understand.mentions import find_mentions, widest
+    from edgebrain.understand.words.mentions import find_mentions, widest
 
     mentions = find_mentions(registry, "it's too dark in the living room")
     assert mentions.cued and mentions.types == {"light"} and mentions.rooms == {"living room"}
@@ -203,7 +203,7 @@ def test_a_room_complaint_is_about_the_whole_room(registry):
 
 
 def test_negations():
-    from edgebrain.understand.questions import is_negated
+    from edgebrain.understand.words.questions import is_negated
 
     for text in ("don't turn on the light", "do not open the curtains", "never mind", "不要开空调", "别关灯",
                  "请别开灯", "it's not too dark"):

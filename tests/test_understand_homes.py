@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edgebrain.suites import DEFAULT_SUITE, generated_homes, run_homes, suite_homes
+from edgebrain.evaluation.suites import DEFAULT_SUITE, generated_homes, run_homes, suite_homes
 
 pytestmark = pytest.mark.model
 
@@ -39,7 +39,7 @@ BLIND_MISSES = {
 
 @pytest.fixture(scope="module")
 def backend(model_path: Path):  # type: ignore[no-untyped-def]
-    from edgebrain.understand.llama import LlamaBackend
+    from edgebrain.models.llama import LlamaBackend
 
     return LlamaBackend.from_path(model_path)
 
@@ -75,7 +75,7 @@ BLIND_CLASSES = {"basic", "contradiction", "proportions", "time_idioms", "open_v
 
 
 def test_blind_homes_and_one_action_per_device_and_moment(backend):
-    from edgebrain.bench import Tally, command_keys
+    from edgebrain.evaluation.bench import Tally, command_keys
     from edgebrain.understand.engine import Understander
 
     homes = suite_homes(BLIND)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from edgebrain.bench import DEFAULT_SET, command_keys, load_cases
+from edgebrain.evaluation.bench import DEFAULT_SET, command_keys, load_cases
 
 pytestmark = pytest.mark.model
 

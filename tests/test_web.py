@@ -18,7 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
-from edgebrain.service import Service
+from edgebrain.app.service import Service
 from edgebrain.understand.engine import Understander
 from tests.broker import free_port, service_settings, until
 from tests.fakes import ScriptedBackend
@@ -53,7 +53,7 @@ def console(tmp_path, broker, registry, browser):
 @pytest.fixture()
 def local_console(tmp_path, registry):
     """A console on this machine without a password (a dry run, no broker)."""
-    from edgebrain.config import load_settings
+    from edgebrain.base.config import load_settings
 
     port = free_port()
     defaults = load_settings(None, environ={})
@@ -164,8 +164,8 @@ def test_the_sign_out_button_ends_the_session(browser, console):
 
 
 def test_a_console_open_to_the_network_needs_a_password(tmp_path, registry):
-    from edgebrain.config import load_settings
-    from edgebrain.errors import ConfigError
+    from edgebrain.base.config import load_settings
+    from edgebrain.base.errors import ConfigError
 
     defaults = load_settings(None, environ={})
     settings = replace(defaults, state_dir=tmp_path, web=replace(defaults.web, enabled=True, host="0.0.0.0"))
@@ -179,10 +179,10 @@ def test_push_to_talk_records_in_the_browser_and_the_daemon_transcribes(tmp_path
 
     from selenium.webdriver.common.action_chains import ActionChains
 
+    from edgebrain.devices.registry import Device, Registry
     from edgebrain.listen.recognizer import load_model
     from edgebrain.listen.transcriber import Transcriber
     from edgebrain.listen.voskmodel import resolve_vosk
-    from edgebrain.registry import Device, Registry
 
     spoken, wav = tmp_path / "spoken.wav", tmp_path / "mic.wav"
     subprocess.run(["espeak-ng", "-v", "ko", "-s", "180", "-w", str(spoken), "안녕하세요 꺼"], check=True)
@@ -222,8 +222,8 @@ def test_a_console_without_a_password_answers_only_to_this_machines_names(local_
 
 
 def test_a_short_password_is_refused(tmp_path, registry):
-    from edgebrain.config import load_settings
-    from edgebrain.errors import ConfigError
+    from edgebrain.base.config import load_settings
+    from edgebrain.base.errors import ConfigError
 
     defaults = load_settings(None, environ={})
     short = replace(defaults, state_dir=tmp_path, web=replace(defaults.web, enabled=True, password="1234"))

@@ -18,11 +18,11 @@ from http.cookies import Morsel, SimpleCookie
 
 import pytest
 
-from edgebrain.errors import ConfigError
-from edgebrain.registry import Registry
-from edgebrain.service import Service
+from edgebrain.app.service import Service
+from edgebrain.base.errors import ConfigError
+from edgebrain.devices.registry import Registry
+from edgebrain.transports.web.auth import COOKIE, SESSION_S, check_exposure
 from edgebrain.understand.engine import Understander
-from edgebrain.web.auth import COOKIE, SESSION_S, check_exposure
 from tests.broker import free_port, until
 from tests.fakes import ScriptedBackend
 
@@ -107,7 +107,7 @@ class Console:
 @pytest.fixture()
 def start(tmp_path, registry: Registry) -> Iterator[Callable[..., Console]]:
     """Starts consoles in a dry run (no broker), closing them all at the end."""
-    from edgebrain.config import load_settings
+    from edgebrain.base.config import load_settings
 
     started: list[Service] = []
 

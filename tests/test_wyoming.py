@@ -21,12 +21,12 @@ from wyoming.event import Event
 from wyoming.handle import Handled, NotHandled
 from wyoming.info import Describe, Info
 
+from edgebrain.app.service import Service
+from edgebrain.core.messages import Request, Result
 from edgebrain.listen.audio import read_wav
 from edgebrain.listen.recognizer import load_model
 from edgebrain.listen.transcriber import Stream, Transcriber
 from edgebrain.listen.voskmodel import resolve_vosk
-from edgebrain.messages import Request, Result
-from edgebrain.service import Service
 from edgebrain.understand.engine import Understander
 from tests.broker import free_port, service_settings
 from tests.fakes import ScriptedBackend
@@ -236,8 +236,8 @@ class BreakingTranscriber:
 @pytest.fixture()
 def breaking() -> Iterator[tuple[int, BreakingInbox]]:
     """A Wyoming server of its own over the breaking inbox and transcriber; its port and the inbox."""
-    from edgebrain.config import WyomingSettings
-    from edgebrain.wyoming_server import WyomingServer
+    from edgebrain.base.config import WyomingSettings
+    from edgebrain.transports.wyoming_server import WyomingServer
 
     port, inbox = free_port(), BreakingInbox()
     server = WyomingServer(WyomingSettings(True, f"tcp://127.0.0.1:{port}", False, True),
@@ -296,8 +296,8 @@ def test_the_wyoming_command_serves_until_stopped(cli_env, tmp_path):
 def test_the_service_is_announced_over_zeroconf_and_withdrawn_when_it_stops():
     from zeroconf import Zeroconf
 
-    from edgebrain.config import WyomingSettings
-    from edgebrain.wyoming_server import Announcement, WyomingServer
+    from edgebrain.base.config import WyomingSettings
+    from edgebrain.transports.wyoming_server import Announcement, WyomingServer
 
     port = free_port()
     server = WyomingServer(WyomingSettings(True, f"tcp://127.0.0.1:{port}", True, False), None, lambda r: None)
@@ -318,9 +318,9 @@ def test_the_service_is_announced_over_zeroconf_and_withdrawn_when_it_stops():
 
 
 def test_an_address_in_use_is_a_clear_error_and_stopping_after_it_is_safe():
-    from edgebrain.config import WyomingSettings
-    from edgebrain.errors import ConfigError
-    from edgebrain.wyoming_server import WyomingServer
+    from edgebrain.base.config import WyomingSettings
+    from edgebrain.base.errors import ConfigError
+    from edgebrain.transports.wyoming_server import WyomingServer
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import ConfigError, InputError
+from edgebrain.base.errors import ConfigError, InputError
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from .audio import Block
+from edgebrain.listen.audio import Block
 
 log = logging.getLogger(__name__)
 

@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError
-from ..registry import Registry
-from ..schemas import action_words, device_types
-from ..understand.rooms import room_words
-from .audio import RATE, AudioSource, Block
+from edgebrain.base.errors import ModelError
+from edgebrain.base.schemas import action_words, device_types
+from edgebrain.devices.registry import Registry
+from edgebrain.listen.audio import RATE, AudioSource, Block
+from edgebrain.understand.words.rooms import room_words
 
 log = logging.getLogger(__name__)
 

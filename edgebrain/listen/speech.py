@@ -15,14 +15,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..messages import Request
-from .audio import AudioSource, Block
-from .button import IDLE, LISTENING, THINKING, Indicator
-from .recognizer import Heard, Listener
+from edgebrain.core.messages import Request
+from edgebrain.listen.audio import AudioSource, Block
+from edgebrain.listen.button import IDLE, LISTENING, THINKING, Indicator
+from edgebrain.listen.recognizer import Heard, Listener
 
 if TYPE_CHECKING:
-    from ..config import ListenSettings
-    from ..registry import Registry
+    from edgebrain.base.config import ListenSettings
+    from edgebrain.devices.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,11 @@ def microphone(settings: ListenSettings, registry: Registry, model: Any) -> Micr
     asked): early hand-over of whole requests, and its wake phrase or button."""
     from functools import partial
 
-    from ..understand.complete import reads_complete
-    from .audio import MicSource
-    from .button import PushToTalk
-    from .recognizer import phrase_list
-    from .wake import WakeWord
+    from edgebrain.listen.audio import MicSource
+    from edgebrain.listen.button import PushToTalk
+    from edgebrain.listen.recognizer import phrase_list
+    from edgebrain.listen.wake import WakeWord
+    from edgebrain.understand.words.complete import reads_complete
 
     words = phrase_list(registry)
     listener = Listener(model, words if settings.phrases else None, settings.silence_ms, settings.stable_ms or None,

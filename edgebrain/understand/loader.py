@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..registry import Registry, load_registry
-from .engine import Understander
-from .llama import DEFAULT_THREADS, LlamaBackend
-from .modelfile import cache_dir, resolve
-from .reading import Techniques
+from edgebrain.devices.registry import Registry, load_registry
+from edgebrain.models.llama import DEFAULT_THREADS, LlamaBackend
+from edgebrain.models.modelfile import cache_dir, resolve
+from edgebrain.understand.engine import Understander
+from edgebrain.understand.words.reading import Techniques
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ import json
 import time
 from typing import Any
 
-from ..command import Command, check
-from ..errors import CommandError
-from ..registry import Registry
-from ..schemas import load_schema, type_actions
+from edgebrain.base.errors import CommandError
+from edgebrain.base.schemas import load_schema, type_actions
+from edgebrain.devices.command import Command, check
+from edgebrain.devices.registry import Registry
 
 
 def describe_with_ids(registry: Registry) -> str:

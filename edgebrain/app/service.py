@@ -1,0 +1,172 @@
+"""The daemon's parts, built from the settings: requests from every transport go to one inbox; the
+handler understands, checks, routes or schedules them; the scheduler fires timed commands."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from edgebrain.base.config import Settings
+from edgebrain.base.identity import forget_taken_over, note_taken_over
+from edgebrain.core.handler import Handler, Reader
+from edgebrain.core.history import History
+from edgebrain.core.inbox import Inbox
+from edgebrain.core.messages import Request
+from edgebrain.core.replies import Replies
+from edgebrain.core.schedule import Schedule
+from edgebrain.core.scheduler import Scheduler
+from edgebrain.devices.gpio import GpioBank
+from edgebrain.devices.registry import Registry
+from edgebrain.devices.router import Router
+from edgebrain.homeassistant.link import HomeAssistantLink
+from edgebrain.mqtt.client import MqttClient
+from edgebrain.mqtt.outbox import Outgoing
+from edgebrain.transports.mqtt_inputs import MqttInputs
+from edgebrain.transports.web.auth import check_exposure
+
+if TYPE_CHECKING:
+    from edgebrain.listen.speech import Microphone, SpeechInput
+    from edgebrain.listen.transcriber import Transcriber
+    from edgebrain.transports.web.server import WebConsole
+    from edgebrain.transports.wyoming_server import WyomingServer
+
+log = logging.getLogger(__name__)
+
+STUCK_AFTER_S = 20.0  # a request takes seconds; a worker that has not come round for this long is stuck
+
+
+def _each(*steps: Callable[[], object] | None) -> None:
+    """Run every step, even after one fails: a part that cannot stop must not keep the others running."""
+    for step in steps:
+        if step:
+            try:
+                step()
+            except Exception:
+                log.exception("stopping failed in %s", getattr(step, "__qualname__", step))
+
+
+def schedule_path(settings: Settings) -> Path:
+    """The schedule database; a dry run keeps its own, so it never fires the real daemon's jobs."""
+    return settings.state_dir / ("schedule-dry-run.db" if settings.dry_run else "schedule.db")
+
+
+class Service:
+    """Every part of the daemon, built once from the settings; start() and close() run them."""
+
+    def __init__(self, settings: Settings, registry: Registry, reader: Reader, *, out: TextIO | None = None,
+                 microphone: Microphone | None = None, transcriber: Transcriber | None = None,
+                 clock: Callable[[], float] = time.time):
+        """``transcriber``: speech to text for Wyoming and the web console, when they are on."""
+        self.settings = settings
+        self.started_at = time.monotonic()
+        prefix = settings.mqtt.prefix
+        if settings.web.enabled:  # before any pin or connection is taken
+            check_exposure(settings.web.host, settings.web.password)
+        gpio = None if settings.dry_run or not any(d.gpio for d in registry) else GpioBank(registry)
+        self.mqtt = (MqttClient(settings.mqtt, on_expired=self._expired, on_error=self._mqtt_error)
+                     if settings.mqtt.enabled else None)
+        self.history = History()
+        self.replies = Replies(self.mqtt, prefix, out, registry, self.history)
+        self.router = Router(registry, publisher=self.mqtt, gpio=gpio, prefix=prefix, dry_run=settings.dry_run,
+                             console=out if settings.dry_run else None)
+        self.schedule = Schedule(schedule_path(settings))
+        self.handler = Handler(reader, self.router, self.schedule, self.replies, clock)
+        self.inbox = Inbox(self.handler.handle, self.replies.error, settings.max_queue)
+        self.scheduler = Scheduler(self.schedule, self.router, self.replies, settings.grace_s, clock)
+        self.microphone = microphone
+        self.speech: SpeechInput | None = None
+        if microphone is not None:
+            from edgebrain.listen.speech import SpeechInput  # speech imports audio libraries: only when listening
+
+            self.speech = SpeechInput(microphone, self.inbox.submit, self._publish_speech, prefix)
+        self.wyoming: WyomingServer | None = None
+        if settings.wyoming.enabled:
+            from edgebrain.transports.wyoming_server import WyomingServer  # the wyoming package: only when serving it
+
+            self.wyoming = WyomingServer(settings.wyoming, transcriber if settings.wyoming.asr else None,
+                                         self.inbox.submit)
+        self.web: WebConsole | None = None
+        if settings.web.enabled:
+            from edgebrain.transports.web.actions import Parts
+            from edgebrain.transports.web.server import WebConsole  # aiohttp: only when serving the console
+
+            self.web = WebConsole(settings.web, Parts(registry, self.router, self.schedule, self.inbox.submit,
+                                                      self.history, self.health,
+                                                      transcriber if settings.web.speech else None))
+        self.inputs: MqttInputs | None = None
+        self.homeassistant: HomeAssistantLink | None = None
+        if self.mqtt is not None:
+            self.inputs = MqttInputs(self.mqtt, settings.mqtt, settings.max_text_bytes, self.inbox.submit,
+                                     self.replies.error, None if self.speech is None else self.speech.command)
+            self.homeassistant = HomeAssistantLink(self.mqtt, registry, self.router, prefix,
+                                                   settings.ha_prefix if settings.ha_discovery else None,
+                                                   self.replies.error, self.speech is not None)
+
+    def start(self) -> None:
+        """Subscribe and connect, recover the schedule, open the microphone if asked, and start working."""
+        if self.mqtt is not None:
+            forget_taken_over(self.settings.state_dir)
+            for part in (self.inputs, self.homeassistant):
+                if part is not None:
+                    part.subscribe()
+            self.mqtt.start()
+        self.scheduler.start()
+        if self.speech is not None and self.microphone is not None and self.microphone.open_at_start:
+            self.speech.start()
+        self.inbox.start()
+        if self.wyoming is not None:
+            self.wyoming.start()
+        if self.web is not None:
+            self.web.start()
+
+    def stop(self) -> None:
+        """Finish the request in hand, then stop every thread and leave the broker."""
+        _each(self.web.stop if self.web else None, self.wyoming.stop if self.wyoming else None,
+              self.speech.stop if self.speech else None,
+              self.inbox.stop, self.scheduler.stop, self.mqtt.stop if self.mqtt else None)
+
+    def close(self) -> None:
+        """Stop, then release the pins (outputs, button, light) and the schedule database."""
+        self.stop()
+        indicator = self.microphone.indicator if self.microphone else None
+        gate = self.microphone.gate if self.microphone else None
+        _each(self.router.gpio.close if self.router.gpio else None, indicator.close if indicator else None,
+              getattr(gate, "close", None), self.schedule.close)
+
+    def submit(self, request: Request) -> None:
+        """Hand a request to the inbox."""
+        self.inbox.submit(request)
+
+    def drain(self) -> None:
+        """Wait until every queued request is answered."""
+        self.inbox.drain()
+
+    @property
+    def handled(self) -> int:
+        """Requests the inbox has worked."""
+        return self.inbox.handled
+
+    def healthy(self, stuck_after_s: float = STUCK_AFTER_S) -> bool:
+        """True while the worker and the scheduler run and came round recently."""
+        return self.inbox.healthy(stuck_after_s) and self.scheduler.healthy(stuck_after_s)
+
+    def health(self) -> dict[str, str]:
+        """What `edgebrain doctor` would look at, as the daemon sees it now."""
+        from edgebrain.app.health import health
+
+        return health(self)
+
+    def _mqtt_error(self, code: str, message: str) -> None:
+        self.replies.error(None, code, message)
+        if code == "session_taken_over":
+            note_taken_over(self.settings.state_dir, self.settings.mqtt.client_id)
+
+    def _expired(self, item: Outgoing) -> None:
+        self.replies.expired(item)
+
+    def _publish_speech(self, topic: str, payload: str, qos: int, retain: bool) -> None:
+        if self.mqtt is not None:
+            self.mqtt.publish(topic, payload, qos=qos, retain=retain, expires=False)

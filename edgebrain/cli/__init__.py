@@ -1,0 +1,1 @@
+"""The ``edgebrain`` command: a thin main and one module per command group."""

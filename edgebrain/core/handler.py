@@ -1,0 +1,74 @@
+"""What is done with a request, whichever way it came: understand, check, route now or schedule, answer."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from edgebrain.base.errors import EdgebrainError, InputError
+from edgebrain.core.messages import Request, Result
+from edgebrain.core.replies import Replies
+from edgebrain.core.schedule import Schedule
+from edgebrain.devices.command import Command
+from edgebrain.devices.router import Router
+from edgebrain.understand.words.reading import Understanding
+
+log = logging.getLogger(__name__)
+
+REMEMBERED = 256  # requests whose commands a continuing request can still look up
+
+
+class Reader(Protocol):
+    """The understanding stage as the daemon uses it."""
+
+    def understand(self, text: str, now: str | float | None = None) -> Understanding:
+        """Checked commands for the utterance, and why a command was refused if one was."""
+
+
+@dataclass(frozen=True)
+class Handler:
+    """Turns one request into commands sent, jobs scheduled and a Result."""
+
+    reader: Reader
+    router: Router
+    schedule: Schedule
+    replies: Replies
+    clock: Callable[[], float]
+    # Commands each recent request has done (with those of the requests it continues), by request id.
+    done: OrderedDict[str, frozenset[Command]] = field(default_factory=OrderedDict)
+
+    def handle(self, request: Request) -> Result | None:
+        """Understand, check, route or schedule one request, and answer it; None when it was refused."""
+        now = self.clock()
+        try:
+            understanding = self.reader.understand(request.text, now)
+        except InputError as exc:
+            self.replies.error(request.id, exc.code, str(exc))
+            return None
+        before = self.done.get(request.continues, frozenset()) if request.continues else frozenset()
+        commands = tuple(c for c in understanding.commands if c not in before)  # nothing is done twice
+        scheduled: list[dict[str, object]] = []
+        errors: list[str] = list(understanding.rejected)  # e.g. a value out of every named device's range
+        routed = 0
+        instants = dict(understanding.instants)  # "in 1 hour" is an hour, whatever the clock does meanwhile
+        timed = [(c, instants.get(c.time)) for c in commands if c.time is not None]
+        if timed:
+            try:
+                scheduled = [j.to_dict() for j in self.schedule.add_all(timed, now, request.id)]
+            except EdgebrainError as exc:
+                errors.append(str(exc))
+        for command in commands:
+            if command.time is None:
+                try:
+                    self.router.route(command)
+                    routed += 1
+                except EdgebrainError as exc:
+                    errors.append(f"{command.device}: {exc}")
+        self.done[request.id] = before | frozenset(commands)
+        while len(self.done) > REMEMBERED:
+            self.done.popitem(last=False)
+        result = Result(request.id, request.text, commands, request.site, routed, tuple(scheduled), tuple(errors))
+        return self.replies.result(request, result)

@@ -1,0 +1,87 @@
+"""A short spoken reply for every result, in the language of the request, built in code from the
+commands (never by the model): "Turned on the bedroom light.", "客厅空调已调到26度。"."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from edgebrain.base.schemas import device_types
+from edgebrain.core.messages import Result
+from edgebrain.devices.command import Command
+from edgebrain.devices.registry import Device, Registry
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+# What was done (now) and what will be done (at {t}), by action; {v} is the value with its unit.
+_EN_NOW = {"on": "Turned on {d}.", "off": "Turned off {d}.", "toggle": "Switched {d}.", "open": "Opened {d}.",
+           "close": "Closed {d}.", "set": "Set {d} to {v}.", "increase": "Turned up {d}.",
+           "decrease": "Turned down {d}."}
+_EN_LATER = {"on": "{D} will turn on at {t}.", "off": "{D} will turn off at {t}.",
+             "toggle": "{D} will switch at {t}.", "open": "{D} will open at {t}.", "close": "{D} will close at {t}.",
+             "set": "{D} will be set to {v} at {t}.", "increase": "{D} will turn up at {t}.",
+             "decrease": "{D} will turn down at {t}."}
+_ZH_NOW = {"on": "已打开{d}。", "off": "已关闭{d}。", "toggle": "已切换{d}。", "open": "已打开{d}。",
+           "close": "已关闭{d}。", "set": "{d}已调到{v}。", "increase": "已调高{d}。", "decrease": "已调低{d}。"}
+_ZH_LATER = {"on": "{d}将在{t}打开。", "off": "{d}将在{t}关闭。", "toggle": "{d}将在{t}切换。",
+             "open": "{d}将在{t}打开。", "close": "{d}将在{t}关闭。", "set": "{d}将在{t}调到{v}。",
+             "increase": "{d}将在{t}调高。", "decrease": "{d}将在{t}调低。"}
+_ZH_UNITS = {"°C": "度", "%": "%", "% open": "%"}
+_EN_NOTHING = "Nothing to do: that is not a request for a device here."
+_ZH_NOTHING = "没有要做的事：这不是对这里设备的请求。"
+_EN_MISSED, _ZH_MISSED = "A timed command was missed.", "错过了一条定时命令。"
+
+
+def chinese(text: str) -> bool:
+    """True when the request is in Chinese."""
+    return bool(_CJK.search(text))
+
+
+def chinese_name(device: Device) -> str:
+    """A device's name in Chinese: its first Chinese alias, else its name."""
+    return next((alias for alias in device.aliases if chinese(alias)), device.name)
+
+
+def _name(device: Device | None, device_id: str, zh: bool) -> str:
+    if device is None:
+        return device_id
+    if zh:
+        return chinese_name(device)
+    return f"the {device.name.lower()}" if device.name[:1].isupper() and not device.name.isupper() else device.name
+
+
+def _value(command: Command, device: Device | None, zh: bool) -> str:
+    unit = str((device_types()[device.type].get("x-value") or {}).get("unit", "")) if device else ""
+    value = f"{command.value:g}" if isinstance(command.value, float) else str(command.value)
+    if zh:
+        return value + _ZH_UNITS.get(unit, unit)
+    return f"{value} °C" if unit == "°C" else f"{value} %" if unit.startswith("%") else value
+
+
+def _join(names: Sequence[str], zh: bool) -> str:
+    if len(names) == 1:
+        return names[0]
+    return "、".join(names[:-1]) + "和" + names[-1] if zh else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def reply_text(result: Result, registry: Registry) -> str:
+    """The reply to a request: what was done or will be done, or why nothing was."""
+    zh = chinese(result.text)
+    if result.errors:
+        return ("没能做到：" if zh else "Could not do it: ") + "; ".join(result.errors) + ("。" if zh else ".")
+    if result.missed:
+        return _ZH_MISSED if zh else _EN_MISSED
+    if not result.commands:
+        return _ZH_NOTHING if zh else _EN_NOTHING
+    # One sentence per (action, value, time), naming every device it applies to.
+    groups: dict[tuple[str, str, str | None], list[str]] = {}
+    for command in result.commands:
+        device = registry.get(command.device)
+        key = (command.action, _value(command, device, zh) if command.value is not None else "", command.time)
+        groups.setdefault(key, []).append(_name(device, command.device, zh))
+    sentences = []
+    for (action, value, at), names in groups.items():
+        template = (_ZH_LATER if at else _ZH_NOW)[action] if zh else (_EN_LATER if at else _EN_NOW)[action]
+        who = _join(names, zh)
+        sentences.append(template.format(d=who, D=who[:1].upper() + who[1:], v=value, t=at))
+    return ("" if zh else " ").join(sentences)

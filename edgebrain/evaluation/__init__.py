@@ -1,0 +1,1 @@
+"""`edgebrain bench`: the development set, hand-written and generated homes."""

@@ -1,0 +1,1 @@
+"""The web console: aiohttp routes, sign-in and CSRF, the page and its live updates."""
