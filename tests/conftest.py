@@ -60,3 +60,17 @@ def watcher(broker):  # type: ignore[no-untyped-def]
     watching = Watcher(broker.port)
     yield watching
     watching.close()
+
+
+@pytest.fixture()
+def durable(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A broker that keeps sessions across a restart, and a watcher with a session it keeps: what the
+    daemon sends right after the restart reaches the watcher even before it has reconnected."""
+    from tests.broker import Broker, Watcher
+
+    running = Broker(tmp_path, persistent=True)
+    running.start()
+    watching = Watcher(running.port, persistent=True)
+    yield running, watching
+    watching.close()
+    running.stop()

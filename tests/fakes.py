@@ -1,12 +1,15 @@
-"""In-memory stand-ins for our own interfaces: the decoder's Backend (not llama.cpp) and the Publisher
-(not the MQTT client)."""
+"""In-memory stand-ins for our own interfaces: the decoder's Backend (not llama.cpp), the Publisher
+(not the MQTT client) and an AudioSource (not a microphone: espeak-ng's speech fed to the real Vosk)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
+
+from edgebrain.listen.audio import RATE, Block
 
 # A blank line is one token for the real tokenizer; here it is one "special" token, so that the list
 # layout's end of reply is not a newline followed by another newline.
@@ -98,3 +101,29 @@ def commands_of(understander, text: str, now: str = "15:00") -> set[tuple[object
     """The commands an Understander reads from ``text`` at ``now``, as (device, action, value, time)."""
     result = understander.understand(text, now)
     return {(c.device, c.action, c.value, c.time) for c in result.commands}
+
+
+class Room:
+    """Our AudioSource interface: what is said in a room, piece after piece (PCM, or seconds of silence);
+    ``before_each`` is called with a piece's index before it is heard."""
+
+    def __init__(self, *pieces: npt.NDArray[np.int16] | float, before_each: Callable[[int], None] | None = None):
+        self.pieces = pieces
+        self.before_each = before_each
+        self.closed = False
+
+    def blocks(self) -> Iterator[Block]:
+        """The pieces in blocks of 100 ms, silence as zeros, until closed."""
+        for index, piece in enumerate(self.pieces):
+            if self.before_each is not None:
+                self.before_each(index)
+            pcm = np.zeros(int(piece * RATE), dtype=np.int16) if isinstance(piece, float) else piece
+            for offset in range(0, len(pcm), 1600):
+                if self.closed:
+                    return
+                yield Block(pcm[offset:offset + 1600].tobytes(), time.monotonic())
+                time.sleep(0.002)  # let the other threads run, as a real microphone would
+
+    def close(self) -> None:
+        """Stop at the next block."""
+        self.closed = True

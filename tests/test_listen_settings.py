@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,14 +20,14 @@ import yaml
 from edgebrain.base.config import ListenSettings, load_settings
 from edgebrain.core.messages import Request, Result
 from edgebrain.devices.registry import Device, Registry
-from edgebrain.listen.audio import RATE, Block, read_wav
+from edgebrain.listen.audio import read_wav
 from edgebrain.listen.button import PushToTalk
 from edgebrain.listen.recognizer import load_model
 from edgebrain.listen.speech import Microphone, SpeechInput, microphone
 from edgebrain.listen.voskmodel import resolve_vosk
 from edgebrain.listen.wake import WakeWord
 from tests.broker import until
-from tests.fakes import Recorder
+from tests.fakes import Recorder, Room
 
 # The Korean model hears espeak-ng's Korean as said only when biased to these words (listen.phrases).
 HOME = Registry([Device("hall_light", "light", "Hall light", "hallway", ("안녕하세요",),
@@ -63,29 +61,6 @@ def listen_settings(tmp_path: Path, **listen: Any) -> ListenSettings:
                                                "wake_phrases": [WAKE], **listen}}, allow_unicode=True),
                     encoding="utf-8")
     return load_settings(path, environ={}).listen
-
-
-class Room:
-    """Our AudioSource interface: what is said in a room, piece after piece (PCM, or seconds of silence);
-    ``before_each`` is called with a piece's index before it is heard."""
-
-    def __init__(self, *pieces: Pcm | float, before_each: Callable[[int], None] | None = None):
-        self.pieces = pieces
-        self.before_each = before_each
-        self.closed = False
-
-    def blocks(self) -> Iterator[Block]:
-        for index, piece in enumerate(self.pieces):
-            if self.before_each is not None:
-                self.before_each(index)
-            pcm = np.zeros(int(piece * RATE), dtype=np.int16) if isinstance(piece, float) else piece
-            for offset in range(0, len(pcm), 1600):
-                if self.closed:
-                    return
-                yield Block(pcm[offset:offset + 1600].tobytes(), time.monotonic())
-
-    def close(self) -> None:
-        self.closed = True
 
 
 def hear(built: Microphone, room: Room) -> list[dict[str, Any]]:

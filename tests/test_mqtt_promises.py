@@ -15,7 +15,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -89,18 +89,6 @@ def test_a_job_counts_as_fired_only_once_the_broker_acknowledges_its_command(tmp
         assert [r["status"] for r in job_results(watcher, light.id)] == ["routed"]
     finally:
         service.close()
-
-
-@pytest.fixture()
-def durable(tmp_path: Path) -> Iterator[tuple[Broker, Watcher]]:
-    """A broker that keeps sessions across a restart, and a watcher with a session it keeps: what the
-    service sends right after the restart reaches the watcher even before it has reconnected."""
-    broker = Broker(tmp_path, persistent=True)
-    broker.start()
-    watcher = Watcher(broker.port, persistent=True)
-    yield broker, watcher
-    watcher.close()
-    broker.stop()
 
 
 def test_a_held_command_that_waits_too_long_fails_its_job_and_is_reported_expired(tmp_path, registry, durable):

@@ -14,7 +14,7 @@ from edgebrain.app.service import Service
 from edgebrain.core.messages import Request
 from edgebrain.devices.registry import Registry
 from edgebrain.understand.engine import Understander
-from tests.broker import Broker, Seen, Watcher, service_settings, until
+from tests.broker import Seen, Watcher, service_settings, until
 from tests.fakes import ScriptedBackend
 
 
@@ -135,18 +135,6 @@ def test_timed_commands_wait_in_the_schedule(service, watcher):
 def away(service: Service) -> None:
     """Wait until the service has noticed that the broker is gone."""
     until(lambda: not service.mqtt.connected, 10, lambda: "the service to notice the broker is gone")
-
-
-@pytest.fixture()
-def durable(tmp_path):
-    """A broker that keeps sessions across a restart, and a watcher with a session it keeps: what the
-    daemon sends right after the restart reaches the watcher even before it has reconnected."""
-    broker = Broker(tmp_path, persistent=True)
-    broker.start()
-    watcher = Watcher(broker.port, persistent=True)
-    yield broker, watcher
-    watcher.close()
-    broker.stop()
 
 
 def test_commands_wait_for_a_broker_that_went_away(tmp_path, registry, durable):

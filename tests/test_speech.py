@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from functools import partial
 
 import numpy as np
@@ -16,7 +15,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from edgebrain.app.service import Service
 from edgebrain.devices.registry import Device, Registry
-from edgebrain.listen.audio import RATE, Block, read_wav
+from edgebrain.listen.audio import read_wav
 from edgebrain.listen.button import Indicator, PushToTalk
 from edgebrain.listen.recognizer import Heard, Listener, load_model
 from edgebrain.listen.speech import Microphone
@@ -25,7 +24,7 @@ from edgebrain.listen.wake import WakeWord
 from edgebrain.understand.engine import Understander
 from edgebrain.understand.words.complete import reads_complete
 from tests.broker import service_settings, until
-from tests.fakes import ScriptedBackend
+from tests.fakes import Room, ScriptedBackend
 
 TOPIC = "home/hall/light/set"
 OFF = {"device": "hall_light", "action": "off"}
@@ -50,29 +49,6 @@ def said(tmp_path_factory):
             subprocess.run(["espeak-ng", "-v", "ko", "-s", str(speed), "-w", str(wav), text], check=True)
         return read_wav(wav)
     return speak
-
-
-class Room:
-    """Our AudioSource interface: what is said in a room, one piece after another, with pauses."""
-
-    def __init__(self, *pieces: np.ndarray | float, before_each=None):
-        self.pieces = pieces
-        self.before_each = before_each  # called with the piece's index before it is heard
-        self.closed = False
-
-    def blocks(self) -> Iterator[Block]:
-        for index, piece in enumerate(self.pieces):
-            if self.before_each is not None:
-                self.before_each(index)
-            pcm = np.zeros(int(piece * RATE), dtype=np.int16) if isinstance(piece, float) else piece
-            for offset in range(0, len(pcm), 1600):
-                if self.closed:
-                    return
-                yield Block(pcm[offset:offset + 1600].tobytes(), time.monotonic())
-                time.sleep(0.002)  # let the other threads run, as a real microphone would
-
-    def close(self) -> None:
-        self.closed = True
 
 
 def listener(model, stable_ms=300):
