@@ -9,7 +9,7 @@ import pytest
 
 from edgebrain.devices.registry import Device, Registry
 from edgebrain.understand.engine import Understander
-from edgebrain.understand.model.decoder import Decoded
+from edgebrain.understand.expand import checked_commands
 from edgebrain.understand.model.grammar import Line
 from edgebrain.understand.words.exceptions import read_exceptions
 from edgebrain.understand.words.quantities import read_quantities
@@ -158,8 +158,7 @@ def test_an_exception_never_reaches_the_cache_of_the_same_words_without_it(under
 
 
 def _commands(understander: Understander, *lines: tuple[str, str]) -> set[tuple[str, str]]:
-    decoded = Decoded(tuple((Line(target, action), None) for target, action in lines), 0, 0)
-    commands, _ = understander._commands(decoded)
+    commands, _ = checked_commands(understander.registry, [(Line(target, action), None) for target, action in lines])
     return {(c.device, c.action) for c in commands}
 
 
