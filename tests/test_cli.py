@@ -172,6 +172,6 @@ def test_help_names_every_command_and_version_comes_from_the_package():
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices
     shown = subprocess.run([sys.executable, "-m", "edgebrain", "--help"], capture_output=True, check=True).stdout
-    assert len(commands) == 10 and all(name in shown.decode() for name in commands)
+    assert len(commands) == 11 and all(name in shown.decode() for name in commands)
     done = subprocess.run([sys.executable, "-m", "edgebrain", "--version"], capture_output=True, check=True)
     assert done.stdout.decode().strip() == f"edgebrain {version('edgebrain')}"

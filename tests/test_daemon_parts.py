@@ -17,6 +17,7 @@ from edgebrain.base.config import (
     LedSettings,
     ListenSettings,
     MqttSettings,
+    RegistrySettings,
     Settings,
     TlsSettings,
     WebSettings,
@@ -199,7 +200,7 @@ def test_the_terminal_prompts_and_prints_each_answer_before_the_next_line(tmp_pa
 
 def test_settings_take_every_default_from_the_schema():
     for settings_class in (Settings, MqttSettings, ListenSettings, TlsSettings, ButtonSettings, LedSettings,
-                           WyomingSettings, WebSettings):
+                           WyomingSettings, WebSettings, RegistrySettings):
         defaulted = [f.name for f in fields(settings_class)
                      if f.default is not MISSING or f.default_factory is not MISSING]
         assert defaulted in ([], ["notices"]), (settings_class, defaulted)

@@ -14,7 +14,8 @@ import edgebrain.app.systemd as systemd
 from edgebrain.app.service import STUCK_AFTER_S, Service
 from edgebrain.base.config import Settings
 from edgebrain.base.errors import ConfigError
-from edgebrain.devices.registry import Registry, load_registry
+from edgebrain.devices.registry import Registry
+from edgebrain.devices.sources import load_home
 from edgebrain.transports.console import read_lines
 
 if TYPE_CHECKING:
@@ -31,11 +32,13 @@ def run(settings: Settings, out: TextIO = sys.stdout) -> int:
 
     for notice in settings.notices:
         print(f"edgebrain: {notice}", file=sys.stderr)
-    registry = load_registry(settings.devices)
+    home = load_home(settings)
+    registry = home.registry
     understander = load_understander(registry=registry, model=settings.model,
                                      threads=settings.threads or DEFAULT_THREADS)
     microphone, transcriber = _speech(settings, registry)
-    service = Service(settings, registry, understander, out=out, microphone=microphone, transcriber=transcriber)
+    service = Service(settings, registry, understander, out=out, microphone=microphone, transcriber=transcriber,
+                      imported=home.rows)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

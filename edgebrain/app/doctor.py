@@ -52,11 +52,15 @@ def _model(settings: Settings) -> tuple[str, str]:
 
 
 def _registry(settings: Settings) -> str:
-    from edgebrain.devices.registry import load_registry
+    from edgebrain.devices.sources import load_home
 
-    registry = load_registry(settings.devices)
-    routes = sum(1 for d in registry if d.mqtt or d.gpio)
-    return f"{len(registry)} devices, {routes} with a route"
+    home = load_home(settings)
+    routes = sum(1 for d in home.registry if d.mqtt or d.gpio)
+    line = f"{len(home.registry)} devices, {routes} with a route"
+    if settings.registry.imports():
+        line += (f"; {len(home.rows)} imported from {', '.join(settings.registry.sources)}, "
+                 f"{len(home.unsure_rooms())} without a room, {len(home.skipped)} skipped (edgebrain devices)")
+    return line
 
 
 def _vosk(settings: Settings) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -19,8 +19,11 @@ from edgebrain.core.replies import Replies
 from edgebrain.core.schedule import Schedule
 from edgebrain.core.scheduler import Scheduler
 from edgebrain.devices.gpio import GpioBank
+from edgebrain.devices.home import Row
 from edgebrain.devices.registry import Registry
 from edgebrain.devices.router import Router
+from edgebrain.devices.sources import follow_states
+from edgebrain.devices.state import StateBook
 from edgebrain.homeassistant.link import HomeAssistantLink
 from edgebrain.mqtt.client import MqttClient
 from edgebrain.mqtt.outbox import Outgoing
@@ -58,8 +61,9 @@ class Service:
 
     def __init__(self, settings: Settings, registry: Registry, reader: Reader, *, out: TextIO | None = None,
                  microphone: Microphone | None = None, transcriber: Transcriber | None = None,
-                 clock: Callable[[], float] = time.time):
-        """``transcriber``: speech to text for Wyoming and the web console, when they are on."""
+                 clock: Callable[[], float] = time.time, imported: Sequence[Row] = ()):
+        """``transcriber``: speech to text for Wyoming and the web console, when they are on; ``imported``:
+        the devices read from the broker, whose states are followed."""
         self.settings = settings
         self.started_at = time.monotonic()
         prefix = settings.mqtt.prefix
@@ -72,6 +76,9 @@ class Service:
         self.replies = Replies(self.mqtt, prefix, out, registry, self.history)
         self.router = Router(registry, publisher=self.mqtt, gpio=gpio, prefix=prefix, dry_run=settings.dry_run,
                              console=out if settings.dry_run else None)
+        if self.mqtt is not None and imported:
+            self.router.states = StateBook()
+            follow_states(self.mqtt, imported, self.router.states)
         self.schedule = Schedule(schedule_path(settings))
         self.handler = Handler(reader, self.router, self.schedule, self.replies, clock)
         self.inbox = Inbox(self.handler.handle, self.replies.error, settings.max_queue)

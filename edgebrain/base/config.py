@@ -120,6 +120,19 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class RegistrySettings:
+    """Where the devices come from, and how long to wait for the broker's retained lists at start."""
+
+    sources: tuple[str, ...]
+    zigbee2mqtt_base: str
+    wait_s: float
+
+    def imports(self) -> bool:
+        """True when a source other than the YAML folder is on (the broker is needed)."""
+        return any(s != "yaml" for s in self.sources)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything ``edgebrain run`` needs, validated."""
 
@@ -138,6 +151,7 @@ class Settings:
     listen: ListenSettings
     wyoming: WyomingSettings
     web: WebSettings
+    registry: RegistrySettings
     source: str  # where the settings came from: a file, or the embedded defaults
     notices: tuple[str, ...] = ()  # what a user may not expect from these settings, said at start
 
@@ -309,6 +323,11 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         web=WebSettings(data["web"]["enabled"], data["web"]["host"], data["web"]["port"], data["web"]["speech"],
                         _password(data["web"], "web", origins.get("web.password_file", origin))),
         notices=_notices(given, data, origin, origins),
+        registry=RegistrySettings(tuple(data["registry"]["sources"]), data["registry"]["zigbee2mqtt_base"],
+                                  float(data["registry"]["wait_s"])),
     )
+    if settings.registry.imports() and not settings.mqtt.enabled:
+        raise ConfigError(f"registry.sources ({origin}): importing from {', '.join(settings.registry.sources)} "
+                          "needs the broker: set mqtt.enabled: true")
     log.info("configuration from %s", origin)
     return settings

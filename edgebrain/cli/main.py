@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from edgebrain import __version__
 from edgebrain.base.errors import EdgebrainError
-from edgebrain.cli import bench, daemon, listen, model, parse
+from edgebrain.cli import bench, daemon, devices, listen, model, parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (daemon, listen, parse, model, bench):
+    for group in (daemon, devices, listen, parse, model, bench):
         group.add_parsers(sub)
     return parser
 

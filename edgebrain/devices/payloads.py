@@ -45,8 +45,13 @@ def zigbee2mqtt_payload(device: Device, command: Command) -> dict[str, Any]:
     raise ConfigError(f"{device.id}: zigbee2mqtt has no payload for {device.type} {action}")
 
 
+def imported(device: Device) -> bool:
+    """True for a device whose route was read from what it announces (zigbee2mqtt, MQTT discovery)."""
+    return bool(device.mqtt) and device.source in ("zigbee2mqtt", "discovery")
+
+
 def mqtt_payload(device: Device, command: Command) -> str:
-    """The payload for ``device``'s MQTT route."""
+    """The payload for the MQTT route of a device of the YAML registry."""
     mqtt = device.mqtt or {}
     if mqtt.get("format") == "zigbee2mqtt":
         return dumps(zigbee2mqtt_payload(device, command))
@@ -55,6 +60,7 @@ def mqtt_payload(device: Device, command: Command) -> str:
 
 def check_route(device: Device) -> None:
     """Refuse at start a route that could not carry every action of its device."""
-    if device.mqtt and device.mqtt.get("format") == "zigbee2mqtt" and device.type not in Z2M_TYPES:
+    if device.mqtt and device.mqtt.get("format") == "zigbee2mqtt" and device.type not in Z2M_TYPES \
+            and not imported(device):
         raise ConfigError(f"{device.id}: the zigbee2mqtt format covers {', '.join(Z2M_TYPES)}, not {device.type}; "
                           "use format: json")

@@ -167,7 +167,7 @@ class Registry:
             yield Target("everything", wide, GROUP_WIDE_ACTIONS, "every device in the home")
 
 
-def _validate_file(path: Path, document: Any) -> list[dict[str, Any]]:
+def _validate_file(path: Path, document: Any) -> dict[str, Any]:
     errors = problems(load_schema("devices"), document)
     if errors:
         first = errors[0]
@@ -177,14 +177,14 @@ def _validate_file(path: Path, document: Any) -> list[dict[str, Any]]:
             item = document["devices"][path_items[1]]
             ident = item.get("id") if isinstance(item, dict) else None
             device = f" device {ident!r} (item {path_items[1] + 1})" if ident else f" item {path_items[1] + 1}"
+        elif len(path_items) >= 2 and path_items[0] == "overlay":
+            device = f" overlay {path_items[1]!r}"
         more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
         raise RegistryError(f"{path}:{device}: {describe(first)}{more}")
-    items: list[dict[str, Any]] = document["devices"]
-    return items
+    return dict(document)
 
 
-def load_file(path: Path) -> list[Device]:
-    """Load and validate one registry YAML file."""
+def _read_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
         document = yaml.safe_load(text)
@@ -194,9 +194,16 @@ def load_file(path: Path) -> list[Device]:
         raise RegistryError(f"{path}: not valid YAML: {exc}") from exc
     except OSError as exc:
         raise RegistryError(f"{path}: cannot read: {exc.strerror}") from exc
-    if document is None:
-        document = {"devices": []}
-    items = _validate_file(path, document)
+    return _validate_file(path, {"devices": []} if document is None else document)
+
+
+def load_file(path: Path) -> list[Device]:
+    """Load and validate one registry YAML file."""
+    return _devices_of(_read_file(path), path)
+
+
+def _devices_of(document: dict[str, Any], path: Path) -> list[Device]:
+    items: list[dict[str, Any]] = document.get("devices", [])
     return [
         Device(
             id=item["id"], type=item["type"], name=item["name"], room=item.get("room"),
@@ -207,8 +214,9 @@ def load_file(path: Path) -> list[Device]:
     ]
 
 
-def load_registry(directory: str | Path | None = None) -> Registry:
-    """Load every ``*.yaml``/``*.yml`` file of a folder (default: the shipped example registry)."""
+def load_folder(directory: str | Path | None = None) -> tuple[list[Device], dict[str, tuple[dict[str, Any], str]]]:
+    """Every device of a registry folder's ``*.yaml``/``*.yml`` files (default: the shipped example), and
+    the overlay for imported devices: key -> (what to change, the file that says so)."""
     folder = Path(directory) if directory is not None else data_dir("devices")
     if not folder.is_dir():
         raise RegistryError(f"{folder}: device registry folder does not exist")
@@ -218,8 +226,10 @@ def load_registry(directory: str | Path | None = None) -> Registry:
     known_types = set(device_types())
     devices: list[Device] = []
     seen: dict[str, Device] = {}
+    overlay: dict[str, tuple[dict[str, Any], str]] = {}
     for path in files:
-        for device in load_file(path):
+        document = _read_file(path)
+        for device in _devices_of(document, path):
             if device.type not in known_types:
                 raise RegistryError(f"{path}: device {device.id!r}: type {device.type!r} has no actions "
                                     "in command.schema.json")
@@ -228,7 +238,18 @@ def load_registry(directory: str | Path | None = None) -> Registry:
                                     f"{seen[device.id].source}")
             seen[device.id] = device
             devices.append(device)
+        for key, change in document.get("overlay", {}).items():
+            if key in overlay:
+                raise RegistryError(f"{path}: overlay {key!r}: already set in {overlay[key][1]}")
+            overlay[key] = (change, str(path))
+    return devices, overlay
+
+
+def load_registry(directory: str | Path | None = None) -> Registry:
+    """Load every ``*.yaml``/``*.yml`` file of a folder (default: the shipped example registry)."""
+    devices, _ = load_folder(directory)
     if not devices:
+        folder = Path(directory) if directory is not None else data_dir("devices")
         raise RegistryError(f"{folder}: the registry has no devices")
-    log.debug("loaded %d devices from %s", len(devices), folder)
+    log.debug("loaded %d devices from %s", len(devices), directory or "the example registry")
     return Registry(devices)

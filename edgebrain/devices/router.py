@@ -8,9 +8,12 @@ from typing import Protocol, TextIO
 
 from edgebrain.base.errors import CommandError, ConfigError
 from edgebrain.devices.command import Command
+from edgebrain.devices.discovery_import import homeassistant_message
 from edgebrain.devices.gpio import GpioBank
-from edgebrain.devices.payloads import check_route, dumps, mqtt_payload
-from edgebrain.devices.registry import Registry
+from edgebrain.devices.payloads import check_route, dumps, imported, mqtt_payload
+from edgebrain.devices.registry import Device, Registry
+from edgebrain.devices.state import StateBook
+from edgebrain.devices.zigbee2mqtt import zigbee2mqtt_set
 from edgebrain.mqtt.outbox import Sent
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,17 @@ class Delivery:
     sent: Sent | None = field(default=None, compare=False, repr=False)
 
 
+def mqtt_message(device: Device, command: Command) -> tuple[str, str]:
+    """The topic and payload of one checked command on ``device``'s MQTT route: an imported device's
+    own way (zigbee2mqtt, Home Assistant discovery), else the YAML route's format."""
+    route = device.mqtt or {}
+    if imported(device) and route.get("format") == "homeassistant":
+        return homeassistant_message(device, command)
+    if imported(device) and route.get("format") == "zigbee2mqtt":
+        return str(route["topic"]), dumps(zigbee2mqtt_set(device, command))
+    return str(route["topic"]), mqtt_payload(device, command)
+
+
 def state_topic(prefix: str, device_id: str) -> str:
     """Where a GPIO device's retained state is published."""
     return f"{prefix}/{device_id}/state"
@@ -53,6 +67,7 @@ class Router:
         self.dry_run = dry_run
         self.console = console
         self.last: dict[str, Delivery] = {}  # each device's last command, for the web console
+        self.states: StateBook | None = None  # what imported devices last said, when they are followed
         for device in registry:
             check_route(device)
             if dry_run:
@@ -73,7 +88,7 @@ class Router:
         if device is None:
             raise CommandError(f"unknown device {command.device!r}")
         if device.mqtt:
-            delivery = Delivery(device.id, "mqtt", str(device.mqtt["topic"]), mqtt_payload(device, command))
+            delivery = Delivery(device.id, "mqtt", *mqtt_message(device, command))
             if self.dry_run or self.publisher is None:
                 return self._print(delivery)
             sent = self.publisher.publish(delivery.topic, delivery.payload, qos=1, retain=False)

@@ -113,7 +113,7 @@ class Sender:
             self.trouble.refused_message(topic, refused)
 
 
-def _paho_client(s: MqttSettings, v5: bool, status_topic: str, owner: MqttClient) -> paho.Client:
+def _paho_client(s: MqttSettings, v5: bool, status_topic: str | None, owner: MqttClient) -> paho.Client:
     """A paho client with edgebrain's session, credentials, TLS, will and back-off, calling ``owner``."""
     # A persistent session: while edgebrain is away the broker keeps its subscriptions and the
     # requests it has not acknowledged yet; acknowledgements are sent once a request is answered.
@@ -128,7 +128,8 @@ def _paho_client(s: MqttSettings, v5: bool, status_topic: str, owner: MqttClient
                            cert_reqs=ssl.CERT_REQUIRED)
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(f"mqtt.tls: cannot use the TLS files: {exc}") from exc
-    client.will_set(status_topic, OFFLINE, qos=1, retain=True)
+    if status_topic is not None:
+        client.will_set(status_topic, OFFLINE, qos=1, retain=True)
     client.reconnect_delay_set(min_delay=1, max_delay=s.reconnect_max_s)
     client.on_socket_open = _no_delay
     client.on_connect = owner._handle_connect
@@ -197,8 +198,9 @@ class MqttClient:
     """A strict wrapper: every topic edgebrain uses goes through here."""
 
     def __init__(self, settings: MqttSettings, on_expired: Callable[[Outgoing], None] | None = None,
-                 on_error: Callable[[str, str], None] | None = None):
-        """``on_error(code, message)`` hears of trouble the daemon cannot fix itself (a session taken over)."""
+                 on_error: Callable[[str, str], None] | None = None, announce: bool = True):
+        """``on_error(code, message)`` hears of trouble the daemon cannot fix itself (a session taken over).
+        Without ``announce`` (a look at the broker, not the daemon) no online/offline status is published."""
         self.settings = settings
         self._guard = SessionGuard(settings.client_id, settings.reconnect_max_s, on_error)
         self.status_topic = f"{settings.prefix}/status"
@@ -212,7 +214,8 @@ class MqttClient:
         self._v5 = settings.protocol in ("auto", "5")
         self._stopping = False
         self._connected_at = 0.0
-        self._client = _paho_client(settings, self._v5, self.status_topic, self)
+        self._announce = announce
+        self._client = _paho_client(settings, self._v5, self.status_topic if announce else None, self)
         self._sender = Sender(self._client, self.trouble)
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -239,7 +242,7 @@ class MqttClient:
     def stop(self) -> None:
         """Say offline (retained), disconnect and stop the network thread."""
         self._stopping = True
-        if self._connected.is_set():
+        if self._connected.is_set() and self._announce:
             info = self._client.publish(self.status_topic, OFFLINE, qos=1, retain=True)
             with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(timeout=2)
@@ -288,7 +291,8 @@ class MqttClient:
             _, self._subscribe_mid = client.subscribe([(f, 1) for f in self._subscriptions.filters])
         else:
             self._subscribed.set()
-        client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+        if self._announce:
+            client.publish(self.status_topic, ONLINE, qos=1, retain=True)
         self._connected.set()
         for item in self._outbox.take():
             self._sender.send(item)

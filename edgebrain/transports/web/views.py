@@ -12,7 +12,10 @@ from edgebrain.devices.router import Router
 
 def devices_view(registry: Registry, router: Router) -> list[dict[str, Any]]:
     """Every device, by room: type, route, actions, and its state (GPIO) or last command (MQTT)."""
-    states = router.gpio.states() if router.gpio is not None else {}
+    states: dict[str, Any] = {k: v.to_dict() for k, v in router.gpio.states().items()} \
+        if router.gpio is not None else {}
+    if router.states is not None:
+        states.update({k: _said(v.to_dict()) for k, v in router.states.snapshot().items()})
     shown = []
     for device in sorted(registry, key=lambda d: (d.room or "", d.name)):
         route = f"MQTT {device.mqtt['topic']}" if device.mqtt else f"GPIO{device.gpio['pin']}" if device.gpio else "-"
@@ -21,9 +24,16 @@ def devices_view(registry: Registry, router: Router) -> list[dict[str, Any]]:
         shown.append({"id": device.id, "name": device.name, "name_zh": chinese_name(device), "room": device.room or "",
                       "type": device.type,
                       "route": route, "actions": [a for a in device.actions if a != "set"],
-                      "state": state.to_dict() if state is not None else None,
+                      "state": state,
                       "last": last.payload if last is not None else None})
     return shown
+
+
+def _said(state: dict[str, Any]) -> dict[str, Any]:
+    """An imported device's state in the page's terms: ON/OFF (or unknown), its level, and its age."""
+    on = state["on"]
+    return {"state": "ON" if on else "OFF" if on is False else "unknown",
+            **({"level": state["value"]} if state["value"] is not None else {}), "age_s": state["age_s"]}
 
 
 def jobs_view(schedule: Schedule) -> list[dict[str, Any]]:

@@ -1,0 +1,80 @@
+"""Home Assistant's abbreviations of MQTT discovery keys (``cmd_t`` is ``command_topic``), as data."""
+
+from __future__ import annotations
+
+import re
+
+# Home Assistant's tables (the first as short=long pairs, packed) from home-assistant/core mqtt/abbreviations.py as the
+# fork Sigri44/core carries it @5d99f7b1: the index's own copies predate device discovery (no cmps, p, o; 911803bf).
+ABBREVIATIONS: dict[str, str] = dict(pair.split("=", 1) for pair in re.findall(r"\S+", """
+act_t=action_topic cln_segmnts_cmd_tpl=clean_segments_command_template temp_hi_cmd_tpl=temperature_high_command_template
+act_tpl=action_template act_stat_t=activity_state_topic pause_cmd_t=pause_command_topic unit_of_meas=unit_of_measurement
+act_val_tpl=activity_value_template fan_mode_stat_tpl=fan_mode_state_template temp_lo_stat_t=temperature_low_state_topic
+atype=automation_type cod_dis_req=code_disarm_required dir_stat_t=direction_state_topic fx_val_tpl=effect_value_template
+av_tones=available_tones rgbww_cmd_t=rgbww_command_topic tilt_clsd_val=tilt_closed_value tilt_opnd_val=tilt_opened_value
+avty=availability img_t=image_topic max_mirs=max_mireds min_mirs=min_mireds max_temp=max_temp min_temp=min_temp o=origin
+avty_mode=availability_mode strt_mw_cmd_tpl=start_mowing_command_template swing_mode_cmd_tpl=swing_mode_command_template
+avty_t=availability_topic cln_segmnts_cmd_t=clean_segments_command_topic temp_lo_stat_tpl=temperature_low_state_template
+avty_tpl=availability_template hum_cmd_tpl=target_humidity_command_template hum_state_tpl=target_humidity_state_template
+b_tpl=blue_template cmd_off_tpl=command_off_template set_pos_tpl=set_position_template stat_val_tpl=state_value_template
+bri_cmd_tpl=brightness_command_template clr_temp_cmd_t=color_temp_command_topic hum_cmd_t=target_humidity_command_topic
+bri_cmd_t=brightness_command_topic clr_temp_val_tpl=color_temp_value_template curr_temp_tpl=current_temperature_template
+bri_scl=brightness_scale cmd_tpl=command_template cod_form=code_format hs_stat_t=hs_state_topic pl_disarm=payload_disarm
+bri_stat_t=brightness_state_topic curr_hum_t=current_humidity_topic dir_cmd_t=direction_command_topic pl_off=payload_off
+bri_tpl=brightness_template pl_rst_mode=payload_reset_mode pl_stop_tilt=payload_stop_tilt rgb_val_tpl=rgb_value_template
+bri_val_tpl=brightness_value_template osc_cmd_tpl=oscillation_command_template temp_cmd_tpl=temperature_command_template
+clr_temp_cmd_tpl=color_temp_command_template cod_arm_req=code_arm_required swing_mode_stat_tpl=swing_mode_state_template
+clrm_stat_t=color_mode_state_topic fan_mode_cmd_tpl=fan_mode_command_template pr_mode_val_tpl=preset_mode_value_template
+clrm_val_tpl=color_mode_value_template swing_mode_stat_t=swing_mode_state_topic temp_stat_tpl=temperature_state_template
+clr_temp_k=color_temp_kelvin dock_cmd_t=dock_command_topic whit_cmd_t=white_command_topic xy_cmd_tpl=xy_command_template
+clr_temp_stat_t=color_temp_state_topic pl_rst_pr_mode=payload_reset_preset_mode strt_mw_cmd_t=start_mowing_command_topic
+clr_temp_tpl=color_temp_template temp_hi_stat_t=temperature_high_state_topic temp_lo_cmd_t=temperature_low_command_topic
+cmd_on_tpl=command_on_template pr_mode_cmd_tpl=preset_mode_command_template temp_hi_cmd_t=temperature_high_command_topic
+cmd_t=command_topic evt_typ=event_types fx_list=effect_list stat_t=state_topic url_tpl=url_template whit_scl=white_scale
+cmps=components cod_trig_req=code_trigger_required dock_cmd_tpl=dock_command_template fx_cmd_tpl=effect_command_template
+cont_type=content_type temp_hi_stat_tpl=temperature_high_state_template temp_lo_cmd_tpl=temperature_low_command_template
+curr_hum_tpl=current_humidity_template dir_cmd_tpl=direction_command_template sug_dsp_prc=suggested_display_precision
+curr_temp_t=current_temperature_topic osc_val_tpl=oscillation_value_template pr_mode_stat_t=preset_mode_state_topic
+def_ent_id=default_entity_id fx_stat_t=effect_state_topic hs_val_tpl=hs_value_template l_ver_t=latest_version_topic
+dev=device msg_exp_int=message_expiry_interval temp_cmd_t=temperature_command_topic tilt_status_tpl=tilt_status_template
+dev_cla=device_class pl_toff=payload_turn_off pos_clsd=position_closed stat_locked=state_locked sup_dur=support_duration
+dir_val_tpl=direction_value_template pl_arm_custom_b=payload_arm_custom_bypass swing_mode_cmd_t=swing_mode_command_topic
+dsp_prc=display_precision fanspd_lst=fan_speed_list flsh_tlng=flash_time_long stype=subtype temp_unit=temperature_unit
+e=encoding img_e=image_encoding max_hum=max_humidity min_hum=min_humidity pl_cls=payload_close pl_home=payload_home
+en=enabled_by_default pl_osc_on=payload_oscillation_on rgb_cmd_tpl=rgb_command_template rgbw_val_tpl=rgbw_value_template
+ent_cat=entity_category ent_pic=entity_picture tilt_opt=tilt_optimistic xy_stat_t=xy_state_topic pl_inst=payload_install
+flsh=flash pl_lock=payload_lock pl_open=payload_open pl_prs=payload_press pl_rst=payload_reset pl_stop=payload_stop
+flsh_tsht=flash_time_short hs_cmd_tpl=hs_command_template migr_discvry=migrate_discovery tilt_status_t=tilt_status_topic
+fx_cmd_t=effect_command_topic mode_cmd_t=mode_command_topic pl_arm_nite=payload_arm_night pl_ret=payload_return_to_base
+fx_tpl=effect_template pl_trig=payload_trigger send_if_off=send_if_off stat_tpl=state_template swing_modes=swing_modes
+exp_aft=expire_after frc_upd=force_update g_tpl=green_template rel_s=release_summary stat_jam=state_jammed tz=timezone
+fan_mode_cmd_t=fan_mode_command_topic fan_mode_stat_t=fan_mode_state_topic ic=icon pct_val_tpl=percentage_value_template
+grp=group pl_arm_vacation=payload_arm_vacation rgbww_cmd_tpl=rgbww_command_template swing_h_modes=swing_horizontal_modes
+hs_cmd_t=hs_command_topic json_attr=json_attributes max_k=max_kelvin pos_tpl=position_template xy_cmd_t=xy_command_topic
+ir_e=infrared_encoding pl_ton=payload_turn_on pl_unlk=payload_unlock pos_open=position_open stat_clsd=state_closed
+init=initial osc_cmd_t=oscillation_command_topic pl_rst_pct=payload_reset_percentage temp_stat_t=temperature_state_topic
+hum_stat_t=target_humidity_state_topic json_attr_tpl=json_attributes_template lrst_val_tpl=last_reset_value_template
+json_attr_t=json_attributes_topic mode_stat_tpl=mode_state_template r_tpl=red_template l_ver_tpl=latest_version_template
+max=max rgb_cmd_t=rgb_command_topic spd_rng_min=speed_range_min spd_rng_max=speed_range_max xy_val_tpl=xy_value_template
+min=min name=name pl_on=payload_on ret=retain stat_on=state_on step=step tit=title t=topic
+min_k=min_kelvin off_dly=off_delay pl=payload rel_u=release_url tilt_max=tilt_max tilt_min=tilt_min uniq_id=unique_id
+mode=mode pl_loc=payload_locate pl_paus=payload_pause pl_strt=payload_start pr_modes=preset_modes val_tpl=value_template
+mode_cmd_tpl=mode_command_template osc_stat_t=oscillation_state_topic pct_cmd_t=percentage_command_topic trns=transition
+mode_stat_t=mode_state_topic pl_arm_away=payload_arm_away pl_arm_home=payload_arm_home pl_cln_sp=payload_clean_spot
+modes=modes swing_h_mode_cmd_t=swing_horizontal_mode_command_topic swing_h_mode_stat_t=swing_horizontal_mode_state_topic
+on_cmd_type=on_command_type rgbww_stat_t=rgbww_state_topic stat_unlocking=state_unlocking sup_clrm=supported_color_modes
+ops=options pl_avail=payload_available rgb_stat_t=rgb_state_topic stat_closing=state_closing sup_feat=supported_features
+opt=optimistic rgbw_cmd_tpl=rgbw_command_template rgbww_val_tpl=rgbww_value_template tilt_cmd_tpl=tilt_command_template
+p=platform pos=reports_position pos_t=position_topic src_type=source_type stat_cla=state_class stat_open=state_open
+pause_mw_cmd_tpl=pause_command_template pct_cmd_tpl=percentage_command_template pr_mode_cmd_t=preset_mode_command_topic
+pct_stat_t=percentage_state_topic pl_rst_hum=payload_reset_humidity set_fan_spd_t=set_fan_speed_topic stat_off=state_off
+pl_not_avail=payload_not_available pl_osc_off=payload_oscillation_off pow_cmd_tpl=power_command_template url_t=url_topic
+pl_not_home=payload_not_home rgbw_stat_t=rgbw_state_topic set_pos_t=set_position_topic stat_unlocked=state_unlocked
+pow_cmd_t=power_command_topic rgbw_cmd_t=rgbw_command_topic send_cmd_t=send_command_topic tilt_cmd_t=tilt_command_topic
+ptrn=pattern stat_opening=state_opening stat_stopped=state_stopped stat_locking=state_locking sup_vol=support_volume_set
+swing_h_mode_cmd_tpl=swing_horizontal_mode_command_template swing_h_mode_stat_tpl=swing_horizontal_mode_state_template
+"""))
+DEVICE_ABBREVIATIONS: dict[str, str] = {"cns": "connections", "cu": "configuration_url", "ids": "identifiers",
+    "name": "name", "mf": "manufacturer", "mdl": "model", "mdl_id": "model_id", "hw": "hw_version", "sw": "sw_version",
+    "sa": "suggested_area", "sn": "serial_number"}
+ORIGIN_ABBREVIATIONS: dict[str, str] = {"name": "name", "sw": "sw_version", "url": "support_url"}
