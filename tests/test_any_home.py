@@ -153,9 +153,9 @@ def test_homes_share_one_model_and_one_prompt_evaluated_once_when_first_needed()
     # The prompt names no home's devices: both homes read the same one.
     assert first.prompt.prefix == second.prompt.prefix
     assert _got(first, "run the robot vacuum") == {("vacuum", "on", None, None)}
-    assert not first.prompt_evaluated  # the words settled it: no model, no prompt
+    assert not first.prompt.evaluated  # the words settled it: no model, no prompt
     assert _got(first, "turn on a light") == {("lr_light", "on", None, None)}
-    assert first.prompt_evaluated and second.prompt_evaluated
+    assert first.prompt.evaluated and second.prompt.evaluated
     evaluations = len(backend.evaluations)
     assert _got(second, "switch on a light") == {("study_lamp", "on", None, None)}
     assert second.prompt.seconds == 0  # never evaluated again for the second home

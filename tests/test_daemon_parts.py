@@ -98,9 +98,9 @@ def test_an_id_still_waiting_is_never_forgotten(monkeypatch):
 @pytest.fixture()
 def parts(tmp_path, registry):
     recorder = Recorder()
-    replies = Replies(recorder, "eb", None, registry, History())
     without_gpio = type(registry)([d for d in registry if not d.gpio])
     router = Router(without_gpio, publisher=recorder, prefix="eb")
+    replies = Replies(recorder, "eb", None, router, History())
     schedule = Schedule(tmp_path / "schedule.db")
     reader = Understander(without_gpio, ScriptedBackend({"turn on the AC": "- bedroom ac on"}))
     yield recorder, replies, router, schedule, reader

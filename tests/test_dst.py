@@ -43,8 +43,8 @@ def handlers(registry, schedule: Schedule):
     """A Handler on ``schedule`` (the registry's MQTT devices, the scripted model) for any instant."""
     recorder = Recorder()
     without_gpio = type(registry)([d for d in registry if not d.gpio])
-    replies = Replies(recorder, "eb", None, without_gpio, History())
     router = Router(without_gpio, publisher=recorder, prefix="eb")
+    replies = Replies(recorder, "eb", None, router, History())
     reader = Understander(without_gpio, ScriptedBackend({}))
     return lambda now: Handler(reader, router, schedule, replies, lambda: now)
 

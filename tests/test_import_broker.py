@@ -157,7 +157,7 @@ def test_imported_devices_states_are_followed_and_asked_for(tmp_path, broker, wa
     settings = replace(service_settings(tmp_path / "state", broker.port),
                        registry=RegistrySettings(("zigbee2mqtt",), "zigbee2mqtt", 10.0))
     home = load_home(settings)
-    service = Service(settings, home.registry, Understander(home.registry, ScriptedBackend({})), imported=home.rows)
+    service = Service(settings, home.registry, Understander(home.registry, ScriptedBackend({})), home=home)
     service.start()
     try:
         # zigbee2mqtt does not retain states: on connecting, each device is asked for what it answers.
@@ -180,3 +180,59 @@ def test_imported_devices_states_are_followed_and_asked_for(tmp_path, broker, wa
         until(lambda: (s := states.get("bulb")) is not None and s.on is False, 30, lambda: "the bulb off")
     finally:
         service.close()
+
+
+def test_a_device_joining_leaving_or_renamed_changes_the_home_without_a_restart(tmp_path, broker, watcher,
+                                                                                 understander):
+    from dataclasses import replace
+
+    from edgebrain.app.service import Service
+    from edgebrain.base.config import RegistrySettings
+    from edgebrain.devices.sources import load_home
+    from tests.broker import service_settings, until
+
+    _retain_z2m(watcher)
+    settings = replace(service_settings(tmp_path / "state", broker.port),
+                       registry=RegistrySettings(("zigbee2mqtt",), "zigbee2mqtt", 10.0))
+    home = load_home(settings)
+    service = Service(settings, home.registry, understander.with_registry(home.registry), home=home,
+                      reread=understander.with_registry)
+    service.start()
+    try:
+        entries = json.loads((DATA / "z2m_bridge_devices.json").read_bytes())
+        plug = next(e for e in entries if e["friendly_name"] == "power_plug")
+        changed = [{**e, "friendly_name": "office/bulb"} if e["friendly_name"] == "bulb" else e
+                   for e in entries if e is not plug]  # the bulb renamed, the plug gone ...
+        changed.append({**plug, "friendly_name": "garage/plug", "ieee_address": "0x00124b0022aabbcc"})  # ... a new one
+        watcher.publish("zigbee2mqtt/bridge/devices", json.dumps(changed), retain=True)
+        # The swap ends with the time of the change: wait for that, not for its first step.
+        until(lambda: service.registry_changed_at is not None, 30, lambda: "the changed home taken")
+        registry = service.router.registry
+        assert registry.get("office_bulb") is not None
+        assert registry.get("bulb") is None and registry.get("power_plug") is None
+        assert registry.get("garage_plug") is not None and registry.get("garage_plug").room == "garage"
+        assert "changed on the broker at" in service.health()["registry"]
+        watcher.publish("eb/text", json.dumps({"text": "turn on the office bulb", "id": "after"}))
+        result = json.loads(watcher.wait_for("eb/result", timeout=60)[0].payload)
+        assert result["status"] == "routed" and result["commands"] == [{"device": "office_bulb", "action": "on"}]
+        assert json.loads(watcher.wait_for("zigbee2mqtt/office/bulb/set", timeout=30)[0].payload) == {"state": "ON"}
+        watcher.publish("zigbee2mqtt/garage/plug", json.dumps({"state": "ON"}))  # a new device's state is followed
+        states = service.router.states
+        assert states is not None
+        until(lambda: (s := states.get("garage_plug")) is not None and s.on is True, 30, lambda: "the new plug's state")
+    finally:
+        service.close()
+
+
+def test_doctor_counts_the_imported_home_and_says_when_it_last_changed(home_env, watcher, tmp_path):
+    import re
+
+    from edgebrain.app.health import note_registry_changed
+
+    _retain_z2m(watcher)
+    note_registry_changed(Path(home_env["EDGEBRAIN_STATE_DIR"]), 14)  # what the daemon notes when it takes one
+    done = subprocess.run([sys.executable, "-m", "edgebrain", "doctor"], env=home_env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert re.search(r"^ok   registry: 14 devices, 14 with a route; 14 imported from zigbee2mqtt, 9 without a room, "
+                     r"5 skipped \(edgebrain devices\); the daemon last took a home changed on the broker at "
+                     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d, 14 devices$", done.stdout, re.M), done.stdout

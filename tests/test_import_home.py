@@ -87,3 +87,15 @@ def test_a_yaml_folder_may_hold_only_an_overlay(tmp_path):
     (tmp_path / "bad.yaml").write_text("overlay:\n  bulb: {colour: red}\n", encoding="utf-8")
     with pytest.raises(RegistryError, match=r"bad.yaml: overlay 'bulb': .*colour"):
         load_folder(tmp_path)
+
+
+def test_a_home_whose_devices_cannot_be_reached_is_refused():
+    from edgebrain.base.errors import ConfigError
+    from edgebrain.devices.registry import Registry
+    from edgebrain.devices.router import Router
+
+    router = Router(Registry(YAML), prefix="eb")  # no broker: only devices without an MQTT route
+    imported = assemble(YAML, {}, IMPORTED).registry
+    with pytest.raises(ConfigError, match=r"bulb is routed over MQTT, but mqtt\.enabled is false"):
+        router.use(imported)
+    assert router.registry.get("bulb") is None and router.registry.get("hall_light") is not None

@@ -150,3 +150,20 @@ def test_ids_stay_unique_against_the_yaml_devices():
     result = read_zigbee2mqtt(json.dumps([_entry("Kitchen Light"), _entry("kitchen-light")]).encode(), None,
                               taken=["kitchen_light"])
     assert [f.device.id for f in result.found] == ["kitchen_light_2", "kitchen_light_3"]
+
+
+def test_only_features_zigbee2mqtt_marks_settable_are_commanded():
+    bulb = json.loads(DEVICES)[1]  # zigbee2mqtt's own test bulb: state and brightness with access 7
+    light = next(e for e in bulb["definition"]["exposes"] if e["type"] == "light")
+
+    def with_access(name: str, state: int, brightness: int) -> dict[str, object]:
+        features = [{**f, "access": state if f["name"] == "state" else brightness if f["name"] == "brightness"
+                     else f["access"]} for f in light["features"]]
+        return {**bulb, "friendly_name": name, "definition": {**bulb["definition"],
+                                                              "exposes": [{**light, "features": features}]}}
+
+    result = read_zigbee2mqtt(json.dumps([with_access("dim only read", 7, 1),  # brightness is only published
+                                          with_access("read only", 1, 1)]).encode(), None)
+    assert [(f.key, f.device.type) for f in result.found] == [("dim only read", "switch")]
+    assert result.skipped == (Skipped("read only",
+                                      "nothing to command: no light, switch, cover, climate or fan it can set"),)

@@ -38,7 +38,7 @@ def run(settings: Settings, out: TextIO = sys.stdout) -> int:
                                      threads=settings.threads or DEFAULT_THREADS)
     microphone, transcriber = _speech(settings, registry)
     service = Service(settings, registry, understander, out=out, microphone=microphone, transcriber=transcriber,
-                      imported=home.rows)
+                      home=home, reread=understander.with_registry)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

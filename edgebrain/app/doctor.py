@@ -52,6 +52,7 @@ def _model(settings: Settings) -> tuple[str, str]:
 
 
 def _registry(settings: Settings) -> str:
+    from edgebrain.app.health import registry_changed
     from edgebrain.devices.sources import load_home
 
     home = load_home(settings)
@@ -60,6 +61,8 @@ def _registry(settings: Settings) -> str:
     if settings.registry.imports():
         line += (f"; {len(home.rows)} imported from {', '.join(settings.registry.sources)}, "
                  f"{len(home.unsure_rooms())} without a room, {len(home.skipped)} skipped (edgebrain devices)")
+        if (changed := registry_changed(settings.state_dir)) is not None:
+            line += f"; the daemon last took a home changed on the broker {changed}"
     return line
 
 

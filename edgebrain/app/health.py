@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from edgebrain.base.config import Settings
@@ -29,6 +33,30 @@ class Running(Protocol):
     def started_at(self) -> float: ...
     @property
     def web(self) -> WebConsole | None: ...
+    @property
+    def registry_changed_at(self) -> float | None: ...
+
+
+CHANGED_FILE = "registry-changed"  # when the running daemon last took a home changed on the broker
+
+
+def note_registry_changed(state_dir: Path, devices: int) -> None:
+    """Keep, for ``edgebrain doctor``, when the daemon took a changed home and how many devices it has."""
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        (state_dir / CHANGED_FILE).write_text(f"{time.time():.0f} {devices}\n", encoding="utf-8")
+    except OSError as exc:
+        log.warning("cannot note the registry change in %s: %s", state_dir, exc)
+
+
+def registry_changed(state_dir: Path) -> str | None:
+    """When the daemon last took a changed home ("at 2026-12-06 09:12:05, 14 devices"), if it has."""
+    try:
+        stamp, devices = (state_dir / CHANGED_FILE).read_text(encoding="utf-8").split()
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(stamp)))
+    except (OSError, ValueError):
+        return None
+    return f"at {when}, {devices} devices"
 
 
 def _uptime(seconds: float) -> str:
@@ -56,7 +84,11 @@ def health(service: Running) -> dict[str, str]:
     microphone = "off" if speech is None else "closed" if not speech.open else (
         f"open ({settings.listen.mode}), {'listening' if speech.listening else 'waiting'}")
     return {"model": settings.model or "the default model (edgebrain model info)",
-            "registry": f"{len(list(service.router.registry))} devices ({settings.devices or 'example registry'})",
+            "registry": f"{len(list(service.router.registry))} devices from {', '.join(settings.registry.sources)} "
+                        f"({settings.devices or 'the example registry'})" + (
+                            "" if service.registry_changed_at is None else
+                            time.strftime(", changed on the broker at %H:%M:%S",
+                                          time.localtime(service.registry_changed_at))),
             "broker": broker, "microphone": microphone, "routing": "dry run" if settings.dry_run else "live",
             "uptime": _uptime(time.monotonic() - service.started_at), "bench": _bench(service),
             **({"web": f"{service.web.streams} pages open"} if service.web is not None else {})}

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from edgebrain.app.health import note_registry_changed
 from edgebrain.base.config import Settings
+from edgebrain.base.errors import ConfigError
 from edgebrain.base.identity import forget_taken_over, note_taken_over
-from edgebrain.core.handler import Handler, Reader
+from edgebrain.core.handler import CurrentReader, Handler, Reader
 from edgebrain.core.history import History
 from edgebrain.core.inbox import Inbox
 from edgebrain.core.messages import Request
@@ -19,10 +21,11 @@ from edgebrain.core.replies import Replies
 from edgebrain.core.schedule import Schedule
 from edgebrain.core.scheduler import Scheduler
 from edgebrain.devices.gpio import GpioBank
-from edgebrain.devices.home import Row
+from edgebrain.devices.home import Home
+from edgebrain.devices.live import LiveImport
 from edgebrain.devices.registry import Registry
 from edgebrain.devices.router import Router
-from edgebrain.devices.sources import follow_states
+from edgebrain.devices.sources import Follower
 from edgebrain.devices.state import StateBook
 from edgebrain.homeassistant.link import HomeAssistantLink
 from edgebrain.mqtt.client import MqttClient
@@ -61,9 +64,11 @@ class Service:
 
     def __init__(self, settings: Settings, registry: Registry, reader: Reader, *, out: TextIO | None = None,
                  microphone: Microphone | None = None, transcriber: Transcriber | None = None,
-                 clock: Callable[[], float] = time.time, imported: Sequence[Row] = ()):
-        """``transcriber``: speech to text for Wyoming and the web console, when they are on; ``imported``:
-        the devices read from the broker, whose states are followed."""
+                 clock: Callable[[], float] = time.time, home: Home | None = None,
+                 reread: Callable[[Registry], Reader] | None = None):
+        """``transcriber``: speech to text for Wyoming and the web console, when they are on; ``home``: the
+        registry's sources, whose imported devices' states are followed; with ``reread`` (the reader for
+        another registry) a home that changes on the broker is taken without a restart."""
         self.settings = settings
         self.started_at = time.monotonic()
         prefix = settings.mqtt.prefix
@@ -73,14 +78,22 @@ class Service:
         self.mqtt = (MqttClient(settings.mqtt, on_expired=self._expired, on_error=self._mqtt_error)
                      if settings.mqtt.enabled else None)
         self.history = History()
-        self.replies = Replies(self.mqtt, prefix, out, registry, self.history)
         self.router = Router(registry, publisher=self.mqtt, gpio=gpio, prefix=prefix, dry_run=settings.dry_run,
                              console=out if settings.dry_run else None)
-        if self.mqtt is not None and imported:
+        self.replies = Replies(self.mqtt, prefix, out, self.router, self.history)
+        self.follower: Follower | None = None
+        self.live: LiveImport | None = None
+        if self.mqtt is not None and home is not None and settings.registry.imports():
             self.router.states = StateBook()
-            follow_states(self.mqtt, imported, self.router.states)
+            self.follower = Follower(self.mqtt, self.router.states)
+            self.follower.follow(home.rows)
+            if reread is not None:
+                self.live = LiveImport(self.mqtt, settings, home,
+                                       lambda changed: self.use_home(changed, reread(changed.registry)))
+        self.registry_changed_at: float | None = None
         self.schedule = Schedule(schedule_path(settings))
-        self.handler = Handler(reader, self.router, self.schedule, self.replies, clock)
+        self.reader = CurrentReader(reader)
+        self.handler = Handler(self.reader, self.router, self.schedule, self.replies, clock)
         self.inbox = Inbox(self.handler.handle, self.replies.error, settings.max_queue)
         self.scheduler = Scheduler(self.schedule, self.router, self.replies, settings.grace_s, clock)
         self.microphone = microphone
@@ -116,7 +129,7 @@ class Service:
         """Subscribe and connect, recover the schedule, open the microphone if asked, and start working."""
         if self.mqtt is not None:
             forget_taken_over(self.settings.state_dir)
-            for part in (self.inputs, self.homeassistant):
+            for part in (self.inputs, self.homeassistant, self.live):
                 if part is not None:
                     part.subscribe()
             self.mqtt.start()
@@ -131,7 +144,8 @@ class Service:
 
     def stop(self) -> None:
         """Finish the request in hand, then stop every thread and leave the broker."""
-        _each(self.web.stop if self.web else None, self.wyoming.stop if self.wyoming else None,
+        _each(self.live.close if self.live else None,
+              self.web.stop if self.web else None, self.wyoming.stop if self.wyoming else None,
               self.speech.stop if self.speech else None,
               self.inbox.stop, self.scheduler.stop, self.mqtt.stop if self.mqtt else None)
 
@@ -142,6 +156,21 @@ class Service:
         gate = self.microphone.gate if self.microphone else None
         _each(self.router.gpio.close if self.router.gpio else None, indicator.close if indicator else None,
               getattr(gate, "close", None), self.schedule.close)
+
+    def use_home(self, home: Home, reader: Reader) -> None:
+        """Route and understand by a changed home from now on (the old one answered until now); a home
+        whose devices cannot all be reached is refused and the one in use kept."""
+        try:
+            self.router.use(home.registry)
+        except ConfigError as exc:
+            log.error("kept the registry in use: %s", exc)
+            return
+        self.reader.reader = reader
+        if self.follower is not None:
+            self.follower.follow(home.rows)
+        self.registry_changed_at = time.time()
+        note_registry_changed(self.settings.state_dir, len(home.registry))
+        log.info("now %d devices (%d imported)", len(home.registry), len(home.rows))
 
     def submit(self, request: Request) -> None:
         """Hand a request to the inbox."""

@@ -28,6 +28,17 @@ class Reader(Protocol):
         """Checked commands for the utterance, and why a command was refused if one was."""
 
 
+class CurrentReader:
+    """The understanding stage in use, which a changed home replaces between two requests."""
+
+    def __init__(self, reader: Reader):
+        self.reader = reader
+
+    def understand(self, text: str, now: str | float | None = None) -> Understanding:
+        """Commands for the utterance, by the reader of the moment."""
+        return self.reader.understand(text, now)
+
+
 @dataclass(frozen=True)
 class Handler:
     """Turns one request into commands sent, jobs scheduled and a Result."""

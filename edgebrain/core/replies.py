@@ -13,8 +13,7 @@ from edgebrain.core.history import History
 from edgebrain.core.messages import ErrorReply, Request, Result
 from edgebrain.core.reply import reply_text
 from edgebrain.devices.payloads import dumps
-from edgebrain.devices.registry import Registry
-from edgebrain.devices.router import Publisher
+from edgebrain.devices.router import Publisher, Router
 from edgebrain.mqtt.outbox import Outgoing
 
 log = logging.getLogger(__name__)
@@ -29,12 +28,12 @@ class Replies:
     publisher: Publisher | None
     prefix: str
     out: TextIO | None
-    registry: Registry  # the names a spoken reply uses
+    router: Router  # its registry has the names a spoken reply uses (the registry of the moment)
     history: History  # what the web console shows
 
     def result(self, request: Request, result: Result) -> Result:
         """Answer a request, with a reply to say: ``<prefix>/result``, and the request's own way back."""
-        result = replace(result, reply=reply_text(result, self.registry))
+        result = replace(result, reply=reply_text(result, self.router.registry))
         self.history.result(result.to_dict())
         if self.publisher is not None:
             self.publisher.publish(f"{self.prefix}/result", dumps(result.to_dict()), qos=1, retain=False,

@@ -68,14 +68,23 @@ class Router:
         self.console = console
         self.last: dict[str, Delivery] = {}  # each device's last command, for the web console
         self.states: StateBook | None = None  # what imported devices last said, when they are followed
+        self._check(registry)
+
+    def _check(self, registry: Registry) -> None:
         for device in registry:
             check_route(device)
-            if dry_run:
+            if self.dry_run:
                 continue
-            if device.mqtt and publisher is None:
+            if device.mqtt and self.publisher is None:
                 raise ConfigError(f"{device.id} is routed over MQTT, but mqtt.enabled is false")
-            if device.gpio and (gpio is None or device.id not in gpio):
+            if device.gpio and (self.gpio is None or device.id not in self.gpio):
                 raise ConfigError(f"{device.id} is routed over GPIO, but no GPIO output is set up for it")
+
+    def use(self, registry: Registry) -> None:
+        """Route by another registry from now on (the home changed on the broker); ConfigError, and the
+        registry in use kept, when one of its devices has no way to be reached."""
+        self._check(registry)
+        self.registry = registry
 
     def route(self, command: Command) -> Delivery:
         """Send one checked command now; CommandError when its device cannot take it."""

@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
 from edgebrain.base.config import MqttSettings, Settings
@@ -70,31 +69,45 @@ def retained(settings: MqttSettings, filters: Sequence[str], needed: Sequence[st
         return list(messages)
 
 
-def _heard(book: StateBook, devices: Sequence[Device], topic: str, payload: bytes) -> None:
-    for device in devices:  # the parts of one device share its state topic
-        book.heard(device, payload)
+class Follower:
+    """Keeps in a StateBook what each imported device says on its state topic, and on every (re)connection
+    asks zigbee2mqtt for the states it does not retain (``/get`` of the properties it answers). ``follow``
+    again with the rows of a changed home: new topics are subscribed, every topic reads the new devices."""
+
+    def __init__(self, client: MqttClient, book: StateBook):
+        self.client = client
+        self.book = book
+        self._devices: dict[str, list[Device]] = {}  # state topic -> the devices (parts) that report on it
+        self._asks: dict[str, list[str]] = {}  # /get topic -> the properties zigbee2mqtt answers there
+        client.on_connect(self._ask)
+
+    def follow(self, rows: Sequence[Row]) -> None:
+        """Follow the devices of ``rows`` (the imported devices of the home in use)."""
+        by_topic: dict[str, list[Device]] = {}
+        for row in rows:
+            if row.state_topic:
+                by_topic.setdefault(row.state_topic, []).append(row.device)
+        new = [t for t in by_topic if t not in self._devices]
+        asks = {str(route["get_topic"]): route["get"] for r in rows if (route := r.device.mqtt or {}).get("get")}
+        fresh = [t for t in asks if t not in self._asks]
+        self._devices, self._asks = by_topic, asks
+        for topic in new:
+            self.client.subscribe(topic, self._heard)
+        if self.client.connected:
+            self._ask(fresh)
+
+    def _heard(self, topic: str, payload: bytes) -> None:
+        for device in self._devices.get(topic, ()):  # the parts of one device share its state topic
+            self.book.heard(device, payload)
+
+    def _ask(self, topics: Sequence[str] | None = None) -> None:
+        asks = self._asks
+        for topic in asks if topics is None else topics:
+            self.client.publish(topic, dumps(dict.fromkeys(asks[topic], "")), qos=1)
 
 
-def follow_states(client: MqttClient, rows: Sequence[Row], book: StateBook) -> None:
-    """Keep in ``book`` what each imported device says on its state topic, and on every (re)connection ask
-    zigbee2mqtt for the states it does not retain (``/get`` of the properties it answers)."""
-    by_topic: dict[str, list[Device]] = {}
-    for row in rows:
-        if row.state_topic:
-            by_topic.setdefault(row.state_topic, []).append(row.device)
-    for topic, devices in by_topic.items():
-        client.subscribe(topic, partial(_heard, book, devices))
-    asks = {str(route["get_topic"]): route["get"] for r in rows if (route := r.device.mqtt or {}).get("get")}
-
-    def ask() -> None:
-        for topic, properties in asks.items():
-            client.publish(topic, dumps(dict.fromkeys(properties, "")), qos=1)
-
-    client.on_connect(ask)
-
-
-def import_devices(settings: Settings, taken: Sequence[str] = ()) -> Imported:
-    """What the broker announces, from the sources ``registry.sources`` names (nothing without one)."""
+def import_filters(settings: Settings) -> tuple[list[str], list[str]]:
+    """The topic filters an import reads, and the topics it waits for at start."""
     sources, base, prefix = settings.registry.sources, settings.registry.zigbee2mqtt_base, settings.ha_prefix
     filters: list[str] = []
     needed: list[str] = []
@@ -103,9 +116,12 @@ def import_devices(settings: Settings, taken: Sequence[str] = ()) -> Imported:
         needed.append(f"{base}/bridge/devices")
     if "discovery" in sources:
         filters.append(f"{prefix}/#")
-    if not filters:
-        return Imported()
-    messages = retained(settings.mqtt, filters, needed, settings.registry.wait_s)
+    return filters, needed
+
+
+def read_messages(settings: Settings, messages: Sequence[tuple[str, bytes]], taken: Sequence[str] = ()) -> Imported:
+    """The devices in the import's messages (in arrival order), by the sources of the settings."""
+    sources, base, prefix = settings.registry.sources, settings.registry.zigbee2mqtt_base, settings.ha_prefix
     latest = dict(messages)
     imported = Imported()
     if "zigbee2mqtt" in sources:
@@ -118,16 +134,30 @@ def import_devices(settings: Settings, taken: Sequence[str] = ()) -> Imported:
     return imported
 
 
-def load_home(settings: Settings) -> Home:
-    """The registry from every source of the settings, and how each imported device was read."""
-    if not settings.registry.imports():
-        return Home(load_registry(settings.devices), (), (), ())
+def yaml_part(settings: Settings) -> tuple[list[Device], dict[str, tuple[dict[str, Any], str]]]:
+    """The devices of the YAML folder (when yaml is a source) and its overlay."""
     devices: list[Device] = []
     overlay: dict[str, tuple[dict[str, Any], str]] = {}
     if "yaml" in settings.registry.sources or settings.devices is not None:
         devices, overlay = load_folder(settings.devices)
     if "yaml" not in settings.registry.sources:
         devices = []  # the folder only names, translates and corrects what is imported
+    return devices, overlay
+
+
+def import_devices(settings: Settings, taken: Sequence[str] = ()) -> Imported:
+    """What the broker announces, from the sources ``registry.sources`` names (nothing without one)."""
+    filters, needed = import_filters(settings)
+    if not filters:
+        return Imported()
+    return read_messages(settings, retained(settings.mqtt, filters, needed, settings.registry.wait_s), taken)
+
+
+def load_home(settings: Settings) -> Home:
+    """The registry from every source of the settings, and how each imported device was read."""
+    if not settings.registry.imports():
+        return Home(load_registry(settings.devices), (), (), ())
+    devices, overlay = yaml_part(settings)
     home = assemble(devices, overlay, import_devices(settings, [d.id for d in devices]))
     for note in home.notes:
         log.warning("%s", note)

@@ -131,7 +131,7 @@ def run_homes(homes: Iterator[Home] | list[Home], backend: Any,
                           result.model_ms)
             except EdgebrainError as exc:
                 tally.add(case, error_key(str(exc)), 0.0, 0, home.name)
-        prompts += understander.prompt_seconds > 0  # evaluated or restored here, not shared from another home
+        prompts += understander.prompt.seconds > 0  # evaluated or restored here, not shared from another home
         log.info("home %s done in %.1f s", home.name, time.perf_counter() - started)
     figures = {"homes": count, "prompts_prepared": prompts,
                "ready_s_p50": round(percentile(ready, 0.5), 2) if ready else 0.0,

@@ -6,6 +6,7 @@ lines, one decode loop over them, and the expansion and check of what was decode
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import time
@@ -85,36 +86,35 @@ class Understander:
     def __init__(self, registry: Registry, backend: Backend, state_dir: Path | None = None,
                  techniques: Techniques | None = None, lazy: bool = False):
         """With ``lazy`` the prompt is evaluated when a request first needs the model, not now."""
-        self.registry = registry
         self.techniques = techniques or Techniques()
         self.layout = LAYOUTS[self.techniques.layout]
         self.prompt = PromptCache(backend, self.layout, state_dir if self.techniques.saved_prompt else None)
         self.backend = self.prompt.backend
-        self.planner = Planner(registry, self.techniques)
         self.decoder = ReplyDecoder(self.backend, self.layout.end, self.techniques.jump_forward,
                                     self.techniques.same_meaning,
                                     self.prompt.content_free if self.techniques.calibration else None)
-        self._recent: OrderedDict[str, Understanding] = OrderedDict()
-        # Compile the patterns of every name now, while getting ready: a big home's first requests
-        # would otherwise pay for hundreds of them.
-        find_mentions(registry, "")
+        self._take(registry)
         if not lazy:
             self.prompt.ensure()
-
-    @property
-    def prompt_evaluated(self) -> bool:
-        """True once this registry's prompt is in the model's KV cache (evaluated or restored)."""
-        return self.prompt.evaluated
-
-    @property
-    def prompt_seconds(self) -> float:
-        """How long the prompt took to evaluate or restore; 0 until it has been."""
-        return self.prompt.seconds
 
     @property
     def prompt_tokens(self) -> int:
         """Length of the fixed prompt in tokens."""
         return len(self.prompt.prefix)
+
+    def _take(self, registry: Registry) -> None:
+        self.registry = registry
+        self.planner = Planner(registry, self.techniques)
+        self._recent: OrderedDict[str, Understanding] = OrderedDict()
+        # Compile the patterns of every name now, while getting ready: a big home's first requests
+        # would otherwise pay for hundreds of them.
+        find_mentions(registry, "")
+
+    def with_registry(self, registry: Registry) -> Understander:
+        """The same model and prompt (it names no device) for another registry: only its words are read."""
+        other = copy.copy(self)
+        other._take(registry)
+        return other
 
     def forget(self) -> None:
         """Empty the cache of recent utterances."""
