@@ -245,3 +245,49 @@ def test_a_page_that_goes_away_stops_its_live_updates(local_console):
     events.close()
     web = service.web
     until(lambda: web.streams == 0, 5, lambda: f"the stream to end ({web.streams} still open)")
+
+
+@pytest.fixture()
+def imported_console(tmp_path, broker, watcher, browser):
+    """A console over a home imported from zigbee2mqtt's retained lists (tests/data/import)."""
+    from pathlib import Path
+
+    from edgebrain.base.config import RegistrySettings
+    from edgebrain.devices.sources import load_home
+
+    data = Path(__file__).parent / "data" / "import"
+    watcher.publish("zigbee2mqtt/bridge/devices", (data / "z2m_bridge_devices.json").read_bytes(), retain=True)
+    watcher.flush()
+    port = free_port()
+    settings = service_settings(tmp_path, broker.port, client_id=f"eb-web-{time.monotonic_ns()}")
+    settings = replace(settings, web=replace(settings.web, enabled=True, port=port, password=PASSWORD),
+                       registry=RegistrySettings(("zigbee2mqtt",), "zigbee2mqtt", 10.0))
+    home = load_home(settings)
+    service = Service(settings, home.registry, Understander(home.registry, ScriptedBackend({})), home=home)
+    service.start()
+    assert service.mqtt is not None and service.mqtt.wait_connected(10)
+    browser.delete_all_cookies()
+    yield f"http://127.0.0.1:{port}", service
+    service.close()
+
+
+def test_an_imported_devices_toggle_and_slider_move_it_and_its_state_shows_live(browser, imported_console, watcher):
+    url, _ = imported_console
+    sign_in(browser, url)
+    button = WebDriverWait(browser, 15).until(
+        seen.element_to_be_clickable((By.CSS_SELECTOR, "button[data-device=bulb][data-action=on]")))
+    browser.execute_script("window.notReloaded = true")
+    button.click()
+    assert json.loads(watcher.wait_for("zigbee2mqtt/bulb/set", timeout=15)[0].payload) == {"state": "ON"}
+    wait_text(browser, "state-bulb", "on")  # what was sent, in words, until the bulb says its state
+    slider = browser.find_element(By.ID, "level-bulb")
+    assert (slider.get_attribute("min"), slider.get_attribute("max")) == ("0", "100")
+    browser.execute_script("arguments[0].value = 50; arguments[0].dispatchEvent(new Event('change'))", slider)
+    assert json.loads(watcher.wait_for("zigbee2mqtt/bulb/set", 2, timeout=15)[1].payload) == {"brightness": 127}
+    watcher.publish("zigbee2mqtt/bulb", json.dumps({"state": "ON", "brightness": 254, "linkquality": 90}))
+    wait_text(browser, "state-bulb", "state: ON 100% · ")
+    assert re.search(r"state: ON 100% · \d+ s ago", browser.find_element(By.ID, "state-bulb").text)
+    thermostat = browser.find_element(By.ID, "level-moes_thermo")
+    assert (thermostat.get_attribute("min"), thermostat.get_attribute("max")) == ("16", "30")
+    assert '{"' not in browser.find_element(By.ID, "devices").text  # no raw payloads on the page
+    assert browser.execute_script("return window.notReloaded") is True

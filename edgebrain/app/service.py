@@ -113,7 +113,7 @@ class Service:
             from edgebrain.transports.web.actions import Parts
             from edgebrain.transports.web.server import WebConsole  # aiohttp: only when serving the console
 
-            self.web = WebConsole(settings.web, Parts(registry, self.router, self.schedule, self.inbox.submit,
+            self.web = WebConsole(settings.web, Parts(self.router, self.schedule, self.inbox.submit,
                                                       self.history, self.health,
                                                       transcriber if settings.web.speech else None))
         self.inputs: MqttInputs | None = None

@@ -66,7 +66,8 @@ class Router:
         self.prefix = prefix
         self.dry_run = dry_run
         self.console = console
-        self.last: dict[str, Delivery] = {}  # each device's last command, for the web console
+        self.last: dict[str, Delivery] = {}  # where each device's last command went, for the web console
+        self.commanded: dict[str, Command] = {}  # and what it was
         self.states: StateBook | None = None  # what imported devices last said, when they are followed
         self._check(registry)
 
@@ -90,6 +91,7 @@ class Router:
         """Send one checked command now; CommandError when its device cannot take it."""
         delivery = self._route(command)
         self.last[delivery.device] = delivery
+        self.commanded[delivery.device] = command
         return delivery
 
     def _route(self, command: Command) -> Delivery:

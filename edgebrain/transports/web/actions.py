@@ -15,7 +15,6 @@ from edgebrain.core.history import History
 from edgebrain.core.messages import Request
 from edgebrain.core.schedule import Schedule
 from edgebrain.devices.command import Command, check
-from edgebrain.devices.registry import Registry
 from edgebrain.devices.router import Router
 from edgebrain.listen.transcriber import Transcriber
 from edgebrain.transports.asking import ask
@@ -25,13 +24,20 @@ from edgebrain.transports.asking import ask
 class Parts:
     """What the console shows and acts on: the daemon's own parts."""
 
-    registry: Registry
-    router: Router
+    router: Router  # and the registry in use, which a home changed on the broker replaces
     schedule: Schedule
     submit: Callable[[Request], None]
     history: History
     health: Callable[[], dict[str, Any]]
     transcriber: Transcriber | None  # push-to-talk; None: no button
+
+
+def _loads_or_none(text: str) -> Any:
+    """A body's JSON, or None when it is not JSON (answered as a missing value, not a server error)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def dumps(data: Any) -> str:
@@ -95,10 +101,18 @@ class Actions:
         return web.json_response(result.to_dict(), dumps=dumps)
 
     async def device(self, request: web.Request) -> web.Response:
-        """One action of one device, checked as a Home Assistant command is."""
-        command = Command(request.match_info["device"], request.match_info["action"])
+        """One action of one device, checked as a Home Assistant command is; ``set`` takes ``{"value": N}``
+        (a slider)."""
+        value = None
+        if request.match_info["action"] == "set":
+            body = await request.json(loads=_loads_or_none) if request.can_read_body else None
+            value = body.get("value") if isinstance(body, dict) else None
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                return web.json_response({"error": "set needs a number: {\"value\": N}"}, status=400, dumps=dumps)
+        command = Command(request.match_info["device"], request.match_info["action"], value)
         try:
-            delivery = await asyncio.to_thread(lambda: self.parts.router.route(check(command, self.parts.registry)))
+            delivery = await asyncio.to_thread(
+                lambda: self.parts.router.route(check(command, self.parts.router.registry)))
         except (CommandError, InputError) as exc:
             return web.json_response({"error": str(exc)}, status=400, dumps=dumps)
         return web.json_response({"device": delivery.device, "via": delivery.via, "topic": delivery.topic,

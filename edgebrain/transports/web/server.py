@@ -174,7 +174,7 @@ class WebConsole:
         """Everything the page shows; without ``health`` (its uptime changes every second) for live updates."""
         from edgebrain.transports.web.views import devices_view, jobs_view
 
-        state = {"devices": devices_view(self.parts.registry, self.parts.router),
+        state = {"devices": devices_view(self.parts.router.registry, self.parts.router),
                  "jobs": jobs_view(self.parts.schedule), **self.parts.history.snapshot()}
         return {**state, "health": self.parts.health()} if health else state
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgebrain.base.schemas import type_value_unit
 from edgebrain.core.reply import chinese_name
 from edgebrain.core.schedule import Schedule
 from edgebrain.devices.registry import Registry
@@ -20,12 +21,13 @@ def devices_view(registry: Registry, router: Router) -> list[dict[str, Any]]:
     for device in sorted(registry, key=lambda d: (d.room or "", d.name)):
         route = f"MQTT {device.mqtt['topic']}" if device.mqtt else f"GPIO{device.gpio['pin']}" if device.gpio else "-"
         state = states.get(device.id)
-        last = router.last.get(device.id)
+        last = router.commanded.get(device.id)
+        span = device.value_range if "set" in device.actions else None
         shown.append({"id": device.id, "name": device.name, "name_zh": chinese_name(device), "room": device.room or "",
                       "type": device.type,
                       "route": route, "actions": [a for a in device.actions if a != "set"],
-                      "state": state,
-                      "last": last.payload if last is not None else None})
+                      "state": state, **({"range": list(span), "unit": type_value_unit(device.type)} if span else {}),
+                      "last": {"action": last.action, "value": last.value} if last is not None else None})
     return shown
 
 

@@ -40,6 +40,36 @@ function showResult(result) {
        el("span", {class: "muted"}, " " + result.commands.map(said).join(", "))));
 }
 
+const AGO = {en: ["s ago", "min ago", "h ago"], zh: ["秒前", "分钟前", "小时前"]};
+function ago(seconds) {
+  const [s, m, h] = AGO[lang];
+  return seconds < 60 ? `${seconds} ${s}` : seconds < 3600 ? `${Math.floor(seconds / 60)} ${m}`
+                      : `${Math.floor(seconds / 3600)} ${h}`;
+}
+
+// A GPIO output's level is its duty cycle (%); an imported device's is its value in its type's unit.
+const unitOf = (d) => (d.route.startsWith("GPIO") ? "%" : d.unit || "%");
+
+function stateText(d) {
+  const s = d.state;
+  if (s) {
+    return `${t("state")}: ${s.state}${s.level !== undefined ? " " + s.level + unitOf(d) : ""}` +
+      (s.age_s !== undefined ? ` · ${ago(s.age_s)}` : "");
+  }
+  if (!d.last) return "";
+  const action = (ACTIONS[lang] || {})[d.last.action] || d.last.action;
+  return `${t("last")}: ${action}${d.last.value !== null ? " " + d.last.value + unitOf(d) : ""}`;
+}
+
+function slider(d) {
+  if (!d.range) return [];
+  const level = d.state && d.state.level !== undefined ? d.state.level : d.range[0];
+  const input = el("input", {type: "range", id: "level-" + d.id, min: d.range[0], max: d.range[1], step: 1,
+                             value: Math.min(Math.max(level, d.range[0]), d.range[1]), "aria-label": d.name});
+  input.onchange = () => post(`/api/devices/${d.id}/set`, {value: Number(input.value)}).catch((e) => alert(e.message));
+  return [input];
+}
+
 function renderDevices() {
   const rooms = {};
   state.devices.forEach((d) => (rooms[d.room || "—"] = rooms[d.room || "—"] || []).push(d));
@@ -47,12 +77,11 @@ function renderDevices() {
     el("div", {class: "room"}, room),
     ...devices.map((d) => el("div", {class: "device", id: "device-" + d.id},
       el("span", {class: "name"}, lang === "zh" ? d.name_zh : d.name),
-      el("span", {class: "state", id: "state-" + d.id},
-         d.state ? `${t("state")}: ${d.state.state}${d.state.level !== undefined ? " " + d.state.level + "%" : ""}`
-                 : d.last ? `${t("last")}: ${d.last}` : ""),
+      el("span", {class: "state", id: "state-" + d.id}, stateText(d)),
       ...d.actions.map((a) => el("button", {type: "button", "data-device": d.id, "data-action": a,
         onclick: () => post(`/api/devices/${d.id}/${a}`).catch((e) => alert(e.message))},
         (ACTIONS[lang] || {})[a] || a)),
+      ...slider(d),
       el("span", {class: "meta"}, `${d.type} · ${d.route}`)))]));
 }
 
