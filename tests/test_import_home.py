@@ -62,7 +62,7 @@ def test_the_overlay_names_translates_moves_retypes_and_excludes():
     assert row.room_note == "room 'study': from the overlay in devices/overlay.yaml"
     assert "name 'Desk lamp': from the overlay in devices/overlay.yaml" in row.why
     assert registry.devices[0].id == "hall_light"  # the YAML devices come first
-    ceiling = registry.get("living_room_ceiling")
+    ceiling = registry.get("ceiling")
     assert ceiling.room == "living room"
     unsure = {r.key for r in home.unsure_rooms()}
     assert "bulb" not in unsure and "Kitchen Light" in unsure

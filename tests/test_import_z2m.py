@@ -35,9 +35,9 @@ def test_every_commandable_expose_becomes_a_device_of_its_type(imported):
         ("power_plug", "power_plug", "switch", "power plug"),
         ("fan#light", "fan_light", "light", "fan light"),  # one device, two parts: a light and a fan
         ("fan#fan", "fan", "fan", "fan"),
-        ("living_room/ceiling", "living_room_ceiling", "light", "living room ceiling"),
+        ("living_room/ceiling", "ceiling", "light", "ceiling"),  # the path is its room (below)
         ("Kitchen Light", "kitchen_light", "light", "Kitchen Light"),
-        ("bedroom/lamp", "bedroom_lamp", "light", "bedroom lamp"),
+        ("bedroom/lamp", "lamp", "light", "lamp"),
         ("Window shutter", "window_shutter", "cover", "Window shutter"),
         ("Moes thermo", "moes_thermo", "ac", "Moes thermo"),
         ("Moes switch double#l1", "moes_switch_double_l1", "switch", "Moes switch double l1"),
@@ -46,8 +46,8 @@ def test_every_commandable_expose_becomes_a_device_of_its_type(imported):
         ("hue_back_tv", "hue_back_tv", "light", "hue back tv"),
         ("0x0017880103d55d65", "d_0x0017880103d55d65", "light", "0x0017880103d55d65"),
     ]
-    assert all(f.device.source == "zigbee2mqtt" and f.device.room is None for f in imported.found)
-    assert _device(imported, "bedroom/lamp").aliases == ("lamp",)  # the name without its room
+    assert all(f.device.source == "zigbee2mqtt" and f.device.room is None and f.device.aliases == ()
+               for f in imported.found)
 
 
 def test_what_is_not_a_commandable_device_is_skipped_with_its_reason(imported):
@@ -167,3 +167,10 @@ def test_only_features_zigbee2mqtt_marks_settable_are_commanded():
     assert [(f.key, f.device.type) for f in result.found] == [("dim only read", "switch")]
     assert result.skipped == (Skipped("read only",
                                       "nothing to command: no light, switch, cover, climate or fan it can set"),)
+
+
+def test_a_name_without_latin_letters_gets_an_id_from_its_type():
+    entries = [_entry("次卧2/咖啡机"), _entry("客厅/插座")]
+    result = read_zigbee2mqtt(json.dumps(entries).encode(), None)
+    assert [(f.device.id, f.device.name, f.rooms[0][0]) for f in result.found] == [
+        ("switch", "咖啡机", "次卧2"), ("switch_2", "插座", "客厅")]

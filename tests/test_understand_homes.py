@@ -90,3 +90,15 @@ def test_blind_homes_and_one_action_per_device_and_moment(backend):
             assert len(moments) == len(set(moments)), (case.text, result.commands)
             tally.add(case, command_keys(result.commands), result.elapsed_ms, result.evaluated_tokens, home.name)
     _check(tally, BLIND_MISSES, BLIND_CLASSES)  # 459 of 470 (docs/understanding.md)
+
+
+def test_the_same_homes_announced_on_the_broker_and_imported_miss_the_same_requests(backend):
+    from edgebrain.evaluation.imported import imported_home
+    from edgebrain.evaluation.suites import Home
+
+    homes = [Home(f"{h.name}-imported", *imported_home(h.registry, h.cases))
+             for h in generated_homes(50, seed=0) if h.registry is not None]
+    assert sum(1 for h in homes for d in h.registry if d.source == "zigbee2mqtt") >= 100  # both importers take part
+    assert sum(1 for h in homes for d in h.registry if d.source == "discovery") >= 100
+    tally, _ = run_homes(homes, backend)
+    _check(tally, {(f"{home}-imported", text) for home, text in GENERATED_MISSES})

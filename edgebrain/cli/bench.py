@@ -38,6 +38,9 @@ def add_parsers(sub: Any) -> None:
                             "(default: tests/data/homes)")
     bench.add_argument("--homes", type=int, default=0, metavar="N", help="N generated homes (tests/homes.py)")
     bench.add_argument("--seed", type=int, default=0, help="first seed of the generated homes")
+    bench.add_argument("--imported", action="store_true",
+                       help="announce each generated home as zigbee2mqtt and MQTT discovery payloads and import it "
+                            "(the overlay only translating) before its requests")
     bench.add_argument("--size", type=int, default=0, metavar="DEVICES",
                        help="devices in each generated home (default: 1-30 at random)")
     bench.set_defaults(func=cmd_bench)

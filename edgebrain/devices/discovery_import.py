@@ -293,7 +293,7 @@ def read_discovery(messages: Iterable[tuple[str, bytes]], prefix: str = "homeass
             skipped.append(Skipped(key, str(exc)))
             continue
         name, named, rooms = _naming(e)
-        ids.append(device_id(name, ids))
+        ids.append(device_id(name, ids, fallback=f"{kind} {e.key}"))
         shared = [f"key {key!r}: its unique_id {e.key!r} is shared by {uses[e.key]} entities"] * (key != e.key)
         state = e.config.get("state_topic")
         found.append(Found(Device(ids[-1], kind, name, None, (), route, source="discovery"), key, rooms,

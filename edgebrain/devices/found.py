@@ -50,10 +50,13 @@ class Imported:
         return Imported(self.found + other.found, self.skipped + other.skipped)
 
 
-def device_id(name: str, taken: Iterable[str] = ()) -> str:
+def device_id(name: str, taken: Iterable[str] = (), fallback: str = "device") -> str:
     """A registry id for an imported name ("Kitchen Light" -> kitchen_light, "0x00158d…" -> d_0x00158d…),
-    made unique against ``taken`` with a numeric suffix."""
-    base = _ID.sub("_", name.lower()).strip("_") or "device"
+    made unique against ``taken`` with a numeric suffix; from ``fallback`` when the name has no Latin
+    letters ("客厅灯" would be an id of digits or nothing)."""
+    base = _ID.sub("_", name.lower()).strip("_")
+    if not any("a" <= ch <= "z" for ch in base):
+        base = _ID.sub("_", fallback.lower()).strip("_") or "device"
     if not base[0].isalpha():
         base = f"d_{base}"
     base = base[:ID_MAX]

@@ -115,6 +115,9 @@ def assemble(devices: Iterable[Device], overlay: Mapping[str, tuple[Mapping[str,
     yaml_devices = list(devices)
     known = _known_rooms(yaml_devices, imported.found)
     taken = {d.id: f"a device of {d.source}" for d in yaml_devices}
+    # One room, one spelling: "Guest Room" from one source and "guest room" from another are the room
+    # the YAML (or the first device there) calls it, or requests for it would find half its devices.
+    spelled = {_same_room(d.room): d.room for d in yaml_devices if d.room}
     rows: list[Row] = []
     skipped = list(imported.skipped)
     used: set[str] = set()
@@ -129,7 +132,7 @@ def assemble(devices: Iterable[Device], overlay: Mapping[str, tuple[Mapping[str,
         room_note = f"room {found.device.room!r}: from the overlay in {where}" if "room" in change else ""
         if not room_note:
             room, room_note = decide_room(found.rooms, known)
-            found = found.with_device(room=room)
+            found = found.with_device(room=spelled.setdefault(_same_room(room), room) if room else None)
         if found.device.id in taken:
             if "id" in change:
                 raise RegistryError(f"overlay {found.key!r} ({where}): id {found.device.id!r} is already "

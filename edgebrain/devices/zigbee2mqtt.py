@@ -184,7 +184,7 @@ def _skip_reason(entry: Any) -> str:
 def _path_room(name: str) -> tuple[str | None, str]:
     """``kitchen/ceiling`` -> ("kitchen", "ceiling"): zigbee2mqtt's friendly names may say the room first."""
     head, _, tail = name.rpartition("/")
-    return (readable(head.split("/")[-1]).lower() if head else None), tail
+    return (readable(head.split("/")[-1]) if head else None), tail
 
 
 def read_zigbee2mqtt(devices: bytes | None, groups: bytes | None, base: str = "zigbee2mqtt",
@@ -219,13 +219,15 @@ def read_zigbee2mqtt(devices: bytes | None, groups: bytes | None, base: str = "z
             label = readable(tail)
             if len(routes) > 1 and (endpoint or kind not in label.lower().split()):
                 label = f"{label} {endpoint or kind}"
-            full = f"{room} {label}" if room and room not in label.lower() else label
-            new_id = device_id(full, ids)
+            # The room is the device's room, not part of its name: "kitchen/ceiling" is the kitchen's ceiling.
+            full = label
+            # The id as the name: an id is also a phrase the model may write ("kid s room night light" would
+            # compete with the words for the room and the kind).
+            new_id = device_id(label, ids, fallback=device_type)
             ids.append(new_id)
             route = {"format": "zigbee2mqtt", "topic": f"{base}/{name}/set", "get_topic": f"{base}/{name}/get",
                      **route}
-            device = Device(new_id, device_type, full, None, (label,) if label != full else (), route,
-                            source="zigbee2mqtt")
+            device = Device(new_id, device_type, full, None, (), route, source="zigbee2mqtt")
             if re.fullmatch(r"0x[0-9a-fA-F]{16}", tail):
                 why = [*why, "named by its IEEE address: give it a name people say in the overlay"]
             found.append(Found(device, name if len(routes) == 1 else f"{name}#{endpoint or kind}",

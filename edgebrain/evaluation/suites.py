@@ -168,9 +168,16 @@ def run_suites(args: argparse.Namespace) -> int:
         report["suite"] = print_suite(f"suite {args.suite}", tally, figures)
         failures += tally.failures
     if args.homes:
-        tally, figures = run_homes(generated_homes(args.homes, args.seed, args.size), backend, techniques)
+        homes = generated_homes(args.homes, args.seed, args.size)
+        if getattr(args, "imported", False):
+            from edgebrain.evaluation.imported import imported_home
+
+            homes = (Home(f"{h.name}-imported", *imported_home(h.registry, h.cases)) if h.registry else h
+                     for h in homes)
+        tally, figures = run_homes(homes, backend, techniques)
         size = f", {args.size} devices each" if args.size else ""
-        report["generated"] = print_suite(f"generated (seed {args.seed}{size})", tally, figures)
+        how = ", announced and imported" if getattr(args, "imported", False) else ""
+        report["generated"] = print_suite(f"generated (seed {args.seed}{size}{how})", tally, figures)
         failures += tally.failures
     finish(args, {**report, "failures": failures}, failures)
     return 0
