@@ -217,7 +217,8 @@ def test_a_device_joining_leaving_or_renamed_changes_the_home_without_a_restart(
         watcher.publish("eb/text", json.dumps({"text": "turn on the desk bulb", "id": "after"}))
         result = json.loads(watcher.wait_for("eb/result", timeout=60)[0].payload)
         assert result["status"] == "routed" and result["commands"] == [{"device": "desk_bulb", "action": "on"}]
-        assert json.loads(watcher.wait_for("zigbee2mqtt/office/desk bulb/set", timeout=30)[0].payload) == {"state": "ON"}
+        sent = watcher.wait_for("zigbee2mqtt/office/desk bulb/set", timeout=30)
+        assert json.loads(sent[0].payload) == {"state": "ON"}
         watcher.publish("zigbee2mqtt/garage/plug", json.dumps({"state": "ON"}))  # a new device's state is followed
         states = service.router.states
         assert states is not None
