@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-log = logging.getLogger(__name__)
+from edgebrain.base.identity import keep_note
 
 if TYPE_CHECKING:
     from edgebrain.base.config import Settings
@@ -42,11 +41,7 @@ CHANGED_FILE = "registry-changed"  # when the running daemon last took a home ch
 
 def note_registry_changed(state_dir: Path, devices: int) -> None:
     """Keep, for ``edgebrain doctor``, when the daemon took a changed home and how many devices it has."""
-    try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        (state_dir / CHANGED_FILE).write_text(f"{time.time():.0f} {devices}\n", encoding="utf-8")
-    except OSError as exc:
-        log.warning("cannot note the registry change in %s: %s", state_dir, exc)
+    keep_note(state_dir, CHANGED_FILE, f"{time.time():.0f} {devices}", "the registry change")
 
 
 def registry_changed(state_dir: Path) -> str | None:

@@ -39,13 +39,18 @@ def default_client_id(state_dir: Path) -> str:
     return f"edgebrain-{host}-{installation_id(state_dir)}"
 
 
-def note_taken_over(state_dir: Path, client_id: str) -> None:
-    """Keep, for `edgebrain doctor`, that another client took the session of ``client_id``."""
+def keep_note(state_dir: Path, name: str, line: str, what: str) -> None:
+    """Write one line in ``state_dir/name`` for `edgebrain doctor`; a read-only state dir only logs ``what``."""
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
-        (state_dir / TAKEN_OVER_FILE).write_text(f"{client_id}\n", encoding="utf-8")
+        (state_dir / name).write_text(f"{line}\n", encoding="utf-8")
     except OSError as exc:
-        log.warning("cannot note the session take-over in %s: %s", state_dir, exc)
+        log.warning("cannot note %s in %s: %s", what, state_dir, exc)
+
+
+def note_taken_over(state_dir: Path, client_id: str) -> None:
+    """Keep, for `edgebrain doctor`, that another client took the session of ``client_id``."""
+    keep_note(state_dir, TAKEN_OVER_FILE, client_id, "the session take-over")
 
 
 def taken_over(state_dir: Path, client_id: str) -> float | None:
