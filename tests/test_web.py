@@ -297,4 +297,9 @@ def test_an_imported_devices_toggle_and_slider_move_it_and_its_state_shows_live(
                      browser.execute_script("return document.getElementById('state-bulb').textContent"))
     assert _range_of(browser, "level-moes_thermo") == ("16", "30")
     assert '{"' not in browser.execute_script("return document.getElementById('devices').textContent")
+    rooms = browser.execute_script("return [...document.querySelectorAll('#devices .room')].map(r => r.textContent)")
+    assert "living room" in rooms
+    browser.find_element(By.ID, "language").click()  # 中文: the rooms the schema knows, in Chinese
+    WebDriverWait(browser, 10).until(lambda b: "客厅" in b.execute_script(
+        "return [...document.querySelectorAll('#devices .room')].map(r => r.textContent)"))
     assert browser.execute_script("return window.notReloaded") is True

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from edgebrain.base.schemas import device_types
+from edgebrain.base.schemas import device_types, room_synonyms
 from edgebrain.core.messages import Result
 from edgebrain.devices.command import Command
 from edgebrain.devices.registry import Device, Registry
@@ -40,6 +40,15 @@ def chinese(text: str) -> bool:
 def chinese_name(device: Device) -> str:
     """A device's name in Chinese: its first Chinese alias, else its name."""
     return next((alias for alias in device.aliases if chinese(alias)), device.name)
+
+
+def chinese_room(room: str) -> str:
+    """A room in Chinese: the Chinese word of its synonym set ("living room" is 客厅), else as written."""
+    folded = room.lower()
+    for words in room_synonyms():
+        if folded in (w.lower() for w in words):
+            return next((w for w in words if chinese(w)), room)
+    return room
 
 
 def _name(device: Device | None, device_id: str, zh: bool) -> str:

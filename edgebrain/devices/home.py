@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 from edgebrain.base.errors import RegistryError
-from edgebrain.base.schemas import device_types, load_schema
+from edgebrain.base.schemas import device_types, room_synonyms
 from edgebrain.devices.found import Found, Imported, Skipped, device_id, readable
 from edgebrain.devices.registry import Device, Registry
 
@@ -48,8 +48,7 @@ class Home:
 
 @cache
 def _room_sets() -> tuple[frozenset[str], ...]:
-    room = load_schema("devices")["$defs"]["device"]["properties"]["room"]
-    return tuple(frozenset(w.lower() for w in words) for words in room.get("x-synonyms", ()))
+    return tuple(frozenset(w.lower() for w in words) for words in room_synonyms())
 
 
 def _same_room(room: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from edgebrain.base.schemas import type_value_unit
-from edgebrain.core.reply import chinese_name
+from edgebrain.core.reply import chinese_name, chinese_room
 from edgebrain.core.schedule import Schedule
 from edgebrain.devices.registry import Registry
 from edgebrain.devices.router import Router
@@ -24,6 +24,7 @@ def devices_view(registry: Registry, router: Router) -> list[dict[str, Any]]:
         last = router.commanded.get(device.id)
         span = device.value_range if "set" in device.actions else None
         shown.append({"id": device.id, "name": device.name, "name_zh": chinese_name(device), "room": device.room or "",
+                      "room_zh": chinese_room(device.room) if device.room else "",
                       "type": device.type,
                       "route": route, "actions": [a for a in device.actions if a != "set"],
                       "state": state, **({"range": list(span), "unit": type_value_unit(device.type)} if span else {}),

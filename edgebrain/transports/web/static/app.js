@@ -74,7 +74,7 @@ function renderDevices() {
   const rooms = {};
   state.devices.forEach((d) => (rooms[d.room || "—"] = rooms[d.room || "—"] || []).push(d));
   $("devices").replaceChildren(...Object.entries(rooms).flatMap(([room, devices]) => [
-    el("div", {class: "room"}, room),
+    el("div", {class: "room"}, lang === "zh" ? devices[0].room_zh || room : room),
     ...devices.map((d) => el("div", {class: "device", id: "device-" + d.id},
       el("span", {class: "name"}, lang === "zh" ? d.name_zh : d.name),
       el("span", {class: "state", id: "state-" + d.id}, stateText(d)),
