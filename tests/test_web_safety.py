@@ -333,3 +333,28 @@ def test_no_other_site_may_frame_the_console(start):
     login = console.call("GET", "/login")
     assert (login.headers["X-Frame-Options"], login.headers["Content-Security-Policy"]) == (
         "DENY", "frame-ancestors 'none'")
+
+
+# -- a slider's value ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("body", "status", "error"), [
+    (b'{"value": 22}', 200, None),
+    (b'{"value": 31}', 400, "31 is greater than the maximum of 30"),  # the bedroom AC takes 16-30 °C
+    (b'{"value": "40"}', 400, 'set needs a number: {"value": N}'),
+    (b'{"value": true}', 400, 'set needs a number: {"value": N}'),
+    (b"not json", 400, 'set needs a number: {"value": N}'),
+    (b"", 400, 'set needs a number: {"value": N}'),
+])
+def test_a_sliders_value_is_checked_like_any_command(start, body, status, error):
+    console = start(PASSWORD)
+    visitor = console.visit()
+    reply = console.call("POST", "/api/devices/bedroom_ac/set", body=body, cookie=visitor.cookie,
+                         headers={"X-CSRF-Token": visitor.csrf, "Content-Type": "application/json"})
+    assert reply.status == status, reply.body
+    if error is None:
+        assert json.loads(reply.body)["payload"] == '{"device":"bedroom_ac","action":"set","value":22}'
+        assert console.service.router.commanded["bedroom_ac"].value == 22
+    else:
+        assert error in json.loads(reply.body)["error"]
+        assert "bedroom_ac" not in console.service.router.commanded  # nothing moved
