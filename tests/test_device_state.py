@@ -67,3 +67,19 @@ def test_a_discovered_lights_state_reads_in_its_schema():
     assert read_state(lamp, b'{"state": "OFF"}').on is False
     assert read_state(spot, b"TURN_ON").on is True and read_state(spot, b"TURN_OFF").on is False
     assert read_state(spot, b"whatever").on is None
+
+
+def test_a_tasmota_state_is_read_by_its_value_templates():
+    import json as _json
+
+    from edgebrain.devices.discovery_import import read_discovery
+
+    message = _json.loads((DATA / "discovery.json").read_text(encoding="utf-8"))[0]  # Tasmota's own light
+    assert message["payload"]["val_tpl"] == "{{value_json.POWER}}"
+    (found,) = read_discovery([(message["topic"], _json.dumps(message["payload"]).encode())]).found
+    assert found.state_topic == "sonoff_D3C412/tele/STATE"
+    tele = {"Time": "2019-01-01T00:00:00", "POWER": "ON", "Dimmer": 40, "Wifi": {"RSSI": 70}}
+    state = read_state(found.device, _json.dumps(tele).encode())
+    assert (state.on, state.value) == (True, 40)  # Dimmer on Tasmota's scale of 100
+    assert read_state(found.device, b'{"POWER": "OFF", "Dimmer": 40}').on is False
+    assert read_state(found.device, b'{"Wifi": {}}').on is None  # a message that says nothing of it

@@ -28,6 +28,8 @@ SHARED = ("availability", "availability_mode", "availability_template", "availab
 _TOPIC = re.compile(r"(?P<component>\w+)/(?:(?P<node>[a-zA-Z0-9_-]+)/)?(?P<object>[a-zA-Z0-9_-]+)/config")
 MAX_PAYLOAD = 64 * 1024  # real configs are a few kB: more is a mistake or an attack
 _UNSAFE = re.compile(r"[+#\x00]")
+_VALUE_JSON = re.compile(r"\{\{\s*value_json((?:\.\w+|\[['\"][^'\"]+['\"]\])+)\s*\}\}")
+_STEP = re.compile(r"\.(\w+)|\[['\"]([^'\"]+)['\"]\]")
 _PLACEHOLDER = re.compile(r"\{\{\s*(value|position)\s*\}\}")
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")  # what float() reads, but nan and inf
 _ON = ("payload_on", "payload_off", "ON", "OFF")
@@ -252,10 +254,29 @@ def _build(entity: _Entity, skip_zigbee2mqtt: bool) -> tuple[str, dict[str, Any]
     if cap:
         keep = topics[names[-1]] and _template(c, names[-1].replace("_topic", "_template"), cap, ["50"], route, why)
         route[f"{cap}_topic"] = topics[names[-1]] if keep else None
+    _state_reading(c, route)
     kind, line = _kind(entity.component, c, route, why, bool(route.get(f"{cap}_topic")))
     if not any(route.get(k) is not None for k in (*(payloads or ())[:2], "mode_on", "mode_off", f"{cap}_topic")):
         _fail("nothing to command: every payload and value it announces is left out")
     return kind, route, [line, *why]
+
+
+def _json_path(template: Any) -> list[str] | None:
+    """``{{ value_json.POWER }}`` or ``{{ value_json['a'].b }}`` as the keys it reads; None for other Jinja."""
+    match = _VALUE_JSON.fullmatch(template.strip()) if isinstance(template, str) else None
+    return [a or b for a, b in _STEP.findall(match.group(1))] if match else None
+
+
+def _state_reading(c: dict[str, Any], route: dict[str, Any]) -> None:
+    # How its state topic says on and off (and, on the same topic, the brightness): JSON paths only.
+    if (path := _json_path(c.get("state_value_template") or c.get("value_template"))) is not None:
+        route["state_path"] = path
+    for key in ("state_on", "state_off"):
+        if isinstance(c.get(key), str):
+            route[key] = c[key]
+    same = c.get("brightness_state_topic") == c.get("state_topic")
+    if same and (path := _json_path(c.get("brightness_value_template"))) is not None:
+        route["brightness_path"] = path
 
 
 def _naming(entity: _Entity) -> tuple[str, str, tuple[tuple[str, str], ...]]:

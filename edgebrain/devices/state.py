@@ -65,8 +65,24 @@ def _zigbee2mqtt(device: Device, said: Mapping[str, Any]) -> tuple[bool | None, 
     return on, value
 
 
+def _at(data: Any, path: list[str]) -> Any:
+    for key in path:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
 def _homeassistant(device: Device, text: str) -> tuple[bool | None, float | None, Mapping[str, Any]]:
     route = device.mqtt or {}
+    if route.get("state_path") is not None:  # a JSON state read by its value_template ("{{ value_json.POWER }}")
+        said = json.loads(text)
+        if not isinstance(said, dict):
+            raise ValueError("not a JSON object")
+        word = _at(said, route["state_path"])
+        word = None if word is None else str(word)
+        on = True if word == route.get("state_on", route.get("payload_on", "ON")) else \
+            False if word == route.get("state_off", route.get("payload_off", "OFF")) else None
+        level = _at(said, route["brightness_path"]) if route.get("brightness_path") else None
+        return on, _percent(level, route.get("brightness_scale", 255)), said
     if route.get("schema") == "json":
         said = json.loads(text)
         if not isinstance(said, dict):
