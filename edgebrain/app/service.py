@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from edgebrain.app.health import note_registry_changed
+from edgebrain.app.health import health, note_registry_changed
 from edgebrain.base.config import Settings
 from edgebrain.base.errors import ConfigError
 from edgebrain.base.identity import forget_taken_over, note_taken_over
@@ -191,8 +191,6 @@ class Service:
 
     def health(self) -> dict[str, str]:
         """What `edgebrain doctor` would look at, as the daemon sees it now."""
-        from edgebrain.app.health import health
-
         return health(self)
 
     def _mqtt_error(self, code: str, message: str) -> None:

@@ -11,9 +11,10 @@ from edgebrain.cli.options import add_config_arg, settings_of
 
 if TYPE_CHECKING:
     from edgebrain.devices.home import Home
+    from edgebrain.devices.registry import Device
 
 
-def _names(device: Any) -> str:
+def _names(device: Device) -> str:
     return ", ".join(repr(n) for n in (device.name, *device.aliases))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from edgebrain.devices.registry import Device
 
@@ -24,7 +24,6 @@ class Found:
     rooms: tuple[tuple[str, str], ...] = ()  # (room, where it came from)
     why: tuple[str, ...] = ()
     state_topic: str | None = None
-    group_keys: tuple[str, ...] = field(default=(), compare=False)
 
     def with_device(self, **changes: object) -> Found:
         """The same find with some device fields changed."""

@@ -53,7 +53,7 @@ def _room_sets() -> tuple[frozenset[str], ...]:
 
 def _same_room(room: str) -> str:
     """A room's identity: its synonym set where it has one ("lounge" is the living room), else its words."""
-    folded = " ".join(readable(room).lower().split())
+    folded = readable(room).lower()  # readable() leaves one space between words
     for index, words in enumerate(_room_sets()):
         if folded in words:
             return f"#{index}"
@@ -95,7 +95,7 @@ def decide_room(hints: Iterable[tuple[str, str]], known: Mapping[str, str]) -> t
 def _known_rooms(devices: Iterable[Device], found: Iterable[Found]) -> dict[str, str]:
     known = {w: f"#{i}" for i, words in enumerate(_room_sets()) for w in words}
     for room in [d.room for d in devices if d.room] + [r for f in found for r, w in f.rooms if w.startswith(_STRONG)]:
-        known.setdefault(" ".join(readable(room).lower().split()), _same_room(room))
+        known.setdefault(readable(room).lower(), _same_room(room))
     return known
 
 

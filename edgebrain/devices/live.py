@@ -7,12 +7,11 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from edgebrain.base.config import Settings
 from edgebrain.base.errors import EdgebrainError
-from edgebrain.devices.home import Home, assemble
-from edgebrain.devices.sources import import_filters, read_messages, yaml_part
+from edgebrain.devices.home import Home
+from edgebrain.devices.sources import home_from, import_filters
 from edgebrain.mqtt.client import MqttClient
 
 log = logging.getLogger(__name__)
@@ -68,8 +67,7 @@ class LiveImport:
         with self._lock:
             messages = list(self._messages.items())
         try:
-            devices, overlay = yaml_part(self.settings)
-            home = assemble(devices, overlay, read_messages(self.settings, messages, [d.id for d in devices]))
+            home = home_from(self.settings, messages)
         except EdgebrainError as exc:  # an overlay that no longer fits, say: the home in use stays
             log.error("the home changed on the broker, but its new registry cannot be used: %s", exc)
             return
@@ -83,7 +81,3 @@ class LiveImport:
         except Exception:  # the next change tries again; a failure here must not end the thread quietly
             log.exception("could not use the changed home")
 
-
-def describe(home: Home) -> dict[str, Any]:
-    """A short account of a home for logs and the console: device count, imported, without a room."""
-    return {"devices": len(home.registry), "imported": len(home.rows), "without_room": len(home.unsure_rooms())}

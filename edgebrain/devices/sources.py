@@ -23,6 +23,7 @@ from edgebrain.devices.zigbee2mqtt import read_zigbee2mqtt
 from edgebrain.mqtt.client import MqttClient
 
 log = logging.getLogger(__name__)
+Yaml = tuple[list[Device], dict[str, tuple[dict[str, Any], str]]]  # a devices folder: devices and overlay
 QUIET_S = 0.5  # retained messages come in a burst right after subscribing; this long without one ends it
 
 
@@ -134,7 +135,7 @@ def read_messages(settings: Settings, messages: Sequence[tuple[str, bytes]], tak
     return imported
 
 
-def yaml_part(settings: Settings) -> tuple[list[Device], dict[str, tuple[dict[str, Any], str]]]:
+def yaml_part(settings: Settings) -> Yaml:
     """The devices of the YAML folder (when yaml is a source) and its overlay."""
     devices: list[Device] = []
     overlay: dict[str, tuple[dict[str, Any], str]] = {}
@@ -145,20 +146,20 @@ def yaml_part(settings: Settings) -> tuple[list[Device], dict[str, tuple[dict[st
     return devices, overlay
 
 
-def import_devices(settings: Settings, taken: Sequence[str] = ()) -> Imported:
-    """What the broker announces, from the sources ``registry.sources`` names (nothing without one)."""
-    filters, needed = import_filters(settings)
-    if not filters:
-        return Imported()
-    return read_messages(settings, retained(settings.mqtt, filters, needed, settings.registry.wait_s), taken)
+def home_from(settings: Settings, messages: Sequence[tuple[str, bytes]], yaml: Yaml | None = None) -> Home:
+    """The home the YAML folder (``yaml``, else read now, overlay and all) and the import's messages make;
+    at start and at every change on the broker."""
+    devices, overlay = yaml if yaml is not None else yaml_part(settings)
+    return assemble(devices, overlay, read_messages(settings, messages, [d.id for d in devices]))
 
 
 def load_home(settings: Settings) -> Home:
     """The registry from every source of the settings, and how each imported device was read."""
     if not settings.registry.imports():
         return Home(load_registry(settings.devices), (), (), ())
-    devices, overlay = yaml_part(settings)
-    home = assemble(devices, overlay, import_devices(settings, [d.id for d in devices]))
+    yaml = yaml_part(settings)  # a broken YAML folder is said before the broker is asked
+    filters, needed = import_filters(settings)
+    home = home_from(settings, retained(settings.mqtt, filters, needed, settings.registry.wait_s), yaml)
     for note in home.notes:
         log.warning("%s", note)
     if home.rows:

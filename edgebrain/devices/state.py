@@ -71,27 +71,33 @@ def _at(data: Any, path: list[str]) -> Any:
     return data
 
 
+def _object(text: str) -> dict[str, Any]:
+    said = json.loads(text)
+    if not isinstance(said, dict):
+        raise ValueError("not a JSON object")
+    return said
+
+
+def _word_on(word: str | None, route: Mapping[str, Any]) -> bool | None:
+    """A discovered entity's state word as on (True), off (False) or neither (None)."""
+    if word == route.get("state_on", route.get("payload_on", "ON")):
+        return True
+    return False if word == route.get("state_off", route.get("payload_off", "OFF")) else None
+
+
 def _homeassistant(device: Device, text: str) -> tuple[bool | None, float | None, Mapping[str, Any]]:
     route = device.mqtt or {}
     if route.get("state_path") is not None:  # a JSON state read by its value_template ("{{ value_json.POWER }}")
-        said = json.loads(text)
-        if not isinstance(said, dict):
-            raise ValueError("not a JSON object")
+        said = _object(text)
         word = _at(said, route["state_path"])
-        word = None if word is None else str(word)
-        on = True if word == route.get("state_on", route.get("payload_on", "ON")) else \
-            False if word == route.get("state_off", route.get("payload_off", "OFF")) else None
         level = _at(said, route["brightness_path"]) if route.get("brightness_path") else None
-        return on, _percent(level, route.get("brightness_scale", 255)), said
+        return (_word_on(None if word is None else str(word), route),
+                _percent(level, route.get("brightness_scale", 255)), said)
     if route.get("schema") == "json":
-        said = json.loads(text)
-        if not isinstance(said, dict):
-            raise ValueError("not a JSON object")
+        said = _object(text)
         on = str(said["state"]).upper() == "ON" if "state" in said else None  # the JSON schema's own words
         return on, _percent(said.get("brightness"), route.get("brightness_scale", 255)), said
-    on = True if text == route.get("state_on", route.get("payload_on", "ON")) else \
-        False if text == route.get("state_off", route.get("payload_off", "OFF")) else None
-    return on, None, {"state": text}
+    return _word_on(text, route), None, {"state": text}
 
 
 def read_state(device: Device, payload: bytes, now: float | None = None) -> DeviceState:
@@ -103,9 +109,7 @@ def read_state(device: Device, payload: bytes, now: float | None = None) -> Devi
     if (device.mqtt or {}).get("format") == "homeassistant":
         on, value, said = _homeassistant(device, text)
         return DeviceState(on, value, said, at)
-    data = json.loads(text)
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
+    data = _object(text)
     on, value = _zigbee2mqtt(device, data)
     return DeviceState(on, value, data, at)
 
