@@ -52,7 +52,7 @@ def test_edgebrain_devices_shows_the_imported_home_and_why(home_env, watcher):
     assert sorted(by_id) == sorted(["bulb", "bulb_color_2", "power_plug", "fan_light", "fan", "ceiling",
                                     "kitchen_light", "lamp", "window_shutter", "moes_thermo",
                                     "moes_switch_double_l1", "moes_switch_double_l2", "hue_back_tv",
-                                    "d_0x0017880103d55d65"])
+                                    "d_0x0017880103d55d65", "hue_lights"])
     assert by_id["bulb"] == {
         "id": "bulb", "type": "light", "name": "Desk lamp", "aliases": ["台灯"], "room": "study",
         "source": "zigbee2mqtt", "key": "bulb", "state_topic": "zigbee2mqtt/bulb",
@@ -67,9 +67,11 @@ def test_edgebrain_devices_shows_the_imported_home_and_why(home_env, watcher):
     assert {"key": "hue1", "reason": f"excluded by the overlay in {home_env['EDGEBRAIN_DEVICES']}/overlay.yaml"} \
         in report["skipped"]
     assert {"key": "Coordinator", "reason": "the coordinator"} in report["skipped"]
+    assert by_id["hue_lights"]["room_note"] == ("no room: a group is a target by its name; a request for a room "
+                                                "reaches its members")
     text = _devices(home_env)
     assert text.returncode == 0
-    assert text.stdout.startswith("14 devices (14 from zigbee2mqtt); 9 imported without a room; 5 skipped\n")
+    assert text.stdout.startswith("15 devices (15 from zigbee2mqtt); 9 imported without a room; 9 skipped\n")
     assert "\nbulb  light  room study  names 'Desk lamp', '台灯'\n    zigbee2mqtt 'bulb'\n" in text.stdout
 
 
@@ -78,7 +80,7 @@ def test_a_hostile_device_list_entry_is_skipped_and_the_rest_kept(home_env, watc
     evil = {**entries[3], "friendly_name": "kitchen/+/#", "ieee_address": "0xdead"}
     _retain_z2m(watcher, json.dumps([evil, *entries]).encode())
     report = json.loads(_devices(home_env, "--json").stdout)
-    assert "kitchen/+/#" in {s["key"] for s in report["skipped"]} and len(report["devices"]) == 14
+    assert "kitchen/+/#" in {s["key"] for s in report["skipped"]} and len(report["devices"]) == 15
 
 
 def test_without_the_broker_the_import_says_so(home_env, tmp_path):
@@ -100,6 +102,7 @@ def test_the_daemon_commands_imported_devices_on_their_own_topics(home_env, watc
             ("set the kitchen light to 50 percent", "zigbee2mqtt/Kitchen Light/set", {"brightness": 127}),
             ("open the window shutter", "zigbee2mqtt/Window shutter/set", {"state": "OPEN"}),
             ("set the moes thermo to 22 degrees", "zigbee2mqtt/Moes thermo/set", {"current_heating_setpoint": 22}),
+            ("turn off the hue lights", "zigbee2mqtt/hue lights/set", {"state": "OFF"}),  # a group: one message
         ], 1):
             watcher.publish("eb/text", json.dumps({"text": text, "id": f"r{number}"}))
             results = [json.loads(s.payload) for s in watcher.wait_for("eb/result", number, timeout=60)]
@@ -107,6 +110,7 @@ def test_the_daemon_commands_imported_devices_on_their_own_topics(home_env, watc
             counts[topic] = counts.get(topic, 0) + 1
             seen = watcher.wait_for(topic, counts[topic], timeout=30)
             assert json.loads(seen[-1].payload) == payload, (text, seen[-1].payload)
+        assert watcher.on("zigbee2mqtt/hue_back_tv/set") == []  # the group's member heard it from zigbee2mqtt
 
 
 def _retain_discovery(watcher) -> None:  # type: ignore[no-untyped-def]
@@ -236,6 +240,6 @@ def test_doctor_counts_the_imported_home_and_says_when_it_last_changed(home_env,
     note_registry_changed(Path(home_env["EDGEBRAIN_STATE_DIR"]), 14)  # what the daemon notes when it takes one
     done = subprocess.run([sys.executable, "-m", "edgebrain", "doctor"], env=home_env, capture_output=True,
                           text=True, timeout=120, check=False)
-    assert re.search(r"^ok   registry: 14 devices, 14 with a route; 14 imported from zigbee2mqtt, 9 without a room, "
-                     r"5 skipped \(edgebrain devices\); the daemon last took a home changed on the broker at "
+    assert re.search(r"^ok   registry: 15 devices, 15 with a route; 15 imported from zigbee2mqtt, 9 without a room, "
+                     r"9 skipped \(edgebrain devices\); the daemon last took a home changed on the broker at "
                      r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d, 14 devices$", done.stdout, re.M), done.stdout

@@ -68,6 +68,24 @@ def test_the_overlay_names_translates_moves_retypes_and_excludes():
     assert "bulb" not in unsure and "Kitchen Light" in unsure
 
 
+def test_a_group_with_a_name_of_its_own_is_a_target_and_kinds_and_rooms_reach_each_device_once():
+    home = assemble(YAML, {}, IMPORTED)
+    registry = home.registry
+    assert registry.target("hue_lights").member_ids == {"hue_lights"}
+    assert registry.get("hue_lights").members == ("hue1", "hue_back_tv", "d_0x0017880103d55d65")
+    assert "hue_lights" not in registry.target("all_lights").member_ids
+    assert {"hue1", "hue_back_tv", "bulb"} <= registry.target("all_lights").member_ids
+    assert "hue_lights" not in registry.target("everything").member_ids
+    reason = ("a group named only by room or kind words: requests for those reach its members; "
+              "name it in the overlay to make it a target")
+    assert [s for s in home.skipped if s.reason == reason] == [
+        Skipped(key, reason) for key in ("all_lights", "Switches", "living_room")]
+    assert "hue lights" not in {r.key for r in home.unsure_rooms()}
+    # Named in the overlay, a group named like a room is a target too.
+    named = assemble(YAML, {"living_room": ({"name": "Sofa corner"}, "devices/overlay.yaml")}, IMPORTED)
+    assert named.registry.get("living_room").name == "Sofa corner"
+
+
 def test_ids_collide_only_by_the_overlays_choice():
     yaml = [Device("bulb", "light", "Bulb", source="devices/home.yaml")]
     home = assemble(yaml, {}, IMPORTED)

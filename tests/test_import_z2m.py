@@ -29,7 +29,7 @@ def _device(imported, key):  # type: ignore[no-untyped-def]
 
 
 def test_every_commandable_expose_becomes_a_device_of_its_type(imported):
-    assert [(f.key, f.device.id, f.device.type, f.device.name) for f in imported.found] == [
+    assert [(f.key, f.device.id, f.device.type, f.device.name) for f in imported.found if not f.device.members] == [
         ("bulb", "bulb", "light", "bulb"),
         ("bulb_color_2", "bulb_color_2", "light", "bulb color 2"),
         ("power_plug", "power_plug", "switch", "power plug"),
@@ -56,7 +56,31 @@ def test_what_is_not_a_commandable_device_is_skipped_with_its_reason(imported):
         Skipped("weather_sensor", "nothing to command: no light, switch, cover, climate or fan it can set"),
         Skipped("0x0017880104e45518", "not supported by zigbee2mqtt"),
         Skipped("livingroom/window", "disabled in zigbee2mqtt"),
+        Skipped("default_bind_group", "group: a group without imported members"),
     )
+
+
+def test_a_group_is_a_target_of_its_own_commanded_and_heard_on_its_own_topic(imported):
+    groups = {f.key: f for f in imported.found if f.device.members}
+    assert sorted(groups) == ["Switches", "all_lights", "hue lights", "living_room"]
+    hue = groups["hue lights"]
+    assert (hue.device.id, hue.device.type, hue.device.room) == ("hue_lights", "light", None)
+    assert hue.device.members == ("hue1", "hue_back_tv", "d_0x0017880103d55d65")
+    assert hue.device.mqtt["topic"] == "zigbee2mqtt/hue lights/set" and hue.state_topic == "zigbee2mqtt/hue lights"
+    assert "get_topic" not in hue.device.mqtt  # zigbee2mqtt answers /get for devices, not groups
+    assert zigbee2mqtt_set(hue.device, Command("hue_lights", "on")) == {"state": "ON"}
+    assert zigbee2mqtt_set(hue.device, Command("hue_lights", "set", 50)) == {"brightness": 127}
+    # Both endpoints of one switch in a group: two members, one type.
+    assert groups["Switches"].device.members == ("moes_switch_double_l1", "moes_switch_double_l2")
+
+
+def test_a_group_of_mixed_kinds_is_skipped_with_its_reason():
+    mixed = json.dumps([{"friendly_name": "den", "id": 3, "members": [
+        {"ieee_address": "0x0017880104292f0a", "endpoint": 11},  # a light (hue1)
+        {"ieee_address": "0x0017880104e45524", "endpoint": 1}]}]).encode()  # ... and a plug
+    result = read_zigbee2mqtt(DEVICES, mixed)
+    assert not [f for f in result.found if f.device.members]
+    assert Skipped("den", "group: a group of light and switch: one command cannot suit them all") in result.skipped
 
 
 def test_rooms_are_suggested_by_the_friendly_name_groups_and_description(imported):
@@ -139,11 +163,15 @@ def test_hostile_entries_are_skipped_and_the_rest_imported():
         _entry("odder", definition={"exposes": [{"type": "switch", "features": 5}]}),
         _entry("good plug"),
     ]
-    result = read_zigbee2mqtt(json.dumps(entries).encode(), b'[{"friendly_name": "x", "members": 3}]')
-    assert [f.device.id for f in result.found] == ["good_plug"]
+    plug = {"ieee_address": json.loads(DEVICES)[3]["ieee_address"], "endpoint": 1}
+    groups = [{"friendly_name": "x", "members": 3}, {"friendly_name": "den/#", "members": [plug]}, "a string",
+              {"friendly_name": "plugs", "members": [plug, plug, "odd"]}]
+    result = read_zigbee2mqtt(json.dumps(entries).encode(), json.dumps(groups).encode())
+    assert [f.device.id for f in result.found] == ["good_plug", "plugs"]
     assert [s.key for s in result.skipped] == ["kitchen/+/plug", "hall#", "bad\x00name", "/lead", "?", "7", "odd",
-                                               "odder"]
+                                               "odder", "x", "den/#"]
     assert "cannot be part of a topic" in result.skipped[0].reason
+    assert "cannot be part of a topic" in result.skipped[-1].reason
 
 
 def test_ids_stay_unique_against_the_yaml_devices():

@@ -119,10 +119,11 @@ def test_a_timed_command_shows_up_and_is_cancelled(browser, console):
 def test_a_gpio_state_change_appears_without_reloading(browser, console, watcher):
     url, _ = console
     sign_in(browser, url)
-    wait_text(browser, "state-bedroom_light", "OFF")
+    wait_text(browser, "state-bedroom_light", "state: off")
     browser.execute_script("window.notReloaded = true")
     watcher.publish("eb/bedroom_light/set", json.dumps({"state": "ON", "brightness": 40}))  # Home Assistant
-    wait_text(browser, "state-bedroom_light", "ON 40%")
+    wait_text(browser, "state-bedroom_light", "state: on 40%")
+    assert browser.find_element(By.ID, "toggle-bedroom_light").get_attribute("aria-checked") == "true"
     assert browser.execute_script("return window.notReloaded") is True
 
 
@@ -284,17 +285,20 @@ def test_an_imported_devices_toggle_and_slider_move_it_and_its_state_shows_live(
     browser.execute_script("window.notReloaded = true")
     # Found and clicked in one step: the page redraws its devices on every change, so a found element
     # may be replaced before a second step reaches it.
-    browser.execute_script("document.querySelector('button[data-device=bulb][data-action=on]').click()")
+    browser.execute_script("document.querySelector('#toggle-bulb[data-action=on]').click()")  # the tile's switch
     assert json.loads(watcher.wait_for("zigbee2mqtt/bulb/set", timeout=15)[0].payload) == {"state": "ON"}
-    wait_text(browser, "state-bulb", "on")  # what was sent, in words, until the bulb says its state
+    wait_text(browser, "state-bulb", "last sent: on")  # what was sent, in words, until the bulb says its state
     assert _range_of(browser, "level-bulb") == ("0", "100")
     browser.execute_script("const s = document.getElementById('level-bulb'); s.value = 50;"
                            "s.dispatchEvent(new Event('change'))")
     assert json.loads(watcher.wait_for("zigbee2mqtt/bulb/set", 2, timeout=15)[1].payload) == {"brightness": 127}
     watcher.publish("zigbee2mqtt/bulb", json.dumps({"state": "ON", "brightness": 254, "linkquality": 90}))
-    wait_text(browser, "state-bulb", "state: ON 100% · ")
-    assert re.search(r"state: ON 100% · \d+ s ago",
+    wait_text(browser, "state-bulb", "state: on 100% · ")
+    assert re.search(r"state: on 100% · \d+ s ago",
                      browser.execute_script("return document.getElementById('state-bulb').textContent"))
+    # The switch now shows the bulb's own word and asks for the other: off.
+    browser.execute_script("document.querySelector('#toggle-bulb[data-action=off]').click()")
+    assert json.loads(watcher.wait_for("zigbee2mqtt/bulb/set", 3, timeout=15)[2].payload) == {"state": "OFF"}
     assert _range_of(browser, "level-moes_thermo") == ("16", "30")
     assert '{"' not in browser.execute_script("return document.getElementById('devices').textContent")
     rooms = browser.execute_script("return [...document.querySelectorAll('#devices .room')].map(r => r.textContent)")

@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 from edgebrain.base.errors import RegistryError
-from edgebrain.base.schemas import device_types, room_synonyms
+from edgebrain.base.schemas import device_types, group_words, room_synonyms
 from edgebrain.devices.found import Found, Imported, Skipped, device_id, readable
 from edgebrain.devices.registry import Device, Registry
 
@@ -43,7 +43,7 @@ class Home:
 
     def unsure_rooms(self) -> tuple[Row, ...]:
         """The imported devices without a room (none suggested, or suggestions that disagree)."""
-        return tuple(r for r in self.rows if r.device.room is None)
+        return tuple(r for r in self.rows if r.device.room is None and not r.device.members)
 
 
 @cache
@@ -99,6 +99,23 @@ def _known_rooms(devices: Iterable[Device], found: Iterable[Found]) -> dict[str,
     return known
 
 
+@cache
+def _set_words() -> frozenset[str]:
+    """Words that name a set by kind or quantity ("lights", "all", "switches"): a group named only by them and by
+    room words says nothing that requests for a room or a kind do not already say."""
+    everything, quantifiers, _ = group_words()
+    kinds = [w.lower() for t in device_types().values() for w in t.get("x-words", ())]
+    return frozenset([*quantifiers, *everything, *kinds, *(w + "s" for w in kinds), *(w + "es" for w in kinds), "the"])
+
+
+def _names_a_set(name: str, known: Mapping[str, str]) -> bool:
+    """True when a group's name is only room and kind words ("Living room", "all_lights", "Switches")."""
+    rest = f" {readable(name).lower()} "
+    for word in sorted(known, key=len, reverse=True):
+        rest = rest.replace(f" {word} ", " ")
+    return all(word in _set_words() for word in rest.split())
+
+
 def _overlaid(found: Found, change: Mapping[str, Any], where: str) -> tuple[Found, list[str]]:
     fields = {k: (tuple(v) if k == "aliases" else v) for k, v in change.items() if k != "exclude"}
     why = [f"{k} {v!r}: from the overlay in {where}" for k, v in fields.items()]
@@ -127,8 +144,14 @@ def assemble(devices: Iterable[Device], overlay: Mapping[str, tuple[Mapping[str,
         if change.get("exclude"):
             skipped.append(Skipped(found.key, f"excluded by the overlay in {where}"))
             continue
+        if found.device.members and "name" not in change and _names_a_set(found.device.name, known):
+            skipped.append(Skipped(found.key, "a group named only by room or kind words: requests for those "
+                                              "reach its members; name it in the overlay to make it a target"))
+            continue
         found, why = _overlaid(found, change, where) if change else (found, [])
         room_note = f"room {found.device.room!r}: from the overlay in {where}" if "room" in change else ""
+        if not room_note and found.device.members:
+            room_note = "no room: a group is a target by its name; a request for a room reaches its members"
         if not room_note:
             room, room_note = decide_room(found.rooms, known)
             found = found.with_device(room=spelled.setdefault(_same_room(room), room) if room else None)

@@ -43,6 +43,11 @@ class Device:
         """Inclusive range of the value of ``set``, or None."""
         return type_range(self.type)
 
+    @property
+    def members(self) -> tuple[str, ...]:
+        """The ids of the devices a bridge's group stands for (empty for a device of its own)."""
+        return tuple((self.mqtt or {}).get("members", ()))
+
 
 @dataclass(frozen=True)
 class Target:
@@ -142,10 +147,12 @@ class Registry:
     def _build_targets(self) -> Iterator[Target]:
         for device in self.devices:
             yield Target(device.id, (device,), device.actions, device.name)
-        # Groups are offered only where they add something: two or more devices behind one name.
-        types = dict.fromkeys(d.type for d in self.devices)
+        # Groups are offered only where they add something: two or more devices behind one name. A bridge's
+        # group is a target by its own name only: a kind or the whole home reaches each device once.
+        single = [d for d in self.devices if not d.members]
+        types = dict.fromkeys(d.type for d in single)
         for room in self.rooms:
-            in_room = [d for d in self.devices if d.room == room]
+            in_room = [d for d in single if d.room == room]
             for device_type in types:
                 members = tuple(d for d in in_room if d.type == device_type)
                 if len(members) >= 2:
@@ -158,11 +165,11 @@ class Registry:
                 yield Target(f"{_room_key(room)}_all", wide, GROUP_WIDE_ACTIONS,
                              f"every device in the {room}")
         for device_type in types:
-            members = tuple(d for d in self.devices if d.type == device_type)
+            members = tuple(d for d in single if d.type == device_type)
             if len(members) >= 2:
                 yield Target(f"all_{_plural(device_type)}", members, type_actions(device_type),
                              f"all {_plural(device_type)} in the home")
-        wide = tuple(d for d in self.devices if set(GROUP_WIDE_ACTIONS) & set(d.actions))
+        wide = tuple(d for d in single if set(GROUP_WIDE_ACTIONS) & set(d.actions))
         if len(wide) >= 2:
             yield Target("everything", wide, GROUP_WIDE_ACTIONS, "every device in the home")
 

@@ -197,7 +197,9 @@ def read_zigbee2mqtt(devices: bytes | None, groups: bytes | None, base: str = "z
     found: list[Found] = []
     skipped: list[Skipped] = []
     ids = list(taken)
-    group_rooms = _group_rooms(groups, base, skipped)
+    group_entries = _group_entries(groups, base, skipped)
+    group_rooms = _group_rooms(group_entries)
+    by_address: dict[str, list[Device]] = {}
     for entry in entries:
         if reason := _skip_reason(entry):
             skipped.append(Skipped(str(entry.get("friendly_name", "?")) if isinstance(entry, Mapping) else "?",
@@ -232,26 +234,58 @@ def read_zigbee2mqtt(devices: bytes | None, groups: bytes | None, base: str = "z
                 why = [*why, "named by its IEEE address: give it a name people say in the overlay"]
             found.append(Found(device, name if len(routes) == 1 else f"{name}#{endpoint or kind}",
                                tuple(hints), (*why, f"commands on {base}/{name}/set"), f"{base}/{name}"))
-    return Imported(tuple(found), tuple(skipped))
+            by_address.setdefault(str(entry.get("ieee_address")), []).append(device)
+    groups_found = [g for g in (_group_target(entry, by_address, base, ids, skipped) for entry in group_entries) if g]
+    return Imported(tuple(found + groups_found), tuple(skipped))
 
 
-def _group_rooms(groups: bytes | None, base: str, skipped: list[Skipped]) -> dict[str, list[tuple[str, str]]]:
-    """ieee address -> (room, group name) for every group; which of them name rooms is decided later."""
+def _group_entries(groups: bytes | None, base: str, skipped: list[Skipped]) -> list[Mapping[str, Any]]:
+    """The readable entries of ``bridge/groups``."""
     if groups is None:
-        return {}
+        return []
     entries, problem = _loads(f"{base}/bridge/groups", groups)
     if entries is None:
         skipped.append(Skipped(f"{base}/bridge/groups", problem))
-        return {}
+        return []
+    return [g for g in entries if isinstance(g, Mapping) and isinstance(g.get("friendly_name"), str)]
+
+
+def _group_rooms(entries: list[Mapping[str, Any]]) -> dict[str, list[tuple[str, str]]]:
+    """ieee address -> (room, group name) for every group; which of them name rooms is decided later."""
     rooms: dict[str, list[tuple[str, str]]] = {}
     for group in entries:
-        if not isinstance(group, Mapping) or not isinstance(group.get("friendly_name"), str):
-            continue
         for member in _list(group.get("members")):
             if isinstance(member, Mapping) and isinstance(member.get("ieee_address"), str):
                 rooms.setdefault(member["ieee_address"], []).append(
                     (readable(group["friendly_name"]).lower(), group["friendly_name"]))
     return rooms
+
+
+def _group_target(group: Mapping[str, Any], by_address: Mapping[str, list[Device]], base: str, ids: list[str],
+                  skipped: list[Skipped]) -> Found | None:
+    """A group as a target of its own: one device of its members' type that zigbee2mqtt commands (and reports)
+    as one on ``<base>/<group>``. It has no room, so that a request for a room reaches each member once."""
+    name = group["friendly_name"]
+    members = [d for m in _list(group.get("members")) if isinstance(m, Mapping)
+               for d in by_address.get(str(m.get("ieee_address")), ())]
+    members = list({d.id: d for d in members}.values())
+    kinds = {d.type for d in members}
+    problem = _skip_reason({"friendly_name": name}) or (
+        "a group without imported members" if not members else
+        f"a group of {' and '.join(sorted(kinds))}: one command cannot suit them all" if len(kinds) > 1 else "")
+    if problem:
+        skipped.append(Skipped(name, f"group: {problem}"))
+        return None
+    # The members' common way to be commanded: zigbee2mqtt passes a group's /set on to each member.
+    shared = [{k: v for k, v in (d.mqtt or {}).items() if k not in ("topic", "get_topic", "get")} for d in members]
+    route = {k: v for k, v in shared[0].items() if all(other.get(k) == v for other in shared[1:])}
+    new_id = device_id(readable(name), ids, fallback=members[0].type)
+    ids.append(new_id)
+    device = Device(new_id, members[0].type, readable(name), None, (),
+                    {**route, "topic": f"{base}/{name}/set", "members": [d.id for d in members]}, source="zigbee2mqtt")
+    return Found(device, name, (), (f"type {device.type}: a zigbee2mqtt group of {len(members)} "
+                                    f"({', '.join(d.id for d in members)})", f"commands on {base}/{name}/set"),
+                 f"{base}/{name}")
 
 
 def zigbee2mqtt_set(device: Device, command: Command) -> dict[str, Any]:

@@ -50,15 +50,37 @@ function ago(seconds) {
 // A GPIO output's level is its duty cycle (%); an imported device's is its value in its type's unit.
 const unitOf = (d) => (d.route.startsWith("GPIO") ? "%" : d.unit || "%");
 
+const STATES = {en: {ON: "on", OFF: "off", OPEN: "open", CLOSED: "closed", unknown: "unknown"},
+                zh: {ON: "开着", OFF: "关着", OPEN: "开着", CLOSED: "关着", unknown: "未知"}};
+// A cover says open or closed where a light says on or off.
+const stateWord = (d, s) => STATES[lang][d.type === "cover" && s !== "unknown" ? (s === "ON" ? "OPEN" : "CLOSED") : s];
+
 function stateText(d) {
   const s = d.state;
   if (s) {
-    return `${t("state")}: ${s.state}${s.level !== undefined ? " " + s.level + unitOf(d) : ""}` +
+    return `${t("state")}: ${stateWord(d, s.state)}${s.level !== undefined ? " " + s.level + unitOf(d) : ""}` +
       (s.age_s !== undefined ? ` · ${ago(s.age_s)}` : "");
   }
   if (!d.last) return "";
   const action = (ACTIONS[lang] || {})[d.last.action] || d.last.action;
   return `${t("last")}: ${action}${d.last.value !== null ? " " + d.last.value + unitOf(d) : ""}`;
+}
+
+// The tile's switch: it shows what the device last said (or was last sent) and asks for the other.
+function isOn(d) {
+  if (d.state && d.state.state !== "unknown") return d.state.state === "ON";
+  return d.last ? ["on", "open", "set", "increase"].includes(d.last.action) : false;
+}
+
+function toggle(d) {
+  const [on, off] = d.actions.includes("open") ? ["open", "close"] : ["on", "off"];
+  if (!d.actions.includes(on) || !d.actions.includes(off)) return [];
+  const lit = isOn(d);
+  const action = lit ? off : on;
+  return [el("button", {type: "button", class: "toggle" + (lit ? " lit" : ""), role: "switch", id: "toggle-" + d.id,
+                        "aria-checked": String(lit), "aria-label": d.name, "data-device": d.id, "data-action": action,
+                        onclick: () => post(`/api/devices/${d.id}/${action}`).catch((e) => alert(e.message))},
+                 stateWord(d, lit ? "ON" : "OFF"))];
 }
 
 function slider(d) {
@@ -78,9 +100,7 @@ function renderDevices() {
     ...devices.map((d) => el("div", {class: "device", id: "device-" + d.id},
       el("span", {class: "name"}, lang === "zh" ? d.name_zh : d.name),
       el("span", {class: "state", id: "state-" + d.id}, stateText(d)),
-      ...d.actions.map((a) => el("button", {type: "button", "data-device": d.id, "data-action": a,
-        onclick: () => post(`/api/devices/${d.id}/${a}`).catch((e) => alert(e.message))},
-        (ACTIONS[lang] || {})[a] || a)),
+      ...toggle(d),
       ...slider(d),
       el("span", {class: "meta"}, `${d.type} · ${d.route}`)))]));
 }
