@@ -138,3 +138,15 @@ def type_same_actions(device_type: str) -> dict[str, str]:
     """Return actions of other types that mean one of this type's own (a cover: "on" is "open")."""
     same: dict[str, str] = device_types()[device_type].get("x-same", {})
     return same
+
+
+def conversation_words() -> dict[str, tuple[str, ...]]:
+    """Return the words of a conversation by class: one, many, again, here, not (see x-conversation)."""
+    words: dict[str, Any] = load_schema("command").get("x-conversation", {})
+    return {k: tuple(v) for k, v in words.items() if isinstance(v, list)}
+
+
+def question_words() -> dict[str, tuple[str, ...]]:
+    """Return the words that shape a question by class: which, how_many, all, any, value, on, off."""
+    words: dict[str, Any] = load_schema("command").get("x-questions", {})
+    return {k: tuple(v) for k, v in words.items() if isinstance(v, list)}

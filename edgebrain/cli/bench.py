@@ -12,6 +12,10 @@ from edgebrain.understand.words.reading import TECHNIQUES
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Accuracy and latency on the development set, or per class over many homes."""
+    if args.conversation:
+        from edgebrain.evaluation.conversation import run_conversation
+
+        return run_conversation(args)
     if args.suite or args.homes:
         from edgebrain.evaluation.suites import run_suites
 
@@ -36,6 +40,9 @@ def add_parsers(sub: Any) -> None:
     bench.add_argument("--suite", metavar="DIR", nargs="?", const=str(DEFAULT_SUITE),
                        help="hand-written homes: a folder per home with devices.yaml and cases.jsonl "
                             "(default: tests/data/homes)")
+    bench.add_argument("--conversation", metavar="DIR", nargs="?", const="tests/data/conversation",
+                       help="state questions and dialogues: a folder per home with devices.yaml, home.json, "
+                            "questions.jsonl and dialogues.jsonl (default: tests/data/conversation)")
     bench.add_argument("--homes", type=int, default=0, metavar="N", help="N generated homes (tests/homes.py)")
     bench.add_argument("--seed", type=int, default=0, help="first seed of the generated homes")
     bench.add_argument("--imported", action="store_true",

@@ -42,10 +42,18 @@ class Result:
     errors: tuple[str, ...] = ()
     missed: bool = False  # a timed command that could not fire in time
     reply: str = ""  # a short sentence to say, in the language of the request
+    answer: dict[str, Any] | None = None  # a question's answer (Answer.to_dict()): nothing moved
+    # The choices (groups of device ids) a request that refers to several things, or to nothing, is asked
+    # about; nothing moved.
+    clarify: tuple[tuple[str, ...], ...] | None = None
 
     @property
     def status(self) -> str:
-        """rejected, missed, routed, scheduled or none."""
+        """answered, ask, rejected, missed, routed, scheduled or none."""
+        if self.answer is not None:
+            return "answered"
+        if self.clarify is not None:
+            return "ask"
         if self.errors:
             return "rejected"
         if self.missed:
@@ -64,6 +72,10 @@ class Result:
             message["errors"] = list(self.errors)
         if self.reply:
             message["reply"] = self.reply
+        if self.answer is not None:
+            message["answer"] = self.answer
+        if self.clarify is not None:
+            message["clarify"] = [list(group) for group in self.clarify]
         return message
 
     @classmethod
@@ -72,7 +84,9 @@ class Result:
         status = data["status"]
         return cls(str(data["id"]), str(data["text"]), tuple(Command.from_dict(c) for c in data["commands"]),
                    data.get("site"), 1 if status == "routed" else 0, tuple(data.get("scheduled", ())),
-                   tuple(data.get("errors", ())), status == "missed", str(data.get("reply", "")))
+                   tuple(data.get("errors", ())), status == "missed", str(data.get("reply", "")),
+                   data.get("answer"),
+                   tuple(tuple(g) for g in data["clarify"]) if data.get("clarify") is not None else None)
 
 
 @dataclass(frozen=True)
@@ -170,16 +184,16 @@ def required_text(data: Mapping[str, Any], key: str, request_id: str | None) -> 
 
 
 def parse_text_message(payload: bytes, max_bytes: int) -> Request:
-    """``<prefix>/text``: UTF-8 text, or JSON {"text": ..., "id": ..., "site": ...}."""
+    """``<prefix>/text``: UTF-8 text, or JSON {"text": ..., "id": ..., "site": ..., "session": ...}."""
     text = decode_text(payload, max_bytes)
     if not text.lstrip().startswith("{"):
         return Request(text, source="mqtt")
     data = json_object(text)
     request_id = optional_str(data, "id", None)
     utterance = required_text(data, "text", request_id)
-    extra = set(data) - {"text", "id", "site"}
+    extra = set(data) - {"text", "id", "site", "session"}
     if extra:
-        raise RequestError("bad_request", f"unknown keys {sorted(extra)}; a request has text, id and site",
+        raise RequestError("bad_request", f"unknown keys {sorted(extra)}; a request has text, id, site and session",
                            request_id)
     site = optional_str(data, "site", request_id)
-    return Request(utterance, request_id or new_id(), site, "mqtt")
+    return Request(utterance, request_id or new_id(), site, "mqtt", optional_str(data, "session", request_id))

@@ -33,7 +33,8 @@ class Replies:
 
     def result(self, request: Request, result: Result) -> Result:
         """Answer a request, with a reply to say: ``<prefix>/result``, and the request's own way back."""
-        result = replace(result, reply=reply_text(result, self.router.registry))
+        if not result.reply:
+            result = replace(result, reply=reply_text(result, self.router.registry))
         self.history.result(result.to_dict())
         if self.publisher is not None:
             self.publisher.publish(f"{self.prefix}/result", dumps(result.to_dict()), qos=1, retain=False,

@@ -59,23 +59,31 @@ def _name(device: Device | None, device_id: str, zh: bool) -> str:
     return f"the {device.name.lower()}" if device.name[:1].isupper() and not device.name.isupper() else device.name
 
 
-def _value(command: Command, device: Device | None, zh: bool) -> str:
-    unit = str((device_types()[device.type].get("x-value") or {}).get("unit", "")) if device else ""
-    value = f"{command.value:g}" if isinstance(command.value, float) else str(command.value)
+def said_value(number: float | int | None, unit: str, zh: bool) -> str:
+    """A value with its unit as said: "26 °C", "40 %", 26度."""
+    value = f"{number:g}" if isinstance(number, float) else str(number)
     if zh:
         return value + _ZH_UNITS.get(unit, unit)
     return f"{value} °C" if unit == "°C" else f"{value} %" if unit.startswith("%") else value
 
 
-def _join(names: Sequence[str], zh: bool) -> str:
-    if len(names) == 1:
-        return names[0]
+def _value(command: Command, device: Device | None, zh: bool) -> str:
+    unit = str((device_types()[device.type].get("x-value") or {}).get("unit", "")) if device else ""
+    return said_value(command.value, unit, zh)
+
+
+def join_names(names: Sequence[str], zh: bool) -> str:
+    """Names joined as said: "a, b and c", a、b和c."""
+    if len(names) <= 1:
+        return names[0] if names else ""
     return "、".join(names[:-1]) + "和" + names[-1] if zh else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def reply_text(result: Result, registry: Registry) -> str:
     """The reply to a request: what was done or will be done, or why nothing was."""
     zh = chinese(result.text)
+    if result.clarify is not None:
+        return clarify_text(result.clarify, registry, zh)
     if result.errors:
         return ("没能做到：" if zh else "Could not do it: ") + "; ".join(result.errors) + ("。" if zh else ".")
     if result.missed:
@@ -91,6 +99,16 @@ def reply_text(result: Result, registry: Registry) -> str:
     sentences = []
     for (action, value, at), names in groups.items():
         template = (_ZH_LATER if at else _ZH_NOW)[action] if zh else (_EN_LATER if at else _EN_NOW)[action]
-        who = _join(names, zh)
+        who = join_names(names, zh)
         sentences.append(template.format(d=who, D=who[:1].upper() + who[1:], v=value, t=at))
     return ("" if zh else " ").join(sentences)
+
+
+def clarify_text(choices: Sequence[Sequence[str]], registry: Registry, zh: bool) -> str:
+    """The question back when a request could mean several things, or refers to nothing said before."""
+    if not choices:
+        return "你说的是哪个设备？" if zh else "Which device do you mean?"
+    said = [join_names([_name(registry.get(d), d, zh) for d in group], zh) for group in choices]
+    if zh:
+        return "你是说" + "还是".join(said) + "？"
+    return "Which do you mean: " + ", ".join(said[:-1]) + " or " + said[-1] + "?"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TextIO
 
@@ -12,7 +13,7 @@ from edgebrain.devices.discovery_import import homeassistant_message
 from edgebrain.devices.gpio import GpioBank
 from edgebrain.devices.payloads import check_route, dumps, imported, mqtt_payload
 from edgebrain.devices.registry import Device, Registry
-from edgebrain.devices.state import StateBook
+from edgebrain.devices.state import DeviceState, StateBook
 from edgebrain.devices.zigbee2mqtt import zigbee2mqtt_set
 from edgebrain.mqtt.outbox import Sent
 
@@ -114,6 +115,20 @@ class Router:
             log.info("GPIO%s (%s) now %s", device.gpio["pin"], device.id, payload)
             return Delivery(device.id, "gpio", state_topic(self.prefix, device.id), payload)
         return self._print(Delivery(device.id, "console", "-", dumps(command.to_dict())))
+
+    def known_states(self) -> dict[str, DeviceState]:
+        """What edgebrain knows of each device's state: a GPIO output's as it drives it (always current), an
+        MQTT device's as it last said it."""
+        now = time.time()
+        known: dict[str, DeviceState] = {}
+        if self.gpio is not None:
+            for device_id, state in self.gpio.states().items():
+                level = state.target if state.target is not None else state.level if state.pwm else None
+                known[device_id] = DeviceState(state.on, None if level is None else float(level), state.to_dict(),
+                                               now)
+        if self.states is not None:
+            known.update(self.states.snapshot())
+        return known
 
     def publish_state(self, device_id: str, payload: str) -> None:
         """Publish a GPIO device's state, retained, so Home Assistant and late subscribers see it."""

@@ -15,7 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from edgebrain.base.errors import CommandError
+from edgebrain.devices.command import Command, check
 from edgebrain.devices.registry import Registry, Target
+from edgebrain.understand.asking import read_question
+from edgebrain.understand.context import Context, resolve
 from edgebrain.understand.expand import checked_commands
 from edgebrain.understand.model.decoder import Backend, Decoded, ReplyDecoder
 from edgebrain.understand.model.grammar import MAX_LINES, Line
@@ -24,7 +28,7 @@ from edgebrain.understand.model.planner import Plan, Planner, lacking
 from edgebrain.understand.model.prompt import LAYOUTS
 from edgebrain.understand.words.clauses import COORDINATION
 from edgebrain.understand.words.exceptions import read_exceptions
-from edgebrain.understand.words.mentions import Mentions, find_mentions, fitting_targets
+from edgebrain.understand.words.mentions import Mentions, find_mentions, fitting_targets, widest
 from edgebrain.understand.words.questions import addresses_instructions, is_negated, is_question
 from edgebrain.understand.words.reading import Techniques, Understanding, clean_text, prepare
 from edgebrain.understand.words.times import TimeReading
@@ -48,6 +52,8 @@ class Reading:
     clauses: tuple[Plan, ...] | None  # a one-line plan per clause, when the clauses stand alone
     user: tuple[int, ...]
     started: float
+    ask: tuple[tuple[str, ...], ...] | None = None  # the words refer to what they cannot mean without asking
+    recalled: bool = True  # the conversation gave the devices or their kind
 
     def nothing(self, *rejected: str) -> Understanding:
         """No command for these words, and why when the user can fix it."""
@@ -67,8 +73,6 @@ def _refused_words(registry: Registry, text: str, cleaned: str, timed: TimeReadi
         # "In 25 hours … at 13:00": one marker for two instants would send one of them at the other's time.
         return _nothing(text, model_text, started, (f"two of the times asked for both fall at {timed.clashes[0]}; "
                                                     "ask for them one at a time",))
-    if is_question(cleaned):
-        return _nothing(text, model_text, started)
     if addresses_instructions(cleaned):
         return _nothing(text, model_text, started, ("words about the system's instructions are not a request",))
     if _QUOTED_DATA.search(cleaned):
@@ -120,16 +124,17 @@ class Understander:
         """Empty the cache of recent utterances."""
         self._recent.clear()
 
-    def understand(self, text: str, now: str | float | None = None) -> Understanding:
-        """Commands for one utterance; ``now`` (epoch seconds, None for the current time, or a fixed
-        HH:MM) resolves relative times."""
+    def understand(self, text: str, now: str | float | None = None, context: Context | None = None
+                   ) -> Understanding:
+        """Commands for one utterance (or the question it asks); ``now`` (epoch seconds, None for the current
+        time, or a fixed HH:MM) resolves relative times; ``context``: the conversation it is part of."""
         started = time.perf_counter()
         # The exceptions ("…except the porch", 除了台灯) are cut out before the words are read.
         excepted = read_exceptions(self.registry, clean_text(text))
         cleaned = excepted.text
         timed = prepare(cleaned, time.time() if now is None else now, self.planner.wordy)
         model_text = timed.text
-        key = f"{cleaned}\x00{model_text}\x00{' '.join(sorted(excepted.spared))}"
+        key = f"{cleaned}\x00{model_text}\x00{' '.join(sorted(excepted.spared))}\x00{context!r}"
         if key in self._recent:
             # The same words at the same resolved times mean the same commands; only the cost differs
             # (and the instants of durations, which move on with the seconds).
@@ -137,8 +142,11 @@ class Understander:
             return replace(self._recent[key], text=text, evaluated_tokens=0, decisions=0, cached=True,
                            elapsed_ms=(time.perf_counter() - started) * 1000, instants=timed.instants)
         result = _refused_words(self.registry, text, cleaned, timed, started)
+        if result is None and is_question(cleaned):
+            question, clarify = read_question(self.registry, cleaned, context)
+            result = replace(_nothing(text, model_text, started), question=question, clarify=clarify)
         if result is None:
-            result = self._read(self._reading(text, cleaned, model_text, timed.times, started))
+            result = self._read(self._reading(text, cleaned, model_text, timed.times, started, context), context)
         if excepted.spared:
             # "Every light except the porch": the porch light gets no command, whatever was read.
             result = replace(result, commands=tuple(c for c in result.commands if c.device not in excepted.spared))
@@ -150,20 +158,34 @@ class Understander:
         return result
 
     def _reading(self, text: str, cleaned: str, model_text: str, times: tuple[str, ...],
-                 started: float) -> Reading:
-        """What every stage needs to know of the words, read once."""
+                 started: float, context: Context | None = None) -> Reading:
+        """What every stage needs to know of the words (in their conversation), read once."""
         mentions = find_mentions(self.registry, cleaned)
+        resolved = resolve(self.registry, mentions, cleaned, context, self.planner.asks_action(cleaned, model_text))
+        if resolved.ask is not None or resolved.recalled:
+            # What the words refer to was settled by the conversation: one target, one line.
+            return Reading(text, cleaned, model_text, times, resolved.mentions,
+                           fitting_targets(self.registry, resolved.mentions), 1, None,
+                           tuple(self.prompt.tokens(self.layout.request(model_text))), started, resolved.ask)
+        mentions = resolved.mentions
         # Several commands come joined by a conjunction or a comma; without one, one line is the answer.
         # (In the words with times marked: "in two and a half hours" is one time, not two commands.)
         max_lines = MAX_LINES if COORDINATION.search(model_text) or len(times) > 1 else 1
         clauses = self.planner.clause_plans(model_text) if max_lines > 1 and self.techniques.clauses else None
         return Reading(text, cleaned, model_text, times, mentions, fitting_targets(self.registry, mentions),
-                       max_lines, clauses, tuple(self.prompt.tokens(self.layout.request(model_text))), started)
+                       max_lines, clauses, tuple(self.prompt.tokens(self.layout.request(model_text))), started,
+                       recalled=False)
 
-    def _read(self, reading: Reading) -> Understanding:
+    def _read(self, reading: Reading, context: Context | None = None) -> Understanding:
         """The commands of an utterance: refused in code, or planned, decoded, expanded and checked."""
+        if reading.ask is not None:
+            return replace(reading.nothing(), clarify=reading.ask)
         if (refused := self._refusal(reading)) is not None:
             return refused
+        if reading.recalled and context is not None and context.action is not None \
+                and not self.planner.asks_action(reading.cleaned, reading.model_text):
+            # "And the bedroom", "the hall light too": the previous turn's action (and value) for these.
+            return self._repeat(reading, context.action, context.value, context.time)
         plans = self._plans(reading)
         if isinstance(plans, Understanding):
             return plans
@@ -174,6 +196,25 @@ class Understander:
         elapsed = (time.perf_counter() - reading.started) * 1000
         return Understanding(reading.text, commands, reading.model_text, decoded.evaluated, decoded.decisions,
                              elapsed, rejected, model_ms=model_ms)
+
+    def _repeat(self, reading: Reading, action: str, value: float | None, previous_time: str | None
+                ) -> Understanding:
+        """The previous turn's action on the devices the words name, at the one time they say (else at the
+        previous turn's)."""
+        at = reading.times[0] if len(reading.times) == 1 else previous_time
+        commands: list[Command] = []
+        rejected: list[str] = []
+        for target in widest(reading.fitting):
+            for device in target.members:
+                try:
+                    commands.append(check(Command(device.id, action, value if action == "set" else None, at),
+                                          self.registry))
+                except CommandError as exc:
+                    rejected.append(str(exc))
+        elapsed = (time.perf_counter() - reading.started) * 1000
+        unique = tuple(dict.fromkeys(commands))
+        return Understanding(reading.text, unique, reading.model_text, elapsed_ms=elapsed,
+                             rejected=tuple(rejected) if not unique else ())
 
     def _refusal(self, reading: Reading) -> Understanding | None:
         """Nothing to do, said in code before any plan (and why, when the user can fix it); else None."""

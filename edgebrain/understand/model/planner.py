@@ -155,6 +155,12 @@ class Planner:
                 or bool(started_appliances(self.registry, cleaned)))
         return not fitting or bool(mentions.unknown_rooms) or not self.techniques.narrowing or not asks
 
+    def asks_action(self, cleaned: str, model_text: str) -> bool:
+        """Whether the words ask for an action or a value by themselves (not by naming a device)."""
+        return (asked_actions(model_text, one_value=bool(self.values(model_text))) is not None
+                or bool(self.values(model_text)) or bool(complaint_actions(self.registry, cleaned))
+                or extreme(model_text) is not None or bool(started_appliances(self.registry, cleaned)))
+
     def values(self, text: str, max_digits: int | None = VALUE_DIGITS) -> tuple[int, ...]:
         """The numbers of the words that are values (see ``ValueReader.values``)."""
         return self.value_reader.values(text, max_digits)

@@ -76,7 +76,7 @@ def _excluded(registry: Registry) -> tuple[str, ...]:
     "air conditioner"), and the schema's action words ("关灯" inside 玄关灯 asks for off)."""
     vocabulary = room_words(registry.rooms)
     own_rooms = set(vocabulary.exact) | set(vocabulary.partial)
-    words = {w for word in own_rooms | _type_words() | _action_word_set()
+    words = {w for word in own_rooms | type_words() | _action_word_set()
              for w in (word, *word.split(), *_pieces(word))}
     return tuple(sorted(words, key=len, reverse=True))
 
@@ -85,7 +85,7 @@ def _excluded(registry: Registry) -> tuple[str, ...]:
 def _room_and_type_words(registry: Registry) -> tuple[str, ...]:
     """This home's room words and the type words, whole, longest first (no pieces: 落地 of 落地扇 is no type)."""
     vocabulary = room_words(registry.rooms)
-    words = {w for word in {*vocabulary.exact, *vocabulary.partial, *_type_words()} for w in (word, *word.split())}
+    words = {w for word in {*vocabulary.exact, *vocabulary.partial, *type_words()} for w in (word, *word.split())}
     return tuple(sorted(words, key=len, reverse=True))
 
 
@@ -151,7 +151,8 @@ def _kinds() -> dict[str, tuple[str, ...]]:
 
 
 @cache
-def _type_words() -> frozenset[str]:
+def type_words() -> frozenset[str]:
+    """Every type word of the schema, folded ("light", "空调", "air conditioner")."""
     return frozenset(fold(w) for fragment in device_types().values() for w in fragment.get("x-words", ()))
 
 
@@ -159,7 +160,7 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     """Find the registry's device words, room names and type words (or type cues) in ``text``."""
     lowered = fold(verbs_read(_SWITCH_VERB.sub("turn", text.lower())))
     vocabulary = room_words(registry.rooms)
-    type_words = _type_words()
+    kind_words = type_words()
     found = find_rooms(registry.rooms, lowered)
     # A room named partly ("bedroom" for "Bedroom 2") counts when no room is named fully.
     rooms, near = (found.exact, found.partial) if found.exact else (found.partial, frozenset())
@@ -173,14 +174,14 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     # names its device only when no other name is there: in "the Hue light" it is the type.
     phrases = phrase_owners(registry)
     here = name_sieve(registry).present(lowered)  # the names the words may hold, longest first
-    for pass_words in ([p for p in here if p not in type_words], [p for p in here if p in type_words]):
-        if exact and pass_words and pass_words[0] in type_words:
+    for pass_words in ([p for p in here if p not in kind_words], [p for p in here if p in kind_words]):
+        if exact and pass_words and pass_words[0] in kind_words:
             break
         for phrase in pass_words:
             if _contains(rest, phrase):
                 owners = phrases[phrase]
                 kind = {d.type for d in registry if d.id in owners}
-                if phrase in type_words and len([d for d in registry if d.type in kind and d.room in rooms]) > len(
+                if phrase in kind_words and len([d for d in registry if d.type in kind and d.room in rooms]) > len(
                         [d for d in registry if d.id in owners and d.room in rooms]):
                     continue  # "卧室的加湿器" where one of the room's two humidifiers is named 加湿器: the type
                 exact |= owners
@@ -197,13 +198,13 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
                        for d in pointing[word]}
     if not exact and (started := started_appliances(registry, lowered)):
         exact, devices = set(started), devices | started
-    hits = {w for w in type_words if _contains(lowered, w)}
+    hits = {w for w in kind_words if _contains(lowered, w)}
     # Plurals the schema does not list ("the ACs", "humidifiers", "switches") are the type's too.
-    plurals = {w for w in type_words if w.isascii() and not _contains(lowered, w)
+    plurals = {w for w in kind_words if w.isascii() and not _contains(lowered, w)
                and any(_contains(lowered, w + end) for end in ("s", "es"))}
     hits |= plurals
     types = {t for t, fragment in device_types().items() if any(fold(w) in hits for w in fragment.get("x-words", ()))}
-    plurals |= {w for w in hits if w.endswith("s") and w[:-1] in hits | type_words}
+    plurals |= {w for w in hits if w.endswith("s") and w[:-1] in hits | kind_words}
     # Chinese does not mark the plural: "浴室的灯" is the bathroom's lights.
     # (Not the 灯 inside a device's own name: "二楼走廊的落地灯" is the hallway's floor lamp.)
     plural = bool(plurals) or bool(rooms and any(not w.isascii() and _contains(rest, w) for w in hits))
@@ -225,7 +226,7 @@ def find_mentions(registry: Registry, text: str) -> Mentions:
     counted = blank_all(lowered, NOT_QUANTIFIERS)
     everything = (cued or not types) and any(_contains(counted, w) for w in EVERYTHING_WORDS)
     rest = blank_all(rest, NOT_QUANTIFIERS)
-    named_more = any(_contains(rest, w) for w in (*vocabulary.words, *type_words, *EVERYTHING_WORDS, *QUANTIFIERS))
+    named_more = any(_contains(rest, w) for w in (*vocabulary.words, *kind_words, *EVERYTHING_WORDS, *QUANTIFIERS))
     # A kind word that stands alone ("close all the blinds", not inside "Living room blinds" named whole).
     kinds = tuple(sorted(w for w in hits & _kinds().keys() if _contains(rest, w)))
     return Mentions(frozenset(devices), rooms, frozenset(types), everything, unknown,

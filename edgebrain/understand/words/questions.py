@@ -17,9 +17,20 @@ _ZH_QUESTION = re.compile(r"多少|几度|什么(?![都也])|怎么样|是不是
                           r"没有[？?]?$|了没")
 
 
+# Words before the utterance proper: "hey, is the light on", "ok so which lights are on".
+_OPENER = re.compile(r"^(?:(?:hey|hi|hello|ok|okay|so|um|uh|well|oh|yo|嘿|喂|哎)\b[\s,，.!！]*)+")
+# A question inside a request: "could you tell me whether…", "do you know if…", 请问…, 我想知道….
+_EMBEDDED = re.compile(r"\b(?:tell me|do you know|i wonder|any idea|can you check|could you check|let me know)\b"
+                       r".*\b(?:if|whether|how|which|what)\b|^请问|想知道|告诉我.*(?:吗|没有|是不是|多少|几)")
+# How many, which: 几个, 几台, 哪几.
+_ZH_COUNT = re.compile(r"几[个台盏只把扇部]|哪几")
+
+
 def is_question(text: str) -> bool:
     """True when the utterance asks about the home instead of asking for something to be done."""
-    lowered = text.strip().lower()
+    lowered = _OPENER.sub("", text.strip().lower())
+    if _EMBEDDED.search(lowered) or _ZH_COUNT.search(lowered):
+        return True
     if _EN_REQUEST.search(lowered) or _ZH_REQUEST.search(lowered):
         return False
     if _EN_QUESTION.search(lowered) or _ZH_QUESTION.search(lowered):

@@ -11,6 +11,7 @@ from edgebrain.devices.command import Command
 from edgebrain.understand.words.numbers import normalize_numbers
 from edgebrain.understand.words.quantities import read_quantities
 from edgebrain.understand.words.times import TimeReading, read_times
+from edgebrain.understand.words.talk import Question
 
 MAX_TEXT_CHARS = 500
 
@@ -64,12 +65,20 @@ class Understanding:
     cached: bool = False
     # The exact instant of each time said as a duration ("in 1 hour"), by the HH:MM its commands carry.
     instants: tuple[tuple[str, float], ...] = ()
+    question: Question | None = None  # a question about the home: answered from states, never a command
+    # Not None when the words cannot be acted on without asking which devices: the choices (groups of
+    # device ids), none when there is nothing they could refer to.
+    clarify: tuple[tuple[str, ...], ...] | None = None
 
     def to_dict(self) -> dict[str, object]:
         """The CLI's JSON line: text and commands, and why a command was refused if one was."""
         line: dict[str, object] = {"text": self.text, "commands": [c.to_dict() for c in self.commands]}
         if self.rejected:
             line["errors"] = list(self.rejected)
+        if self.question is not None:
+            line["question"] = self.question.to_dict()
+        if self.clarify is not None:
+            line["clarify"] = [list(group) for group in self.clarify]
         return line
 
 
