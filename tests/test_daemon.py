@@ -22,7 +22,10 @@ def test_embedded_defaults_read_stdin_and_print_what_would_be_sent(cli_env, tmp_
     lines = done.stdout.decode().splitlines()
     assert lines[0] == '  would send {"state":"ON"} to home/kitchen/light/set (kitchen_light)'
     assert json.loads(lines[1])["status"] == "routed"
-    assert json.loads(lines[2])["status"] == "none" and len(lines) == 3
+    # A question moves nothing; a device that has never said its state is not guessed at.
+    answered = json.loads(lines[2])
+    assert (answered["status"], answered["commands"], answered["answer"]["kind"]) == ("answered", [], "unknown")
+    assert answered["reply"] == "I have not heard from the kitchen light yet." and len(lines) == 3
 
 
 def test_killed_daemon_fires_each_scheduled_command_exactly_once(cli_env, tmp_path, broker, watcher):

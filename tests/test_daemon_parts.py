@@ -14,6 +14,7 @@ import pytest
 from edgebrain.app.service import Service
 from edgebrain.base.config import (
     ButtonSettings,
+    ConversationSettings,
     LedSettings,
     ListenSettings,
     MqttSettings,
@@ -188,19 +189,19 @@ def test_the_terminal_prompts_and_prints_each_answer_before_the_next_line(tmp_pa
     service = Service(settings, registry, Understander(registry, ScriptedBackend({})), out=out)
     service.start()
     try:
-        lines = io.BytesIO(b"turn on the kitchen light\n\nis the AC on?\n")
+        lines = io.BytesIO(b"turn on the kitchen light\n\nis the AC on?\n")  # a question: answered, nothing moved
         read_lines(service.inbox, service.replies, threading.Event(), lines, prompt)
     finally:
         service.close()
     assert prompt.getvalue() == HINT + "\n" + "> " * 4
     printed = [line for line in out.getvalue().splitlines() if line.startswith("{")]
-    assert [json.loads(line)["status"] for line in printed] == ["routed", "none"]
+    assert [json.loads(line)["status"] for line in printed] == ["routed", "answered"]
     assert "would send" in out.getvalue()  # the embedded defaults are a dry run
 
 
 def test_settings_take_every_default_from_the_schema():
     for settings_class in (Settings, MqttSettings, ListenSettings, TlsSettings, ButtonSettings, LedSettings,
-                           WyomingSettings, WebSettings, RegistrySettings):
+                           WyomingSettings, WebSettings, RegistrySettings, ConversationSettings):
         defaulted = [f.name for f in fields(settings_class)
                      if f.default is not MISSING or f.default_factory is not MISSING]
         assert defaulted in ([], ["notices"]), (settings_class, defaulted)

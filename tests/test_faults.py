@@ -65,7 +65,7 @@ KINDS = [  # text, status, commands, and what each request sends to which topic
       ("home/kitchen/fan/set", '{"device":"kitchen_fan","action":"set","value":40}')]),
     (f"turn on the bedroom AC at {LATER}", "scheduled",
      [{"device": "bedroom_ac", "action": "on", "time": LATER}], []),
-    ("is the AC on?", "none", [], []),
+    ("is the AC on?", "answered", [], []),
 ]
 OFF = '{"state":"OFF","level":0,"percentage":0}'
 SENT_TO = sorted({topic for *_, sends in KINDS for topic, _ in sends})

@@ -29,7 +29,7 @@ class Expected:
     errors: tuple[str, ...] = ()
 
 
-NOTHING = Expected(frozenset({"none", "rejected"}))
+NOTHING = Expected(frozenset({"none", "rejected", "ask"}))  # ask: which device? nothing moved
 
 
 def on(*devices: str) -> Expected:

@@ -135,7 +135,7 @@ class HeldReader:
         self.inner = Understander(registry, ScriptedBackend({}))
         self.entered, self.release = threading.Event(), threading.Event()
 
-    def understand(self, text: str, now: str | float | None = None) -> Understanding:
+    def understand(self, text: str, now: str | float | None = None, context: object = None) -> Understanding:
         self.entered.set()
         self.release.wait(30)
         return self.inner.understand(text, now)

@@ -182,7 +182,7 @@ class StuckReader:
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def understand(self, text: str, now: str | float | None = None) -> Understanding:
+    def understand(self, text: str, now: str | float | None = None, context: object = None) -> Understanding:
         self.entered.set()
         self.release.wait(60)
         return Understanding(text, ())

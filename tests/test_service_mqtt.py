@@ -69,7 +69,7 @@ def test_bad_messages_are_answered_and_the_daemon_goes_on(service, watcher):
 def test_questions_and_chit_chat_move_nothing(service, watcher):
     watcher.publish("eb/text", "is the kitchen light on?")
     watcher.publish("eb/text", "tell me a joke")
-    assert [r["status"] for r in results(watcher, 2)] == ["none", "none"]
+    assert [r["status"] for r in results(watcher, 2)] == ["answered", "none"]
     assert watcher.on("home/#") == []
 
 

@@ -78,8 +78,8 @@ def watchdog_ping(service: Service, stuck_after_s: float = STUCK_AFTER_S) -> boo
 
 
 def _speech(settings: Settings, registry: Registry) -> tuple[Microphone | None, Transcriber | None]:
-    """The microphone, and speech to text for Wyoming and the web console, sharing one Vosk model. The
-    console's push-to-talk alone never stops the daemon: without a model its button is hidden."""
+    """The microphone, and speech to text for Wyoming and the web console, sharing one Vosk model. Only the
+    microphone needs one: without a model, Wyoming offers ``handle`` alone and the console hides its button."""
     wyoming_asr = settings.wyoming.enabled and settings.wyoming.asr
     web_asr = settings.web.enabled and settings.web.speech
     if not (settings.listen.enabled or wyoming_asr or web_asr):
@@ -94,9 +94,9 @@ def _speech(settings: Settings, registry: Registry) -> tuple[Microphone | None, 
     try:
         model = load_model(resolve_vosk(listen.model))
     except ModelError as exc:
-        if settings.listen.enabled or wyoming_asr:
+        if settings.listen.enabled:
             raise
-        log.warning("the web console's push-to-talk is off: %s", exc)
+        log.warning("speech to text is off (Wyoming's asr, the console's push-to-talk); understanding is on: %s", exc)
         return None, None
     language = listen.model if listen.model in NAMES else "en"
     transcriber = (Transcriber(model, phrase_list(registry) if listen.phrases else None, listen.model, language)

@@ -13,6 +13,7 @@ from edgebrain.app.health import health, note_registry_changed
 from edgebrain.base.config import Settings
 from edgebrain.base.errors import ConfigError
 from edgebrain.base.identity import forget_taken_over, note_taken_over
+from edgebrain.core.conversation import Conversations
 from edgebrain.core.handler import CurrentReader, Handler, Reader
 from edgebrain.core.history import History
 from edgebrain.core.inbox import Inbox
@@ -59,6 +60,14 @@ def schedule_path(settings: Settings) -> Path:
     return settings.state_dir / ("schedule-dry-run.db" if settings.dry_run else "schedule.db")
 
 
+def conversations(settings: Settings, registry: Registry) -> Conversations:
+    """The conversations' memory, with the site map (a site in a room no device is in is said at start)."""
+    for site, room in settings.sites:
+        if room not in registry.rooms:
+            log.warning("sites: %r is in room %r, which no device of the registry is in", site, room)
+    return Conversations(dict(settings.sites), settings.conversation.expire_s)
+
+
 class Service:
     """Every part of the daemon, built once from the settings; start() and close() run them."""
 
@@ -83,17 +92,22 @@ class Service:
         self.replies = Replies(self.mqtt, prefix, out, self.router, self.history)
         self.follower: Follower | None = None
         self.live: LiveImport | None = None
-        if self.mqtt is not None and home is not None and settings.registry.imports():
+        home = home if home is not None else Home(registry, (), (), ())
+        if self.mqtt is not None:
+            # What each MQTT device says of its state, for the console and for questions ("is the light on?").
             self.router.states = StateBook()
             self.follower = Follower(self.mqtt, self.router.states)
-            self.follower.follow(home.rows)
+            self.follower.follow(home.followed())
+        if self.mqtt is not None and settings.registry.imports():
             if reread is not None:
                 self.live = LiveImport(self.mqtt, settings, home,
                                        lambda changed: self.use_home(changed, reread(changed.registry)))
         self.registry_changed_at: float | None = None
         self.schedule = Schedule(schedule_path(settings))
         self.reader = CurrentReader(reader)
-        self.handler = Handler(self.reader, self.router, self.schedule, self.replies, clock)
+        self.conversations = conversations(settings, registry)
+        self.handler = Handler(self.reader, self.router, self.schedule, self.replies, clock, self.conversations,
+                               settings.conversation.stale_s)
         self.inbox = Inbox(self.handler.handle, self.replies.error, settings.max_queue)
         self.scheduler = Scheduler(self.schedule, self.router, self.replies, settings.grace_s, clock)
         self.microphone = microphone
@@ -167,7 +181,7 @@ class Service:
             return
         self.reader.reader = reader
         if self.follower is not None:
-            self.follower.follow(home.rows)
+            self.follower.follow(home.followed())
         self.registry_changed_at = time.time()
         note_registry_changed(self.settings.state_dir, len(home.registry))
         log.info("now %d devices (%d imported)", len(home.registry), len(home.rows))

@@ -133,6 +133,14 @@ class RegistrySettings:
 
 
 @dataclass(frozen=True)
+class ConversationSettings:
+    """How long a conversation remembers its previous turn, and how old a device state may be to be told."""
+
+    expire_s: float
+    stale_s: float
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything ``edgebrain run`` needs, validated."""
 
@@ -152,6 +160,8 @@ class Settings:
     wyoming: WyomingSettings
     web: WebSettings
     registry: RegistrySettings
+    sites: tuple[tuple[str, str], ...]  # (site, room): the room each satellite is in
+    conversation: ConversationSettings
     source: str  # where the settings came from: a file, or the embedded defaults
     notices: tuple[str, ...] = ()  # what a user may not expect from these settings, said at start
 
@@ -325,6 +335,9 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         notices=_notices(given, data, origin, origins),
         registry=RegistrySettings(tuple(data["registry"]["sources"]), data["registry"]["zigbee2mqtt_base"],
                                   float(data["registry"]["wait_s"])),
+        sites=tuple(sorted(data["sites"].items())),
+        conversation=ConversationSettings(float(data["conversation"]["expire_s"]),
+                                          float(data["conversation"]["stale_s"])),
     )
     if settings.registry.imports() and not settings.mqtt.enabled:
         raise ConfigError(f"registry.sources ({origin}): importing from {', '.join(settings.registry.sources)} "

@@ -150,3 +150,9 @@ def question_words() -> dict[str, tuple[str, ...]]:
     """Return the words that shape a question by class: which, how_many, all, any, value, on, off."""
     words: dict[str, Any] = load_schema("command").get("x-questions", {})
     return {k: tuple(v) for k, v in words.items() if isinstance(v, list)}
+
+
+def type_name_zh(device_type: str) -> str:
+    """Return a type's name in Chinese: its first Chinese word (空调 for ac), else its own name."""
+    words = device_types()[device_type].get("x-words", ())
+    return next((w for w in words if any("\u4e00" <= ch <= "\u9fff" for ch in w)), device_type)

@@ -13,9 +13,34 @@ if TYPE_CHECKING:
     from edgebrain.understand.engine import Understander
 
 
-def _parse_one(reader: Understander, text: str, now: str | None, out: TextIO) -> None:
+class _Talk:
+    """The conversation the lines of one ``parse`` run are part of (``--session``), and where they are said."""
+
+    def __init__(self, reader: Understander, session: str | None, site: str | None):
+        from edgebrain.core.conversation import Conversations
+
+        self.reader = reader
+        self.conversations = Conversations() if session else None
+        self.session = session
+        self.site = site
+
+    def understand(self, text: str, now: str | None) -> dict[str, Any]:
+        """The line read in its conversation, as the JSON line to print."""
+        from edgebrain.core.conversation import Conversations
+        from edgebrain.core.messages import Request
+
+        request = Request(text, site=self.site, source="parse", session=self.session)
+        registry = self.reader.registry
+        context = (self.conversations or Conversations()).context(request, registry)
+        understanding = self.reader.understand(text, now, context)
+        if self.conversations is not None:
+            self.conversations.remember(request, understanding, registry)
+        return understanding.to_dict()
+
+
+def _parse_one(talk: _Talk, text: str, now: str | None, out: TextIO) -> None:
     try:
-        emit(out, reader.understand(text, now).to_dict())
+        emit(out, talk.understand(text, now))
     except InputError as exc:
         print(f"edgebrain: {exc}", file=sys.stderr)
         emit(out, {"text": text, "commands": [], "error": str(exc)})
@@ -23,9 +48,9 @@ def _parse_one(reader: Understander, text: str, now: str | None, out: TextIO) ->
 
 def cmd_parse(args: argparse.Namespace) -> int:
     """Print the commands of one utterance, or of each stdin line with ``-``."""
-    reader = understander(args)
+    talk = _Talk(understander(args), args.session, args.site)
     if args.text != "-":
-        _parse_one(reader, args.text, args.now, sys.stdout)
+        _parse_one(talk, args.text, args.now, sys.stdout)
         return 0
     for raw in iter(sys.stdin.buffer.readline, b""):
         try:
@@ -36,7 +61,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
             emit(sys.stdout, {"text": raw.decode("utf-8", "replace").rstrip("\r\n"), "commands": [],
                                "error": message})
             continue
-        _parse_one(reader, text, args.now, sys.stdout)
+        _parse_one(talk, text, args.now, sys.stdout)
     return 0
 
 
@@ -45,4 +70,7 @@ def add_parsers(sub: Any) -> None:
     parse = sub.add_parser("parse", help="print the commands of TEXT, or of each stdin line with -")
     add_understand_args(parse)
     parse.add_argument("text", metavar="TEXT", help="the utterance, or - to read one per line from stdin")
+    parse.add_argument("--session", metavar="NAME",
+                       help="read the lines as one conversation: \"turn it off\" follows the line before")
+    parse.add_argument("--site", metavar="ROOM", help="the room the lines are said in (\"turn on the light\")")
     parse.set_defaults(func=cmd_parse)

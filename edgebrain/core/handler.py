@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from edgebrain.base.errors import EdgebrainError, InputError
+from edgebrain.base.reasons import Reason
 from edgebrain.core.answers import answer, answer_text
 from edgebrain.core.conversation import Conversations
 from edgebrain.core.messages import Request, Result
@@ -81,14 +82,16 @@ class Handler:
             try:
                 scheduled = [j.to_dict() for j in self.schedule.add_all(timed, now, request.id)]
             except EdgebrainError as exc:
-                errors.append(str(exc))
+                errors.append(Reason("schedule", str(exc), "没能安排定时命令"))
         for command in commands:
             if command.time is None:
                 try:
                     self.router.route(command)
                     routed += 1
                 except EdgebrainError as exc:
-                    errors.append(f"{command.device}: {exc}")
+                    device = registry.get(command.device)
+                    errors.append(Reason("device", f"{command.device}: {exc}",
+                                         f"{device.chinese_name if device else command.device}没能执行"))
         self.done[request.id] = before | frozenset(commands)
         while len(self.done) > REMEMBERED:
             self.done.popitem(last=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from edgebrain.base.reasons import in_chinese
 from edgebrain.base.schemas import device_types, room_synonyms
 from edgebrain.core.messages import Result
 from edgebrain.devices.command import Command
@@ -39,7 +40,7 @@ def chinese(text: str) -> bool:
 
 def chinese_name(device: Device) -> str:
     """A device's name in Chinese: its first Chinese alias, else its name."""
-    return next((alias for alias in device.aliases if chinese(alias)), device.name)
+    return device.chinese_name
 
 
 def chinese_room(room: str) -> str:
@@ -85,7 +86,9 @@ def reply_text(result: Result, registry: Registry) -> str:
     if result.clarify is not None:
         return clarify_text(result.clarify, registry, zh)
     if result.errors:
-        return ("没能做到：" if zh else "Could not do it: ") + "; ".join(result.errors) + ("。" if zh else ".")
+        if zh:
+            return "没能做到：" + "；".join(dict.fromkeys(in_chinese(e) for e in result.errors)) + "。"
+        return "Could not do it: " + "; ".join(result.errors) + "."
     if result.missed:
         return _ZH_MISSED if zh else _EN_MISSED
     if not result.commands:

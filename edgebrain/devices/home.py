@@ -41,9 +41,26 @@ class Home:
     skipped: tuple[Skipped, ...]
     notes: tuple[str, ...]
 
+    def followed(self) -> tuple[Row, ...]:
+        """Every device whose state topic is followed: the imported ones, and the YAML devices over MQTT whose
+        state topic is given or follows from a command topic ending in /set."""
+        imported = {r.device.id for r in self.rows}
+        own = tuple(Row(d, d.id, (), "", topic) for d in self.registry
+                    if d.id not in imported and (topic := yaml_state_topic(d)) is not None)
+        return self.rows + own
+
     def unsure_rooms(self) -> tuple[Row, ...]:
         """The imported devices without a room (none suggested, or suggestions that disagree)."""
         return tuple(r for r in self.rows if r.device.room is None and not r.device.members)
+
+
+def yaml_state_topic(device: Device) -> str | None:
+    """Where a YAML device over MQTT says its state: its ``state_topic``, else its command topic without /set."""
+    route = device.mqtt or {}
+    if route.get("state_topic"):
+        return str(route["state_topic"])
+    topic = str(route.get("topic", ""))
+    return topic[: -len("/set")] if topic.endswith("/set") and len(topic) > len("/set") else None
 
 
 @cache

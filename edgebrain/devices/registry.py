@@ -44,6 +44,11 @@ class Device:
         return type_range(self.type)
 
     @property
+    def chinese_name(self) -> str:
+        """Its name in Chinese: its first Chinese alias, else its name."""
+        return next((a for a in self.aliases if any("\u3400" <= ch <= "\u9fff" for ch in a)), self.name)
+
+    @property
     def members(self) -> tuple[str, ...]:
         """The ids of the devices a bridge's group stands for (empty for a device of its own)."""
         return tuple((self.mqtt or {}).get("members", ()))

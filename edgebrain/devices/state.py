@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from edgebrain.devices.registry import Device
@@ -100,6 +100,20 @@ def _homeassistant(device: Device, text: str) -> tuple[bool | None, float | None
     return _word_on(text, route), None, {"state": text}
 
 
+# A YAML device with format zigbee2mqtt says zigbee2mqtt's own fields.
+_Z2M_ROUTE = {"state": "state", "on": "ON", "brightness": "brightness", "brightness_max": 254, "position": "position"}
+_ON_WORDS, _OFF_WORDS = ("ON", "OPEN", "TRUE"), ("OFF", "CLOSED", "CLOSE", "FALSE")
+
+
+def _plain(device: Device, said: Mapping[str, Any]) -> tuple[bool | None, float | None]:
+    """A YAML device's own state: {"state": "ON"|"OFF"|"OPEN"|"CLOSED", "value": N in the type's unit}."""
+    if (device.mqtt or {}).get("format") == "zigbee2mqtt":
+        return _zigbee2mqtt(replace(device, mqtt={**_Z2M_ROUTE, **(device.mqtt or {})}), said)
+    word = str(said.get("state", "")).upper()
+    on = True if word in _ON_WORDS else False if word in _OFF_WORDS else None
+    return on, _number(said.get("value"))
+
+
 def read_state(device: Device, payload: bytes, now: float | None = None) -> DeviceState:
     """The state in one message on ``device``'s state topic; ValueError when it cannot be read."""
     if len(payload) > MAX_STATE_BYTES:
@@ -110,7 +124,7 @@ def read_state(device: Device, payload: bytes, now: float | None = None) -> Devi
         on, value, said = _homeassistant(device, text)
         return DeviceState(on, value, said, at)
     data = _object(text)
-    on, value = _zigbee2mqtt(device, data)
+    on, value = _zigbee2mqtt(device, data) if device.source in ("zigbee2mqtt",) else _plain(device, data)
     return DeviceState(on, value, data, at)
 
 

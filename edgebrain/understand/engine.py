@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from edgebrain.base.errors import CommandError
+from edgebrain.base.reasons import Reason
+from edgebrain.base.schemas import type_name_zh
 from edgebrain.devices.command import Command, check
 from edgebrain.devices.registry import Registry, Target
 from edgebrain.understand.asking import read_question
@@ -71,13 +73,16 @@ def _refused_words(registry: Registry, text: str, cleaned: str, timed: TimeReadi
     model_text = timed.text
     if timed.clashes:
         # "In 25 hours … at 13:00": one marker for two instants would send one of them at the other's time.
-        return _nothing(text, model_text, started, (f"two of the times asked for both fall at {timed.clashes[0]}; "
-                                                    "ask for them one at a time",))
+        return _nothing(text, model_text, started, (Reason(
+            "times_clash", f"two of the times asked for both fall at {timed.clashes[0]}; ask for them one at a time",
+            f"两个时间都落在{timed.clashes[0]}，请分开说"),))
     if addresses_instructions(cleaned):
-        return _nothing(text, model_text, started, ("words about the system's instructions are not a request",))
+        return _nothing(text, model_text, started, (Reason(
+            "instructions", "words about the system's instructions are not a request", "关于系统指令的话不是请求"),))
     if _QUOTED_DATA.search(cleaned):
         # Nobody speaks braces: a JSON or command block inside chit-chat is text, not an instruction.
-        return _nothing(text, model_text, started, ("quoted data is not a request",))
+        return _nothing(text, model_text, started, (Reason("quoted_data", "quoted data is not a request",
+                                                           "引用的数据不是请求"),))
     if refused := unsupported(registry, cleaned):
         # "Lock the front door", "pause the music": never the nearest device instead.
         return _nothing(text, model_text, started, (refused,))
@@ -141,10 +146,12 @@ class Understander:
             self._recent.move_to_end(key)
             return replace(self._recent[key], text=text, evaluated_tokens=0, decisions=0, cached=True,
                            elapsed_ms=(time.perf_counter() - started) * 1000, instants=timed.instants)
-        result = _refused_words(self.registry, text, cleaned, timed, started)
-        if result is None and is_question(cleaned):
+        result = None
+        if is_question(cleaned) and not addresses_instructions(cleaned) and not _QUOTED_DATA.search(cleaned):
+            # A question moves nothing: it is answered (or what it refers to is asked about).
             question, clarify = read_question(self.registry, cleaned, context)
             result = replace(_nothing(text, model_text, started), question=question, clarify=clarify)
+        result = result or _refused_words(self.registry, text, cleaned, timed, started)
         if result is None:
             result = self._read(self._reading(text, cleaned, model_text, timed.times, started, context), context)
         if excepted.spared:
@@ -225,8 +232,9 @@ class Understander:
         if (mentions.types and not mentions.cued and not (mentions.devices or mentions.exact)
                 and not any(d.type in mentions.types for d in self.registry)):
             # "Set the fan to 40" in a home without a fan: never another kind of device instead.
-            kinds = " or ".join(sorted(mentions.types))
-            return reading.nothing(f"this home has no {kinds}")
+            kinds = sorted(mentions.types)
+            return reading.nothing(Reason("no_kind", f"this home has no {' or '.join(kinds)}",
+                                          f"这个家里没有{'或'.join(type_name_zh(k) for k in kinds)}"))
         # One clause out of range refuses the whole request: a request the home cannot carry out moves nothing.
         if refused := self.planner.out_of_range(reading.model_text, reading.fitting, by_clause=reading.max_lines > 1):
             return reading.nothing(refused)
@@ -249,7 +257,9 @@ class Understander:
         if not lines:
             # "Dim the kettle", "toggle the curtains": an action the devices named do not take.
             names = ", ".join(t.description for t in reading.fitting[:3])
-            return reading.nothing(f"{names}: no such action for this device")
+            said = "、".join(dict.fromkeys(n for t in reading.fitting[:3] for n in (d.chinese_name for d in t.members)))
+            return reading.nothing(Reason("no_action", f"{names}: no such action for this device",
+                                          f"{said}做不到这个动作"))
         none = self.planner.allows_none(reading.cleaned, reading.model_text, reading.mentions, reading.fitting)
         return (Plan(tuple(lines), reading.times, none, reading.max_lines),)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from edgebrain.devices.command import Command, check
 from edgebrain.devices.router import Router
 from edgebrain.listen.transcriber import Transcriber
 from edgebrain.transports.asking import ask
+from edgebrain.transports.web.auth import COOKIE
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class Actions:
     async def text(self, request: web.Request) -> web.Response:
         """A request in words, through the inbox like ``<prefix>/text``."""
         body = await _json(request)
-        return await self._ask(str(body.get("text", "")))
+        return await self._ask(str(body.get("text", "")), request)
 
     async def speech(self, request: web.Request) -> web.Response:
         """A request spoken into the page: 16 kHz mono 16-bit PCM, transcribed here, then asked."""
@@ -87,11 +89,15 @@ class Actions:
             heard = await asyncio.to_thread(transcribe)
         if not heard:
             return web.json_response({"error": "nothing was heard", "transcript": ""}, status=422, dumps=dumps)
-        return await self._ask(heard)
+        return await self._ask(heard, request)
 
-    async def _ask(self, text: str) -> web.Response:
+    async def _ask(self, text: str, request: web.Request) -> web.Response:
+        # The page's conversation is its session: "turn it off" follows what this page asked before. The
+        # cookie itself stays a secret: the conversation is named by a digest of it.
+        cookie = request.cookies.get(COOKIE, "")
+        session = "web-" + hashlib.sha256(cookie.encode()).hexdigest()[:16] if cookie else "web"
         try:
-            result = await ask(self.parts.submit, text, "web")
+            result = await ask(self.parts.submit, text, "web", session=session)
         except InputError as exc:
             return web.json_response({"error": str(exc)}, status=400, dumps=dumps)
         except TimeoutError:

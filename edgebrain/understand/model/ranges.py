@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from edgebrain.base.reasons import Reason, in_chinese
 from edgebrain.base.schemas import device_types, type_value_unit
 from edgebrain.devices.registry import Registry, Target
 from edgebrain.understand.model.grammar import VALUE_DIGITS, numbers_in
@@ -55,7 +56,9 @@ def out_of_range(registry: Registry, reader: ValueReader, model_text: str, fitti
         inherited, asked = asked, clause.asked or asked  # "…and the fan to 500" sets too
         if why := _misfit(reader, clause.text, fitting_targets(registry, clause.mentions), inherited):
             reasons.append(why)
-    return "; ".join(reasons)
+    if not reasons:
+        return ""
+    return Reason("out_of_range", "; ".join(reasons), "；".join(in_chinese(r) for r in reasons))
 
 
 def _misfit(reader: ValueReader, model_text: str, fitting: Sequence[Target], inherited: frozenset[str] | None) -> str:
@@ -67,9 +70,12 @@ def _misfit(reader: ValueReader, model_text: str, fitting: Sequence[Target], inh
         # "The blinds to 30 degrees": a unit no named device takes is never read as another value.
         named = ", ".join(f"{t.description} takes {type_value_unit(t.members[0].type) or 'no value'}"
                           for t in fitting[:3])
-        return f"the value {numbers[0]} is in degrees: {named}"
+        return Reason("degrees", f"the value {numbers[0]} is in degrees: {named}",
+                      f"{numbers[0]}度不是这些设备能设的值")
     ranges = {t.id: r for t in fitting if not t.is_group and (r := t.value_range()) is not None}
     if not ranges or any(low <= n <= high for n in numbers for low, high in ranges.values()):
         return ""
     named = ", ".join(f"{target} takes {low}-{high}" for target, (low, high) in ranges.items())
-    return f"the value {', '.join(map(str, numbers))} is out of range: {named}"
+    said = "、".join(f"{low}到{high}" for low, high in dict.fromkeys(ranges.values()))
+    values = ", ".join(map(str, numbers))
+    return Reason("out_of_range", f"the value {values} is out of range: {named}", f"{values}超出了范围（可以设{said}）")

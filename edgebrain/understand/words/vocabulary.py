@@ -15,6 +15,7 @@ from edgebrain.base.schemas import (
     value_extremes,
     value_units,
 )
+from edgebrain.base.reasons import Reason, quoted
 from edgebrain.devices.registry import Registry
 from edgebrain.understand.words.rooms import Sieve, blank, blank_all, fold
 from edgebrain.understand.words.rooms import contains as _contains
@@ -152,7 +153,9 @@ def unsupported(registry: Registry, text: str) -> str:
     named = [w for w in (*things, *actions) if _contains(rest, w) and not any(_contains(p, w) for p in phrases)]
     if not named:
         return ""
-    return f"nothing in this home can do that: no device here takes {', '.join(repr(w) for w in named[:3])}"
+    named = list(dict.fromkeys(named))[:3]
+    return Reason("unsupported", f"nothing in this home can do that: no device here takes {quoted(named)}",
+                  f"这个家里没有设备能做到{quoted(named, zh=True)}")
 
 
 def asks_for_direction(text: str) -> bool:
