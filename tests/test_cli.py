@@ -38,6 +38,26 @@ def test_parse_chinese_group_and_time(cli_env):
     ]
 
 
+def test_parse_with_a_session_reads_the_lines_as_one_conversation(cli_env):
+    lines = "turn on the kitchen light\nturn it off\nand the bedroom\nis it on?\n"
+    done = subprocess.run([*EDGEBRAIN, "parse", "--now", "15:00", "--session", "s", "-"], input=lines.encode(),
+                          capture_output=True, env=cli_env, timeout=300, check=True)
+    first, second, third, fourth = (json.loads(line) for line in done.stdout.decode().splitlines())
+    assert first["commands"] == [{"device": "kitchen_light", "action": "on"}]
+    assert second["commands"] == [{"device": "kitchen_light", "action": "off"}]
+    assert third["commands"] == [{"device": "bedroom_light", "action": "off"}]
+    assert (fourth["commands"], fourth["question"]) == ([], {"shape": "one", "state": "on",
+                                                             "devices": ["bedroom_light"]})
+    alone = subprocess.run([*EDGEBRAIN, "parse", "--now", "15:00", "-"], input=b"turn it off\n",
+                           capture_output=True, env=cli_env, timeout=300, check=True)
+    assert json.loads(alone.stdout) == {"text": "turn it off", "commands": [], "clarify": []}  # which device?
+
+
+def test_parse_with_a_site_reads_the_room_it_is_said_in(cli_env):
+    result = run(["parse", "--now", "15:00", "--site", "bedroom", "turn on the light"], cli_env)
+    assert json.loads(result.stdout)["commands"] == [{"device": "bedroom_light", "action": "on"}]
+
+
 def test_parse_stdin_streams_one_flushed_line_per_utterance(cli_env):
     process = subprocess.Popen([*EDGEBRAIN, "parse", "--now", "15:00", "-"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from edgebrain.devices.registry import Device
 from edgebrain.devices.state import DeviceState, StateBook, read_state
 from edgebrain.devices.zigbee2mqtt import read_zigbee2mqtt
 
@@ -83,3 +84,18 @@ def test_a_tasmota_state_is_read_by_its_value_templates():
     assert (state.on, state.value) == (True, 40)  # Dimmer on Tasmota's scale of 100
     assert read_state(found.device, b'{"POWER": "OFF", "Dimmer": 40}').on is False
     assert read_state(found.device, b'{"Wifi": {}}').on is None  # a message that says nothing of it
+
+
+def test_a_yaml_device_over_mqtt_says_its_state_where_its_command_topic_without_set_is():
+    from edgebrain.devices.home import yaml_state_topic
+
+    plain = Device("fan", "fan", "Fan", mqtt={"topic": "home/kitchen/fan/set"})
+    z2m = Device("lamp", "light", "Lamp", mqtt={"topic": "zigbee2mqtt/lamp/set", "format": "zigbee2mqtt"})
+    own = Device("ac", "ac", "AC", mqtt={"topic": "ac/cmd", "state_topic": "ac/status"})
+    assert [yaml_state_topic(d) for d in (plain, z2m, own)] == ["home/kitchen/fan", "zigbee2mqtt/lamp", "ac/status"]
+    assert yaml_state_topic(Device("x", "switch", "X", mqtt={"topic": "x/cmd"})) is None
+    said = read_state(plain, b'{"state": "ON", "value": 40}')
+    assert (said.on, said.value) == (True, 40.0)
+    said = read_state(z2m, b'{"state": "OFF", "brightness": 127}')
+    assert (said.on, said.value) == (False, 50)
+    assert read_state(own, b'{"state": "weird"}').on is None

@@ -15,6 +15,8 @@ def test_plain_and_json_text():
     assert parse_text_message(b"turn on the AC", 100).text == "turn on the AC"
     request = parse_text_message(json.dumps({"text": "开空调", "id": 7, "site": "kitchen"}).encode(), 100)
     assert (request.text, request.id, request.site, request.source) == ("开空调", "7", "kitchen", "mqtt")
+    talk = parse_text_message(json.dumps({"text": "turn it off", "session": "s1"}).encode(), 100)
+    assert (talk.session, talk.site) == ("s1", None)  # the conversation it goes on
 
 
 @pytest.mark.parametrize(("payload", "code"), [
@@ -57,6 +59,9 @@ def test_hermes_query_and_replies():
     (Result("c", "at 8", (Command("living_room_ac", "on", None, "08:00"),), scheduled=({"id": 1},)), "scheduled"),
     (Result("d", "too hot", errors=("out of range",)), "rejected"),
     (Result("job-4", "", (Command("living_room_ac", "on"),), scheduled=({"id": 4},), missed=True), "missed"),
+    (Result("e", "is it on?", answer={"kind": "yes", "devices": ["x"], "states": []}), "answered"),
+    (Result("f", "turn it off", clarify=(("a",), ("b", "c"))), "ask"),
+    (Result("g", "turn it off", clarify=()), "ask"),
 ])
 def test_result_status_follows_from_what_happened_and_survives_a_round_trip(result, status):
     payload = result.to_dict()

@@ -90,6 +90,16 @@ def test_hermes_query_is_answered(service, watcher):
     assert watcher.wait_for("home/bedroom/ac/set")[0].payload == b'{"device":"bedroom_ac","action":"on"}'
 
 
+def test_a_hermes_question_is_not_an_intent_and_its_answer_is_spoken_at_its_site(service, watcher):
+    watcher.publish("hermes/nlu/query", json.dumps({"input": "is the kitchen light on?", "siteId": "den",
+                                                    "sessionId": "s3"}))
+    assert json.loads(watcher.wait_for("hermes/nlu/intentNotRecognized")[0].payload)["sessionId"] == "s3"
+    say = json.loads(watcher.wait_for("hermes/tts/say")[0].payload)
+    assert say == {"text": "I have not heard from the kitchen light yet.", "siteId": "den", "sessionId": "s3",
+                   "id": say["id"], "lang": None}
+    assert watcher.on("home/#") == []
+
+
 def test_gpio_devices_publish_retained_state_and_take_home_assistant_commands(service, watcher):
     pin = GpioDevice.pin_factory.pin(17)  # bedroom_light, PWM
     watcher.publish("eb/text", "set the bedroom light to 30 percent")

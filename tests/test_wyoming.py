@@ -271,7 +271,10 @@ def test_the_wyoming_command_serves_until_stopped(cli_env, tmp_path):
     import sys
 
     port = free_port()
-    env = dict(cli_env, EDGEBRAIN_STATE_DIR=str(tmp_path), EDGEBRAIN_WYOMING__ASR="false")
+    # The embedded defaults offer asr with the English Vosk model, which an offline board (this one) cannot
+    # fetch: the service starts anyway, handle only, and says why once.
+    env = dict(cli_env, EDGEBRAIN_STATE_DIR=str(tmp_path), EDGEBRAIN_LISTEN__MODEL="en",
+               HOME=str(tmp_path))  # an empty Vosk cache
     daemon = subprocess.Popen([sys.executable, "-m", "edgebrain", "wyoming", "--uri", f"tcp://127.0.0.1:{port}",
                                "--no-zeroconf"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -285,12 +288,15 @@ def test_the_wyoming_command_serves_until_stopped(cli_env, tmp_path):
         (event,) = asyncio.run(ask(port, Transcript("turn on the kitchen light").event()))
         assert Handled.from_event(event).text == "Turned on the kitchen light."
         (event,) = asyncio.run(ask(port, Describe().event()))
-        assert Info.from_event(event).asr == []  # wyoming.asr off: handle only
+        assert Info.from_event(event).asr == []  # no Vosk model: handle only
     finally:
         daemon.send_signal(signal.SIGTERM)
-        out, _ = daemon.communicate(timeout=30)
+        out, err = daemon.communicate(timeout=30)
     assert daemon.returncode == 0
     assert b"would send" in out  # the embedded defaults are a dry run
+    warnings = [line for line in err.decode().splitlines() if "speech to text is off" in line]
+    assert len(warnings) == 1 and "EDGEBRAIN_LISTEN__MODEL=PATH" in warnings[0], err.decode()
+    assert "--vosk-model PATH`" in warnings[0] and "edgebrain listen" in warnings[0]  # options that exist
 
 
 def test_the_service_is_announced_over_zeroconf_and_withdrawn_when_it_stops():

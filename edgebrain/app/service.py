@@ -98,10 +98,9 @@ class Service:
             self.router.states = StateBook()
             self.follower = Follower(self.mqtt, self.router.states)
             self.follower.follow(home.followed())
-        if self.mqtt is not None and settings.registry.imports():
-            if reread is not None:
-                self.live = LiveImport(self.mqtt, settings, home,
-                                       lambda changed: self.use_home(changed, reread(changed.registry)))
+        if self.mqtt is not None and settings.registry.imports() and reread is not None:
+            self.live = LiveImport(self.mqtt, settings, home,
+                                   lambda changed: self.use_home(changed, reread(changed.registry)))
         self.registry_changed_at: float | None = None
         self.schedule = Schedule(schedule_path(settings))
         self.reader = CurrentReader(reader)

@@ -111,12 +111,14 @@ def answer_text(result: Answer, question: Question, registry: Registry, known: M
         unit = type_value_unit(device.type) if device else ""
         value = said_value(result.value or 0.0, unit, zh)
         return f"{who}现在是{value}。" if zh else f"The {who} is at {value}."
+    be = "is" if len(names) == 1 else "are"
     if result.kind == "which":
         if not result.devices:
             return f"没有{word_zh}的。" if zh else f"None of them is {word_en}."
-        return f"{who}{word_zh}。" if zh else f"The {who} {'is' if len(names) == 1 else 'are'} {word_en}."
+        return f"{who}{word_zh}。" if zh else f"The {who} {be} {word_en}."
     if result.kind == "count":
-        return f"有{result.count}个{word_zh}。" if zh else f"{result.count} of them {'is' if result.count == 1 else 'are'} {word_en}."
+        count_be = "is" if result.count == 1 else "are"
+        return f"有{result.count}个{word_zh}。" if zh else f"{result.count} of them {count_be} {word_en}."
     if result.kind == "yes":
-        return f"是的，{who}{word_zh}。" if zh else f"Yes, the {who} {'is' if len(names) == 1 else 'are'} {word_en}."
-    return f"不是，{who}不是{word_zh}。" if zh else f"No, the {who} {'is' if len(names) == 1 else 'are'} not {word_en}."
+        return f"是的，{who}{word_zh}。" if zh else f"Yes, the {who} {be} {word_en}."
+    return f"不是，{who}不是{word_zh}。" if zh else f"No, the {who} {be} not {word_en}."

@@ -164,6 +164,11 @@ def run_conversation(args: argparse.Namespace) -> int:
     return 0
 
 
+def _speed(times: list[float]) -> dict[str, float]:
+    return {"p50_ms": round(percentile(times, 0.5), 2), "p95_ms": round(percentile(times, 0.95), 2),
+            "max_ms": round(max(times), 2)}
+
+
 def _report(tally: dict[str, list[int]], question_ms: list[float], turn_ms: list[float], moved: int) -> dict[str, Any]:
     rows = {name: {"right": right, "total": wrong + right, "accuracy": round(100 * right / max(1, wrong + right), 1)}
             for name, (wrong, right) in sorted(tally.items())}
@@ -175,10 +180,8 @@ def _report(tally: dict[str, list[int]], question_ms: list[float], turn_ms: list
     report: dict[str, Any] = {
         "classes": rows,
         "questions": {"right": q_right, "total": q_total, "accuracy": round(100 * q_right / max(1, q_total), 1),
-                      "p50_ms": round(percentile(question_ms, 0.5), 2), "p95_ms": round(percentile(question_ms, 0.95), 2),
-                      "max_ms": round(max(question_ms), 2)},
-        "turns": {"p50_ms": round(percentile(turn_ms, 0.5), 2), "p95_ms": round(percentile(turn_ms, 0.95), 2),
-                  "max_ms": round(max(turn_ms), 2)},
+                      **_speed(question_ms)},
+        "turns": _speed(turn_ms),
         "commands_sent_by_questions": moved, "peak_rss_mb": round(peak_rss_mb(), 1)}
     print(f"  questions: {q_right}/{q_total} ({report['questions']['accuracy']} %), p50 "
           f"{report['questions']['p50_ms']} ms, p95 {report['questions']['p95_ms']} ms, max "

@@ -10,6 +10,7 @@ from typing import Any
 from edgebrain.core.messages import Request, decode_text, json_object, new_id, optional_str, required_text
 from edgebrain.devices.command import Command
 
+HERMES_SAY = "hermes/tts/say"  # what a Rhasspy skill publishes to have a site speak
 HERMES_QUERY = "hermes/nlu/query"
 HERMES_PARSED = "hermes/nlu/intentParsed"
 HERMES_NOT_RECOGNIZED = "hermes/nlu/intentNotRecognized"
@@ -67,3 +68,9 @@ class HermesReply:
         custom = data.get("customData")
         commands = tuple(Command.from_dict(c) for c in json.loads(custom)) if custom else ()
         return cls(str(data["input"]), str(data["id"]), str(data["siteId"]), data.get("sessionId"), commands)
+
+
+def hermes_say(request: Request, text: str) -> dict[str, Any]:
+    """``hermes/tts/say`` for a reply the site should speak (an answer, or a question back)."""
+    return {"text": text, "siteId": request.site or "default", "sessionId": request.session, "id": request.id,
+            "lang": None}

@@ -13,7 +13,7 @@ from edgebrain.core.replies import Refuse
 from edgebrain.devices.payloads import dumps
 from edgebrain.mqtt.client import MqttClient
 from edgebrain.mqtt.subscriptions import MessageHandler
-from edgebrain.transports.hermes import HERMES_QUERY, HermesReply, parse_hermes_query
+from edgebrain.transports.hermes import HERMES_QUERY, HERMES_SAY, HermesReply, hermes_say, parse_hermes_query
 
 log = logging.getLogger(__name__)
 
@@ -62,5 +62,9 @@ class MqttInputs:
         def answer(result: Result) -> None:
             reply = HermesReply.to(request, result.commands)
             self.client.publish(reply.topic, dumps(reply.to_dict()), qos=1, retain=False, expires=False)
+            if result.status in ("answered", "ask") and result.reply:
+                # Nothing to act on, something to say: "yes, the porch light is on", "which device?".
+                self.client.publish(HERMES_SAY, dumps(hermes_say(request, result.reply)), qos=1, retain=False,
+                                    expires=False)
         return answer
 

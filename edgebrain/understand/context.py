@@ -100,14 +100,14 @@ def resolve(registry: Registry, mentions: Mentions, words: str, context: Context
     named = mentions.devices or mentions.exact or mentions.rooms or mentions.everything or mentions.unknown_rooms
     # A complaint about a kind the previous turn moved ("a little brighter" after the desk lamp) is about it.
     about_previous = not mentions.cued or bool(kinds & mentions.types)
-    if not named and not (mentions.types and not mentions.cued) and about_previous:
-        # Words that name nothing and ask nothing ("thanks") never repeat the previous turn.
-        if refers is not None or (asks_something and not (mentions.cued and not previous)):
-            if not previous:
-                return Resolved(mentions, ask=())
-            if refers == "one" and len(previous) > 1:
-                return Resolved(mentions, ask=previous)
-            return Resolved(_with_devices(mentions, tuple(d for g in previous for d in g)), recalled=True)
+    # Words that name nothing and ask nothing ("thanks") never repeat the previous turn.
+    if not named and not (mentions.types and not mentions.cued) and about_previous and (
+            refers is not None or (asks_something and not (mentions.cued and not previous))):
+        if not previous:
+            return Resolved(mentions, ask=())
+        if refers == "one" and len(previous) > 1:
+            return Resolved(mentions, ask=previous)
+        return Resolved(_with_devices(mentions, tuple(d for g in previous for d in g)), recalled=True)
     repeats = bool(previous) and (not asks_something or says(words, "again"))
     inherits = bool(previous) and not asks_something  # "the hall light too": the previous action
     if mentions.rooms and not (mentions.types or mentions.devices or mentions.exact or mentions.everything) \

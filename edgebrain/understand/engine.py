@@ -15,14 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from edgebrain.base.errors import CommandError
 from edgebrain.base.reasons import Reason
 from edgebrain.base.schemas import type_name_zh
-from edgebrain.devices.command import Command, check
 from edgebrain.devices.registry import Registry, Target
 from edgebrain.understand.asking import read_question
 from edgebrain.understand.context import Context, resolve
-from edgebrain.understand.expand import checked_commands
+from edgebrain.understand.expand import checked_commands, repeated
 from edgebrain.understand.model.decoder import Backend, Decoded, ReplyDecoder
 from edgebrain.understand.model.grammar import MAX_LINES, Line
 from edgebrain.understand.model.kvcache import PromptCache
@@ -86,6 +84,33 @@ def _refused_words(registry: Registry, text: str, cleaned: str, timed: TimeReadi
     if refused := unsupported(registry, cleaned):
         # "Lock the front door", "pause the music": never the nearest device instead.
         return _nothing(text, model_text, started, (refused,))
+    return None
+
+
+def _refusal(planner: Planner, registry: Registry, reading: Reading) -> Understanding | None:
+    """Nothing to do, said in code before any plan (and why, when the user can fix it); else None."""
+    cleaned, mentions = reading.cleaned, reading.mentions
+    if mentions.unknown_rooms and not (mentions.rooms or mentions.exact):
+        # "The garage light", "地下室的灯": a room this home does not have. Never a device elsewhere.
+        return reading.nothing()
+    if (mentions.types and not mentions.cued and not (mentions.devices or mentions.exact)
+            and not any(d.type in mentions.types for d in registry)):
+        # "Set the fan to 40" in a home without a fan: never another kind of device instead.
+        kinds = sorted(mentions.types)
+        return reading.nothing(Reason("no_kind", f"this home has no {' or '.join(kinds)}",
+                                      f"这个家里没有{'或'.join(type_name_zh(k) for k in kinds)}"))
+    # One clause out of range refuses the whole request: a request the home cannot carry out moves nothing.
+    if refused := planner.out_of_range(reading.model_text, reading.fitting, by_clause=reading.max_lines > 1):
+        return reading.nothing(refused)
+    if reading.clauses is not None:
+        return None  # a room without such a device, and a denial, were read clause by clause
+    if lacking(mentions, reading.fitting):
+        # "The kitchen is too dry", "the bedroom humidifier": a room without such a device.
+        return reading.nothing()
+    if is_negated(cleaned):
+        # "Don't turn on the light", "别关灯": nothing to do (and when unsure which part is denied,
+        # doing nothing is the safe reading).
+        return reading.nothing()
     return None
 
 
@@ -187,12 +212,18 @@ class Understander:
         """The commands of an utterance: refused in code, or planned, decoded, expanded and checked."""
         if reading.ask is not None:
             return replace(reading.nothing(), clarify=reading.ask)
-        if (refused := self._refusal(reading)) is not None:
+        if (refused := _refusal(self.planner, self.registry, reading)) is not None:
             return refused
         if reading.recalled and context is not None and context.action is not None \
                 and not self.planner.asks_action(reading.cleaned, reading.model_text):
             # "And the bedroom", "the hall light too": the previous turn's action (and value) for these.
-            return self._repeat(reading, context.action, context.value, context.time)
+            # At the one time the words say, else at the previous turn's ("at the same time").
+            at = reading.times[0] if len(reading.times) == 1 else context.time
+            kinds = frozenset(d.type for i in context.devices if (d := self.registry.get(i)) is not None)
+            commands, rejected = repeated(self.registry, widest(reading.fitting), context.action, context.value, at,
+                                          kinds)
+            return Understanding(reading.text, commands, reading.model_text, rejected=rejected,
+                                 elapsed_ms=(time.perf_counter() - reading.started) * 1000)
         plans = self._plans(reading)
         if isinstance(plans, Understanding):
             return plans
@@ -203,51 +234,6 @@ class Understander:
         elapsed = (time.perf_counter() - reading.started) * 1000
         return Understanding(reading.text, commands, reading.model_text, decoded.evaluated, decoded.decisions,
                              elapsed, rejected, model_ms=model_ms)
-
-    def _repeat(self, reading: Reading, action: str, value: float | None, previous_time: str | None
-                ) -> Understanding:
-        """The previous turn's action on the devices the words name, at the one time they say (else at the
-        previous turn's)."""
-        at = reading.times[0] if len(reading.times) == 1 else previous_time
-        commands: list[Command] = []
-        rejected: list[str] = []
-        for target in widest(reading.fitting):
-            for device in target.members:
-                try:
-                    commands.append(check(Command(device.id, action, value if action == "set" else None, at),
-                                          self.registry))
-                except CommandError as exc:
-                    rejected.append(str(exc))
-        elapsed = (time.perf_counter() - reading.started) * 1000
-        unique = tuple(dict.fromkeys(commands))
-        return Understanding(reading.text, unique, reading.model_text, elapsed_ms=elapsed,
-                             rejected=tuple(rejected) if not unique else ())
-
-    def _refusal(self, reading: Reading) -> Understanding | None:
-        """Nothing to do, said in code before any plan (and why, when the user can fix it); else None."""
-        cleaned, mentions = reading.cleaned, reading.mentions
-        if mentions.unknown_rooms and not (mentions.rooms or mentions.exact):
-            # "The garage light", "地下室的灯": a room this home does not have. Never a device elsewhere.
-            return reading.nothing()
-        if (mentions.types and not mentions.cued and not (mentions.devices or mentions.exact)
-                and not any(d.type in mentions.types for d in self.registry)):
-            # "Set the fan to 40" in a home without a fan: never another kind of device instead.
-            kinds = sorted(mentions.types)
-            return reading.nothing(Reason("no_kind", f"this home has no {' or '.join(kinds)}",
-                                          f"这个家里没有{'或'.join(type_name_zh(k) for k in kinds)}"))
-        # One clause out of range refuses the whole request: a request the home cannot carry out moves nothing.
-        if refused := self.planner.out_of_range(reading.model_text, reading.fitting, by_clause=reading.max_lines > 1):
-            return reading.nothing(refused)
-        if reading.clauses is not None:
-            return None  # a room without such a device, and a denial, were read clause by clause
-        if lacking(mentions, reading.fitting):
-            # "The kitchen is too dry", "the bedroom humidifier": a room without such a device.
-            return reading.nothing()
-        if is_negated(cleaned):
-            # "Don't turn on the light", "别关灯": nothing to do (and when unsure which part is denied,
-            # doing nothing is the safe reading).
-            return reading.nothing()
-        return None
 
     def _plans(self, reading: Reading) -> Sequence[Plan] | Understanding:
         """The clauses' one-line plans, or one plan for the whole request; a refusal when no line fits."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from edgebrain.base.errors import CommandError
 from edgebrain.devices.command import Command, check
-from edgebrain.devices.registry import Registry
+from edgebrain.devices.registry import Registry, Target
 from edgebrain.understand.model.grammar import Line
 
 log = logging.getLogger(__name__)
@@ -40,3 +40,23 @@ def checked_commands(registry: Registry, lines: Sequence[tuple[Line, str | None]
                 chosen[key] = (rank, checked)
     order = sorted(chosen.values(), key=lambda item: item[0][1])
     return tuple(command for _, command in order), tuple(rejected)
+
+
+def repeated(registry: Registry, targets: Sequence[Target], action: str, value: float | None, at: str | None,
+             kinds: frozenset[str]) -> tuple[tuple[Command, ...], tuple[str, ...]]:
+    """A previous turn's action (and value) for each device of ``targets`` at ``at``, checked; and why any
+    could not be. A value means something only to its own ``kinds``: "the fan too" after setting the AC to
+    22 is refused, never sent as 22 %."""
+    commands: list[Command] = []
+    rejected: list[str] = []
+    for target in targets:
+        for device in target.members:
+            if action == "set" and device.type not in kinds:
+                rejected.append(f"{device.id}: a {device.type} takes no value of another kind of device ({value})")
+                continue
+            try:
+                commands.append(check(Command(device.id, action, value if action == "set" else None, at), registry))
+            except CommandError as exc:
+                rejected.append(str(exc))
+    unique = tuple(dict.fromkeys(commands))
+    return unique, () if unique else tuple(rejected)

@@ -10,8 +10,8 @@ from edgebrain.base.errors import ConfigError, InputError
 from edgebrain.devices.command import Command
 from edgebrain.understand.words.numbers import normalize_numbers
 from edgebrain.understand.words.quantities import read_quantities
-from edgebrain.understand.words.times import TimeReading, read_times
 from edgebrain.understand.words.talk import Question
+from edgebrain.understand.words.times import TimeReading, read_times
 
 MAX_TEXT_CHARS = 500
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from functools import cache, lru_cache
 
+from edgebrain.base.reasons import Reason, quoted
 from edgebrain.base.schemas import (
     action_states,
     action_words,
@@ -15,7 +16,6 @@ from edgebrain.base.schemas import (
     value_extremes,
     value_units,
 )
-from edgebrain.base.reasons import Reason, quoted
 from edgebrain.devices.registry import Registry
 from edgebrain.understand.words.rooms import Sieve, blank, blank_all, fold
 from edgebrain.understand.words.rooms import contains as _contains
