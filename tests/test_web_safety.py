@@ -358,3 +358,19 @@ def test_a_sliders_value_is_checked_like_any_command(start, body, status, error)
     else:
         assert error in json.loads(reply.body)["error"]
         assert "bedroom_ac" not in console.service.router.commanded  # nothing moved
+
+
+def test_each_page_session_is_a_conversation_of_its_own(start):
+    console = start(PASSWORD)
+    first, second = console.visit(), console.visit()
+
+    def say(visitor: Visitor, text: str) -> dict[str, object]:
+        reply = console.call("POST", "/api/text", cookie=visitor.cookie, body=json.dumps({"text": text}).encode(),
+                             headers={"X-CSRF-Token": visitor.csrf, "Content-Type": "application/json"})
+        assert reply.status == 200, reply.body
+        return dict(json.loads(reply.body))
+
+    assert say(first, "turn on the kitchen light")["commands"] == [{"device": "kitchen_light", "action": "on"}]
+    assert say(first, "turn it off")["commands"] == [{"device": "kitchen_light", "action": "off"}]
+    other = say(second, "turn it off")  # another page never acts on this one's devices
+    assert (other["status"], other["commands"], other["reply"]) == ("ask", [], "Which device do you mean?")

