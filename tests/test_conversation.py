@@ -139,3 +139,18 @@ def test_a_chinese_refusal_is_wholly_chinese_and_names_the_word(talk):
     assert result.commands == () and result.reply.startswith("没能做到：")
     assert not re.search(r"[A-Za-z]", result.reply), result.reply
     assert "锁" in result.reply
+
+
+def test_a_change_by_an_amount_moves_the_known_value_by_it_and_never_sets_the_amount(talk):
+    handler, book, _ = talk
+    heard(book, "living_room_ac", True, 24)
+    warmer = said(handler, "turn the living room AC up two degrees", session=None)
+    assert [c.to_dict() for c in warmer.commands] == [{"device": "living_room_ac", "action": "set", "value": 26}]
+    cooler = said(handler, "把客厅空调调低两度", session=None)
+    assert [c.to_dict() for c in cooler.commands] == [{"device": "living_room_ac", "action": "set", "value": 22}]
+    # Not heard from: one step up, as any "warmer" is; never a set to 2.
+    unknown = said(handler, "turn the bedroom AC up two degrees", session=None)
+    assert [c.to_dict() for c in unknown.commands] == [{"device": "bedroom_ac", "action": "increase"}]
+    heard(book, "living_room_ac", True, 29)
+    beyond = said(handler, "turn the living room AC up two degrees", session=None)
+    assert beyond.status == "rejected" and beyond.commands == ()

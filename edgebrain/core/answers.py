@@ -60,8 +60,8 @@ def answer(question: Question, known: Mapping[str, DeviceState], stale_s: float,
         return Answer("count", matching, count=len(matching), states=states)
     if question.shape == "value":
         device = question.devices[0]
-        state = fresh[device]
-        if state is None or state.value is None:
+        state = known.get(device)  # a value told is known whether or not the device says on or off
+        if state is None or state.value is None or now - state.at > stale_s:
             return Answer("unknown", (device,), states=states)
         return Answer("value", (device,), value=state.value, states=states)
     if question.shape == "all":

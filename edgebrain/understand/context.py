@@ -100,9 +100,10 @@ def resolve(registry: Registry, mentions: Mentions, words: str, context: Context
     named = mentions.devices or mentions.exact or mentions.rooms or mentions.everything or mentions.unknown_rooms
     # A complaint about a kind the previous turn moved ("a little brighter" after the desk lamp) is about it.
     about_previous = not mentions.cued or bool(kinds & mentions.types)
-    # Words that name nothing and ask nothing ("thanks") never repeat the previous turn.
-    if not named and not (mentions.types and not mentions.cued) and about_previous and (
-            refers is not None or (asks_something and not (mentions.cued and not previous))):
+    # Words that name nothing and ask nothing ("thanks") never repeat the previous turn; a reference
+    # ("把它调亮一点") refers whatever kind its words hint at.
+    if not named and not (mentions.types and not mentions.cued) and (
+            refers is not None or (asks_something and about_previous and not (mentions.cued and not previous))):
         if not previous:
             return Resolved(mentions, ask=())
         if refers == "one" and len(previous) > 1:
@@ -123,7 +124,8 @@ def resolve(registry: Registry, mentions: Mentions, words: str, context: Context
         for candidate in (room, context.room):
             if candidate is not None and (narrowed := _in_room(registry, mentions, typed, candidate)) is not None:
                 return Resolved(narrowed, recalled=inherits or candidate == own)
-    if mentions.types and not (mentions.rooms or mentions.devices or mentions.exact or mentions.quantified):
+    if mentions.types and not (mentions.rooms or mentions.devices or mentions.exact) and (
+            not mentions.quantified or here):
         same = tuple(d.id for d in devices if d.type in mentions.types)
         if same and not here:
             # "风速调到60" after the living room's fan: the fan the talk is about, not every fan.

@@ -32,7 +32,7 @@ from edgebrain.understand.words.mentions import Mentions, find_mentions, fitting
 from edgebrain.understand.words.questions import addresses_instructions, is_negated, is_question
 from edgebrain.understand.words.reading import Techniques, Understanding, clean_text, prepare
 from edgebrain.understand.words.times import TimeReading
-from edgebrain.understand.words.vocabulary import unsupported
+from edgebrain.understand.words.vocabulary import relative_amount, unsupported
 
 log = logging.getLogger(__name__)
 _QUOTED_DATA = re.compile(r"[{\[]\s*[\"']\w+[\"']\s*:|```")
@@ -165,6 +165,10 @@ class Understander:
         timed = prepare(cleaned, time.time() if now is None else now, self.planner.wordy)
         model_text = timed.text
         key = f"{cleaned}\x00{model_text}\x00{' '.join(sorted(excepted.spared))}\x00{context!r}"
+        relative = relative_amount(model_text)
+        if relative is not None:
+            # "Two degrees warmer" is a warmer by two, never a set to 2: read without the amount.
+            model_text = relative[1]
         if key in self._recent:
             # The same words at the same resolved times mean the same commands; only the cost differs
             # (and the instants of durations, which move on with the seconds).
@@ -183,6 +187,8 @@ class Understander:
             # "Every light except the porch": the porch light gets no command, whatever was read.
             result = replace(result, commands=tuple(c for c in result.commands if c.device not in excepted.spared))
         result = replace(result, instants=timed.instants)
+        if relative is not None and any(c.action in ("increase", "decrease") for c in result.commands):
+            result = replace(result, amount=relative[0])
         if self.techniques.cache:
             self._recent[key] = result
             while len(self._recent) > self.techniques.cache:
@@ -203,7 +209,9 @@ class Understander:
         # Several commands come joined by a conjunction or a comma; without one, one line is the answer.
         # (In the words with times marked: "in two and a half hours" is one time, not two commands.)
         max_lines = MAX_LINES if COORDINATION.search(model_text) or len(times) > 1 else 1
-        clauses = self.planner.clause_plans(model_text) if max_lines > 1 and self.techniques.clauses else None
+        room = Context(room=context.room) if context is not None and context.room else None
+        adjust = (lambda m, words: resolve(self.registry, m, words, room, True).mentions) if room else None
+        clauses = self.planner.clause_plans(model_text, adjust) if max_lines > 1 and self.techniques.clauses else None
         return Reading(text, cleaned, model_text, times, mentions, fitting_targets(self.registry, mentions),
                        max_lines, clauses, tuple(self.prompt.tokens(self.layout.request(model_text))), started,
                        recalled=False)

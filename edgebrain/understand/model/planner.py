@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from edgebrain.base.schemas import device_types
 from edgebrain.devices.registry import Registry, Target
@@ -169,11 +169,15 @@ class Planner:
         """Why a value the words ask for fits none of the ``fitting`` devices; "" if it fits (see ranges.py)."""
         return out_of_range(self.registry, self.value_reader, model_text, fitting, by_clause)
 
-    def clause_plans(self, model_text: str) -> tuple[Plan, ...] | None:
-        """One single-line plan per clause when every clause names its own devices (see clauses.py)."""
+    def clause_plans(self, model_text: str, adjust: Callable[[Mentions, str], Mentions] | None = None
+                     ) -> tuple[Plan, ...] | None:
+        """One single-line plan per clause when every clause names its own devices (see clauses.py);
+        ``adjust`` reads each clause's mentions where it was said (the speaker's room)."""
         clauses = split_clauses(self.registry, model_text)
         if clauses is None:
             return None
+        if adjust is not None:
+            clauses = [replace(c, mentions=adjust(c.mentions, c.text)) for c in clauses]
         plans = []
         inherited: frozenset[str] | None = None
         for clause in clauses:

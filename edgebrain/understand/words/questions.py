@@ -21,9 +21,10 @@ _ZH_QUESTION = re.compile(r"多少|几度|什么(?![都也])|怎么样|是不是
 _OPENER = re.compile(r"^(?:(?:hey|hi|hello|ok|okay|so|um|uh|well|oh|yo|嘿|喂|哎)\b[\s,，.!！]*)+")
 # A question inside a request: "could you tell me whether…", "do you know if…", 请问…, 我想知道….
 _EMBEDDED = re.compile(r"\b(?:tell me|do you know|i wonder|any idea|can you check|could you check|let me know)\b"
-                       r".*\b(?:if|whether|how|which|what)\b|^请问|想知道|告诉我.*(?:吗|没有|是不是|多少|几)")
-# How many, which: 几个, 几台, 哪几.
-_ZH_COUNT = re.compile(r"几[个台盏只把扇部]|哪几")
+                       r".*\b(?:if|whether|how|which|what)\b|^请问|想知道|"
+                       r"(?:告诉我|看看|查查|看一下|查一下).*(?:吗|没有|没|是不是|多少|几|多亮|多高)[？?]?$")
+# How many, which, how much (几个, 哪几, 多亮), and a state asked at the end (开着没, 关了没).
+_ZH_COUNT = re.compile(r"几[个台盏只把扇部]|哪几|多亮|多热|多冷|多高|多大|(?:着|了)没[？?]?$")
 
 
 def is_question(text: str) -> bool:

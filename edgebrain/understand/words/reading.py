@@ -69,6 +69,8 @@ class Understanding:
     # Not None when the words cannot be acted on without asking which devices: the choices (groups of
     # device ids), none when there is nothing they could refer to.
     clarify: tuple[tuple[str, ...], ...] | None = None
+    # How much each increase or decrease changes its value ("two degrees warmer": 2), in the type's unit.
+    amount: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         """The CLI's JSON line: text and commands, and why a command was refused if one was."""
@@ -79,6 +81,8 @@ class Understanding:
             line["question"] = self.question.to_dict()
         if self.clarify is not None:
             line["clarify"] = [list(group) for group in self.clarify]
+        if self.amount is not None:
+            line["amount"] = self.amount
         return line
 
 

@@ -163,6 +163,21 @@ def asks_for_direction(text: str) -> bool:
     return bool(_named_actions(text) & set(_DIRECTIONS))
 
 
+# "2 degrees warmer", "调高2度", "lower it by 2 degrees", "10 percent brighter": an amount to change by, not a
+# value to set. A number with a unit beside a direction, and no word that sets ("to", 到, 调成, 设).
+_AMOUNT = re.compile(r"(?:\bby\s+)?(\d+(?:\.\d+)?)\s*(?:degrees?\b|°c?|percent\b|%|度|个点)", re.IGNORECASE)
+_SETS = re.compile(r"\b(?:to|set)\b|到|成|为|设", re.IGNORECASE)
+
+
+def relative_amount(model_text: str) -> tuple[float, str] | None:
+    """The amount a request changes a value by, and its words without it; None when it asks no change by an
+    amount (a value to set, a direction without a number)."""
+    found = _AMOUNT.findall(model_text)
+    if len(found) != 1 or _SETS.search(model_text) or not asks_for_direction(model_text):
+        return None
+    return float(found[0]), " ".join(_AMOUNT.sub(" ", model_text, count=1).split())
+
+
 def asked_actions(text: str, one_value: bool = False) -> frozenset[str] | None:
     """The actions the words ask for by name ("turn off", "打开"), with set; None if none.
 
