@@ -165,7 +165,7 @@ class Understander:
         timed = prepare(cleaned, time.time() if now is None else now, self.planner.wordy)
         model_text = timed.text
         key = f"{cleaned}\x00{model_text}\x00{' '.join(sorted(excepted.spared))}\x00{context!r}"
-        relative = relative_amount(model_text)
+        relative = relative_amount(model_text, cleaned)
         if relative is not None:
             # "Two degrees warmer" is a warmer by two, never a set to 2: read without the amount.
             model_text = relative[1]

@@ -26,9 +26,14 @@ def says(text: str, kind: str, words: dict[str, tuple[str, ...]] | None = None) 
     return bool(found) and _pattern(found).search(fold(text)) is not None
 
 
+# "It" where a clause starts is its subject ("something's burning, it stinks", "it's too bright"): a complaint,
+# read as one, not a reference to a device to act on ("turn it off").
+_SUBJECT_IT = re.compile(r"(?:^|[,.;:!?，。；！？]|\b(?:and|but|so|because|cause|now)\b)\s*it\b")
+
+
 def reference(text: str) -> str | None:
     """"many" for "them", 它们; "one" for "it", 那个; None when the words refer to nothing said before."""
-    rest = _pattern(conversation_words().get("not", ())).sub(" ", fold(text))
+    rest = _SUBJECT_IT.sub(" ", _pattern(conversation_words().get("not", ())).sub(" ", fold(text)))
     if says(rest, "many"):
         return "many"
     return "one" if says(rest, "one") else None

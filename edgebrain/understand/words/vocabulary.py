@@ -169,11 +169,17 @@ _AMOUNT = re.compile(r"(?:\bby\s+)?(\d+(?:\.\d+)?)\s*(?:degrees?\b|°c?|percent\
 _SETS = re.compile(r"\b(?:to|set)\b|到|成|为|设", re.IGNORECASE)
 
 
-def relative_amount(model_text: str) -> tuple[float, str] | None:
+# A proportion ("lower the blinds halfway", 放下一半) is read as a percentage, but it is where to, not by how much.
+_SAID_PERCENT = re.compile(r"percent|per cent|%|百分之|％", re.IGNORECASE)
+
+
+def relative_amount(model_text: str, said: str) -> tuple[float, str] | None:
     """The amount a request changes a value by, and its words without it; None when it asks no change by an
-    amount (a value to set, a direction without a number)."""
+    amount (a value to set, a direction without a number, a proportion). ``said``: the words as spoken."""
     found = _AMOUNT.findall(model_text)
     if len(found) != 1 or _SETS.search(model_text) or not asks_for_direction(model_text):
+        return None
+    if "%" in model_text and not _SAID_PERCENT.search(said):
         return None
     return float(found[0]), " ".join(_AMOUNT.sub(" ", model_text, count=1).split())
 
