@@ -22,6 +22,12 @@ def by_amount(commands: tuple[Command, ...], amount: float | None, known: Mappin
     made: list[Command] = []
     refused: list[str] = []
     for command in commands:
+        device = registry.get(command.device)
+        span = device.value_range if device is not None else None
+        if command.action in ("increase", "decrease") and span is not None and amount > span[1] - span[0]:
+            # "Up by 1000 degrees" fits no value the device takes, whatever it is at now.
+            refused.append(f"{command.device} takes {span[0]}-{span[1]}: {amount:g} is more than its whole range")
+            continue
         state = known.get(command.device)
         if command.action not in ("increase", "decrease") or state is None or state.value is None \
                 or now - state.at > stale_s:

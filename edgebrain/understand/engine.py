@@ -114,6 +114,25 @@ def _refusal(planner: Planner, registry: Registry, reading: Reading) -> Understa
     return None
 
 
+def _question(registry: Registry, text: str, cleaned: str, model_text: str, started: float,
+              context: Context | None) -> Understanding | None:
+    """A question moves nothing: it is answered (or what it refers to is asked about); None for a request."""
+    if not is_question(cleaned) or addresses_instructions(cleaned) or _QUOTED_DATA.search(cleaned):
+        return None
+    question, clarify = read_question(registry, cleaned, context)
+    return replace(_nothing(text, model_text, started), question=question, clarify=clarify)
+
+
+def _repeat(registry: Registry, reading: Reading, context: Context, action: str) -> Understanding:
+    """"And the bedroom", "the hall light too": the previous turn's action (and value) for these, at the one
+    time the words say, else at the previous turn's ("at the same time")."""
+    at = reading.times[0] if len(reading.times) == 1 else context.time
+    kinds = frozenset(d.type for i in context.devices if (d := registry.get(i)) is not None)
+    commands, rejected = repeated(registry, widest(reading.fitting), action, context.value, at, kinds)
+    return Understanding(reading.text, commands, reading.model_text, rejected=rejected,
+                         elapsed_ms=(time.perf_counter() - reading.started) * 1000)
+
+
 class Understander:
     """Reads commands from utterances with a model backend, constrained to one registry."""
 
@@ -175,12 +194,8 @@ class Understander:
             self._recent.move_to_end(key)
             return replace(self._recent[key], text=text, evaluated_tokens=0, decisions=0, cached=True,
                            elapsed_ms=(time.perf_counter() - started) * 1000, instants=timed.instants)
-        result = None
-        if is_question(cleaned) and not addresses_instructions(cleaned) and not _QUOTED_DATA.search(cleaned):
-            # A question moves nothing: it is answered (or what it refers to is asked about).
-            question, clarify = read_question(self.registry, cleaned, context)
-            result = replace(_nothing(text, model_text, started), question=question, clarify=clarify)
-        result = result or _refused_words(self.registry, text, cleaned, timed, started)
+        result = _question(self.registry, text, cleaned, model_text, started, context) \
+            or _refused_words(self.registry, text, cleaned, timed, started)
         if result is None:
             result = self._read(self._reading(text, cleaned, model_text, timed.times, started, context), context)
         if excepted.spared:
@@ -224,14 +239,7 @@ class Understander:
             return refused
         if reading.recalled and context is not None and context.action is not None \
                 and not self.planner.asks_action(reading.cleaned, reading.model_text):
-            # "And the bedroom", "the hall light too": the previous turn's action (and value) for these.
-            # At the one time the words say, else at the previous turn's ("at the same time").
-            at = reading.times[0] if len(reading.times) == 1 else context.time
-            kinds = frozenset(d.type for i in context.devices if (d := self.registry.get(i)) is not None)
-            commands, rejected = repeated(self.registry, widest(reading.fitting), context.action, context.value, at,
-                                          kinds)
-            return Understanding(reading.text, commands, reading.model_text, rejected=rejected,
-                                 elapsed_ms=(time.perf_counter() - reading.started) * 1000)
+            return _repeat(self.registry, reading, context, context.action)
         plans = self._plans(reading)
         if isinstance(plans, Understanding):
             return plans
