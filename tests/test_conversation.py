@@ -72,6 +72,8 @@ def test_questions_of_every_shape_are_answered_from_the_states_and_move_nothing(
         result = said(handler, text, session=None)
         assert (result.status, result.commands, result.answer["kind"]) == ("answered", (), kind), text
         assert result.reply == reply, text
+    no = said(handler, "客厅灯开着吗", session=None)
+    assert (no.answer["kind"], no.reply) == ("no", "没有，客厅灯关着。")
     which = said(handler, "哪些灯开着", session=None)
     assert which.answer["kind"] == "which" and which.answer["devices"] == ["kitchen_light"]
     assert which.reply == "厨房灯开着。"

@@ -121,4 +121,5 @@ def answer_text(result: Answer, question: Question, registry: Registry, known: M
         return f"有{result.count}个{word_zh}。" if zh else f"{result.count} of them {count_be} {word_en}."
     if result.kind == "yes":
         return f"是的，{who}{word_zh}。" if zh else f"Yes, the {who} {be} {word_en}."
-    return f"不是，{who}不是{word_zh}。" if zh else f"No, the {who} {be} not {word_en}."
+    other_zh = "关着" if word_zh == "开着" else "开着"  # 没有，卧室灯关着: the state it is in instead
+    return f"没有，{who}{other_zh}。" if zh else f"No, the {who} {be} not {word_en}."
