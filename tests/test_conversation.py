@@ -135,6 +135,15 @@ def test_a_sites_room_decides_the_light_and_a_room_said_wins(talk):
         ("kitchen_light", "on")}
 
 
+def test_a_clause_without_a_room_is_in_the_room_the_clause_before_named(talk):
+    handler, _, _ = talk
+    assert moved(said(handler, "turn on the bedroom light and the AC", session=None)) == {
+        ("bedroom_light", "on"), ("bedroom_ac", "on")}
+    # Said in the kitchen, the room said first still carries: the bedroom's AC, not every AC.
+    assert moved(said(handler, "turn off the bedroom light and the AC", session=None, site="kitchen-pe")) == {
+        ("bedroom_light", "off"), ("bedroom_ac", "off")}
+
+
 def test_a_chinese_refusal_is_wholly_chinese_and_names_the_word(talk):
     handler, _, _ = talk
     result = said(handler, "把门锁上", session=None)

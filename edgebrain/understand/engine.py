@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -133,6 +133,20 @@ def _repeat(registry: Registry, reading: Reading, context: Context, action: str)
                          elapsed_ms=(time.perf_counter() - reading.started) * 1000)
 
 
+def _clause_rooms(registry: Registry, context: Context | None) -> Callable[[Mentions, str], Mentions]:
+    """Each clause read where it was said: a clause that names no room is in the room the clause before named
+    ("打开次卧的吸顶灯和空调": the second bedroom's AC), else in the speaker's."""
+    site = context.room if context is not None else None
+    said: list[str | None] = [None]
+
+    def adjust(mentions: Mentions, words: str) -> Mentions:
+        room = said[0] or site
+        if len(mentions.rooms) == 1:
+            said[0] = next(iter(mentions.rooms))
+        return resolve(registry, mentions, words, Context(room=room), True).mentions if room else mentions
+    return adjust
+
+
 class Understander:
     """Reads commands from utterances with a model backend, constrained to one registry."""
 
@@ -224,9 +238,8 @@ class Understander:
         # Several commands come joined by a conjunction or a comma; without one, one line is the answer.
         # (In the words with times marked: "in two and a half hours" is one time, not two commands.)
         max_lines = MAX_LINES if COORDINATION.search(model_text) or len(times) > 1 else 1
-        room = Context(room=context.room) if context is not None and context.room else None
-        adjust = (lambda m, words: resolve(self.registry, m, words, room, True).mentions) if room else None
-        clauses = self.planner.clause_plans(model_text, adjust) if max_lines > 1 and self.techniques.clauses else None
+        clauses = self.planner.clause_plans(model_text, _clause_rooms(self.registry, context)) \
+            if max_lines > 1 and self.techniques.clauses else None
         return Reading(text, cleaned, model_text, times, mentions, fitting_targets(self.registry, mentions),
                        max_lines, clauses, tuple(self.prompt.tokens(self.layout.request(model_text))), started,
                        recalled=False)
