@@ -20,20 +20,18 @@ class _Talk:
         from edgebrain.core.conversation import Conversations
 
         self.reader = reader
-        self.conversations = Conversations() if session else None
+        self.conversations = Conversations()  # remembers only with a session: each line alone otherwise
         self.session = session
         self.site = site
 
     def understand(self, text: str, now: str | None) -> dict[str, Any]:
         """The line read in its conversation, as the JSON line to print."""
-        from edgebrain.core.conversation import Conversations
         from edgebrain.core.messages import Request
 
         request = Request(text, site=self.site, source="parse", session=self.session)
         registry = self.reader.registry
-        context = (self.conversations or Conversations()).context(request, registry)
-        understanding = self.reader.understand(text, now, context)
-        if self.conversations is not None:
+        understanding = self.reader.understand(text, now, self.conversations.context(request, registry))
+        if self.session:
             self.conversations.remember(request, understanding, registry)
         return understanding.to_dict()
 

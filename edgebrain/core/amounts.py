@@ -12,12 +12,10 @@ from edgebrain.devices.registry import Registry
 from edgebrain.devices.state import DeviceState
 
 
-def by_amount(commands: tuple[Command, ...], amount: float | None, known: Mapping[str, DeviceState],
+def by_amount(commands: tuple[Command, ...], amount: float, known: Mapping[str, DeviceState],
               registry: Registry, stale_s: float, now: float | None = None) -> tuple[tuple[Command, ...], list[str]]:
     """The commands with each increase or decrease by ``amount`` made a checked set from the device's known
     value; and why one could not be (the new value out of the device's range: nothing is clamped)."""
-    if amount is None:
-        return commands, []
     now = time.time() if now is None else now
     made: list[Command] = []
     refused: list[str] = []
@@ -30,7 +28,7 @@ def by_amount(commands: tuple[Command, ...], amount: float | None, known: Mappin
             continue
         state = known.get(command.device)
         if command.action not in ("increase", "decrease") or state is None or state.value is None \
-                or now - state.at > stale_s:
+                or not state.fresh(now, stale_s):
             made.append(command)
             continue
         target = state.value + (amount if command.action == "increase" else -amount)

@@ -38,7 +38,7 @@ class Answer:
 
 
 def _fresh(state: DeviceState | None, now: float, stale_s: float) -> DeviceState | None:
-    return state if state is not None and state.on is not None and now - state.at <= stale_s else None
+    return state if state is not None and state.on is not None and state.fresh(now, stale_s) else None
 
 
 def answer(question: Question, known: Mapping[str, DeviceState], stale_s: float, now: float | None = None
@@ -61,7 +61,7 @@ def answer(question: Question, known: Mapping[str, DeviceState], stale_s: float,
     if question.shape == "value":
         device = question.devices[0]
         state = known.get(device)  # a value told is known whether or not the device says on or off
-        if state is None or state.value is None or now - state.at > stale_s:
+        if state is None or state.value is None or not state.fresh(now, stale_s):
             return Answer("unknown", (device,), states=states)
         return Answer("value", (device,), value=state.value, states=states)
     if question.shape == "all":

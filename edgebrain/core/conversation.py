@@ -71,18 +71,16 @@ class Conversations:
         key = self.key(request)
         if key is None:
             return
-        devices = [registry.get(c.device) for c in understanding.commands]
-        action = understanding.commands[0].action if understanding.commands else None
-        value = understanding.commands[0].value if understanding.commands else None
-        at = understanding.commands[0].time if understanding.commands else None
-        if not devices and understanding.question is not None:
-            devices = [registry.get(d) for d in understanding.question.devices]
-        found = [d for d in devices if d is not None]
+        first = understanding.commands[0] if understanding.commands else None
+        ids = [c.device for c in understanding.commands] or list(
+            understanding.question.devices if understanding.question is not None else ())
+        found = [d for i in ids if (d := registry.get(i)) is not None]
         if not found:
             return
+        turn = Context(groups=groups_of(found), action=first.action if first else None,
+                       value=first.value if first else None, time=first.time if first else None)
         with self._lock:
-            self._turns[key] = Turn(Context(groups=groups_of(found), action=action, value=value, time=at),
-                                    self.clock())
+            self._turns[key] = Turn(turn, self.clock())
             self._turns.move_to_end(key)
             while len(self._turns) > KEPT:
                 self._turns.popitem(last=False)

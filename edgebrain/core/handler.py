@@ -76,9 +76,10 @@ class Handler:
         commands = tuple(c for c in understanding.commands if c not in before)  # nothing is done twice
         scheduled: list[dict[str, object]] = []
         errors: list[str] = list(understanding.rejected)  # e.g. a value out of every named device's range
-        commands, beyond = by_amount(commands, understanding.amount, self.router.known_states(), registry,
-                                     self.stale_s)
-        errors += [Reason("out_of_range", why, "超出了范围") for why in beyond]
+        if understanding.amount is not None:  # the states are read only for a change by an amount
+            commands, beyond = by_amount(commands, understanding.amount, self.router.known_states(), registry,
+                                         self.stale_s)
+            errors += [Reason("out_of_range", why, "超出了范围") for why in beyond]
         routed = 0
         instants = dict(understanding.instants)  # "in 1 hour" is an hour, whatever the clock does meanwhile
         timed = [(c, instants.get(c.time)) for c in commands if c.time is not None]

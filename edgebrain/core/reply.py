@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from edgebrain.base.reasons import in_chinese
-from edgebrain.base.schemas import device_types, room_synonyms
+from edgebrain.base.schemas import room_synonyms, type_value_unit
 from edgebrain.core.messages import Result
 from edgebrain.devices.command import Command
 from edgebrain.devices.registry import Device, Registry
@@ -69,8 +69,7 @@ def said_value(number: float | int | None, unit: str, zh: bool) -> str:
 
 
 def _value(command: Command, device: Device | None, zh: bool) -> str:
-    unit = str((device_types()[device.type].get("x-value") or {}).get("unit", "")) if device else ""
-    return said_value(command.value, unit, zh)
+    return said_value(command.value, type_value_unit(device.type) if device else "", zh)
 
 
 def join_names(names: Sequence[str], zh: bool) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from edgebrain.devices.payloads import Z2M_BRIGHTNESS_MAX
 from edgebrain.devices.registry import Device
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,10 @@ class DeviceState:
     value: float | None
     said: Mapping[str, Any] = field(compare=False)
     at: float = field(compare=False)
+
+    def fresh(self, now: float, stale_s: float) -> bool:
+        """True when it was heard at most ``stale_s`` before ``now``: older, it is not told as known."""
+        return now - self.at <= stale_s
 
     def to_dict(self, now: float | None = None) -> dict[str, Any]:
         """JSON-ready, with the age in whole seconds."""
@@ -101,7 +106,8 @@ def _homeassistant(device: Device, text: str) -> tuple[bool | None, float | None
 
 
 # A YAML device with format zigbee2mqtt says zigbee2mqtt's own fields.
-_Z2M_ROUTE = {"state": "state", "on": "ON", "brightness": "brightness", "brightness_max": 254, "position": "position"}
+_Z2M_ROUTE = {"state": "state", "on": "ON", "brightness": "brightness", "brightness_max": Z2M_BRIGHTNESS_MAX,
+              "position": "position"}
 _ON_WORDS, _OFF_WORDS = ("ON", "OPEN", "TRUE"), ("OFF", "CLOSED", "CLOSE", "FALSE")
 
 

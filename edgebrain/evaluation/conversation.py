@@ -100,11 +100,10 @@ class HomeRun:
         for device_id, state in home.get("states", {}).items():
             router.states.keep(device_id, DeviceState(state.get("on"), state.get("value"), {},
                                                       time.time() - float(state.get("age_s", 0))))
-        self.conversations = Conversations(home.get("sites", {}), EXPIRE_S, self.clock)
         replies = Replies(None, "eb", None, router, History())
         self.handler = Handler(understander.with_registry(self.registry), router,
-                               Schedule(scratch / f"{folder.name}.db"), replies, self.clock, self.conversations,
-                               STALE_S)
+                               Schedule(scratch / f"{folder.name}.db"), replies, self.clock,
+                               Conversations(home.get("sites", {}), EXPIRE_S, self.clock), STALE_S)
 
     def ask(self, text: str, site: str | None, session: str) -> tuple[Result | None, float]:
         """One turn through the handler, and what it took (ms)."""

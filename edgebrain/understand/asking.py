@@ -33,8 +33,8 @@ def read_question(registry: Registry, cleaned: str, context: Context | None
     if mentions.empty:
         if shape.shape not in _MANY and not says(cleaned, "here"):
             return Question(shape.shape, shape.state, (), "nothing in this home is called that"), None
-        here = room if says(cleaned, "here") or room else None
-        devices = tuple(d.id for d in registry if not d.members and (here is None or d.room == here))
+        # "Is anything on?": every device of the speaker's room, else of the home.
+        devices = tuple(d.id for d in registry if not d.members and (room is None or d.room == room))
         return Question(shape.shape, shape.state, devices), None
     fitting = fitting_targets(registry, mentions)
     if not fitting:

@@ -53,7 +53,7 @@ class Reading:
     user: tuple[int, ...]
     started: float
     ask: tuple[tuple[str, ...], ...] | None = None  # the words refer to what they cannot mean without asking
-    recalled: bool = True  # the conversation gave the devices or their kind
+    recalled: bool = False  # the conversation gave the devices or their kind
 
     def nothing(self, *rejected: str) -> Understanding:
         """No command for these words, and why when the user can fix it."""
@@ -233,7 +233,8 @@ class Understander:
             # What the words refer to was settled by the conversation: one target, one line.
             return Reading(text, cleaned, model_text, times, resolved.mentions,
                            fitting_targets(self.registry, resolved.mentions), 1, None,
-                           tuple(self.prompt.tokens(self.layout.request(model_text))), started, resolved.ask)
+                           tuple(self.prompt.tokens(self.layout.request(model_text))), started, resolved.ask,
+                           resolved.recalled)
         mentions = resolved.mentions
         # Several commands come joined by a conjunction or a comma; without one, one line is the answer.
         # (In the words with times marked: "in two and a half hours" is one time, not two commands.)
@@ -241,8 +242,7 @@ class Understander:
         clauses = self.planner.clause_plans(model_text, _clause_rooms(self.registry, context)) \
             if max_lines > 1 and self.techniques.clauses else None
         return Reading(text, cleaned, model_text, times, mentions, fitting_targets(self.registry, mentions),
-                       max_lines, clauses, tuple(self.prompt.tokens(self.layout.request(model_text))), started,
-                       recalled=False)
+                       max_lines, clauses, tuple(self.prompt.tokens(self.layout.request(model_text))), started)
 
     def _read(self, reading: Reading, context: Context | None = None) -> Understanding:
         """The commands of an utterance: refused in code, or planned, decoded, expanded and checked."""

@@ -9,21 +9,18 @@ from dataclasses import dataclass
 from functools import cache
 
 from edgebrain.base.schemas import conversation_words, device_types, question_words
-from edgebrain.understand.words.rooms import fold
-
-
-@cache
-def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    """Whole words for Latin script, anywhere for Chinese; longest first."""
-    parts = [re.escape(w) if not w.isascii() else rf"(?<![\w']){re.escape(w)}(?![\w'])"
-             for w in sorted(words, key=len, reverse=True)]
-    return re.compile("|".join(parts) or r"(?!)")
+from edgebrain.understand.words.rooms import blank_all, find, fold
 
 
 def says(text: str, kind: str, words: dict[str, tuple[str, ...]] | None = None) -> bool:
     """True when ``text`` has a word of the class ``kind`` (of x-conversation unless ``words`` are given)."""
-    found = (words or conversation_words()).get(kind, ())
-    return bool(found) and _pattern(found).search(fold(text)) is not None
+    return _first_at(fold(text), (words or conversation_words()).get(kind, ())) is not None
+
+
+def _first_at(folded: str, words: tuple[str, ...]) -> int | None:
+    """Where the first of ``words`` (whole words; anywhere for Chinese) occurs in the folded text, or None."""
+    starts = [match.start() for w in words if (match := find(folded, w)) is not None]
+    return min(starts) if starts else None
 
 
 # "It" where a clause starts is its subject ("something's burning, it stinks", "it's too bright"): a complaint,
@@ -33,7 +30,8 @@ _SUBJECT_IT = re.compile(r"(?:^|[,.;:!?，。；！？]|\b(?:and|but|so|because|
 
 def reference(text: str) -> str | None:
     """"many" for "them", 它们; "one" for "it", 那个; None when the words refer to nothing said before."""
-    rest = _SUBJECT_IT.sub(" ", _pattern(conversation_words().get("not", ())).sub(" ", fold(text)))
+    not_words = sorted(conversation_words().get("not", ()), key=len, reverse=True)
+    rest = _SUBJECT_IT.sub(" ", blank_all(fold(text), not_words))
     if says(rest, "many"):
         return "many"
     return "one" if says(rest, "one") else None
@@ -80,7 +78,7 @@ def asked(text: str) -> Asked:
     shape = _first(text, ("which", "how_many", "value", "all", "any")) or "one"
     if shape == "one" and fold(text).lstrip().startswith("有"):
         shape = "any"  # 有空调开着吗: "is there an AC on?"
-    if shape in ("one", "all", "any") and _pattern(_value_words()).search(fold(text)):
+    if shape in ("one", "all", "any") and _first_at(fold(text), _value_words()) is not None:
         shape = "value"
     state = "off" if says(text, "off", question_words()) and not _on_before_off(text) else "on"
     return Asked(shape, state)
@@ -90,5 +88,5 @@ def _on_before_off(text: str) -> bool:
     """"Is it on or off?" asks about on: the first state word said is the one asked about."""
     words = question_words()
     folded = fold(text)
-    on, off = _pattern(words.get("on", ())).search(folded), _pattern(words.get("off", ())).search(folded)
-    return bool(on and off and on.start() < off.start())
+    on, off = _first_at(folded, words.get("on", ())), _first_at(folded, words.get("off", ()))
+    return on is not None and off is not None and on < off
